@@ -1,0 +1,68 @@
+"""The audit trail: who changed what, before and after, written in the same transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.context import current_request_id, current_route, principal_var
+from shared.types import UTCDateTime, utcnow
+
+# Keys never stored, whatever entity they appear on.
+SECRET_KEYS = frozenset({"password", "password_hash", "secret", "token", "refresh_token", "access_token"})
+
+
+def audit_table(metadata: MetaData) -> Table:
+    """Each service's own audit table, in its own metadata (so its own migrations)."""
+    return Table(
+        "audit_log",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("at", UTCDateTime(), nullable=False, index=True),
+        Column("actor_id", Integer, nullable=True, index=True),
+        Column("actor", String(64), nullable=False, default=""),
+        Column("action", String(32), nullable=False),
+        Column("entity", String(64), nullable=False, index=True),
+        Column("entity_id", String(64), nullable=False, default=""),
+        Column("route", String(255), nullable=False, default=""),
+        Column("request_id", String(64), nullable=False, default="", index=True),
+        Column("before", Text, nullable=True),
+        Column("after", Text, nullable=True),
+    )
+
+
+def _scrub(values: dict[str, Any] | None) -> str | None:
+    if values is None:
+        return None
+    clean = {k: ("***" if k in SECRET_KEYS else v) for k, v in values.items()}
+    return json.dumps(clean, ensure_ascii=False, default=str, sort_keys=True)
+
+
+async def record(
+    session: AsyncSession,
+    table: Table,
+    *,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    actor = principal_var.get()
+    await session.execute(
+        table.insert().values(
+            at=utcnow(),
+            actor_id=actor.user_id if actor else None,
+            actor=actor.username if actor else "system",
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            route=current_route(),
+            request_id=current_request_id(),
+            before=_scrub(before),
+            after=_scrub(after),
+        )
+    )

@@ -1,0 +1,175 @@
+"""Verifying the gateway's RS256 access tokens and each route's permission.
+
+Every route declares its permission once, ``@router.get(path, **requires("dbs:department:read"))``:
+that adds the check and records the permission in the OpenAPI document (``x-permission``),
+which the gateway and the permission catalogue read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx2
+from fastapi import Depends, Request
+from jose import jwk, jwt
+from jose.exceptions import ExpiredSignatureError, JWTError
+
+from shared.context import principal_var
+from shared.errors import Forbidden, Unauthorized
+from shared.i18n import Text
+
+log = logging.getLogger("hamp.auth")
+
+ALGORITHM = "RS256"
+PERMISSION_KEY = "x-permission"
+JWKS_REFRESH_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    name: str
+    permissions: frozenset[str]
+    session_id: str = ""
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def can(self, permission: str) -> bool:
+        return permission_granted(self.permissions, permission)
+
+
+def permission_granted(granted: frozenset[str] | set[str], permission: str) -> bool:
+    """`*` grants all; `svc:*` and `svc:resource:*` grant what is below them."""
+    if "*" in granted or permission in granted:
+        return True
+    parts = permission.split(":")
+    return any(":".join(parts[:i]) + ":*" in granted for i in range(1, len(parts)))
+
+
+class KeySet:
+    """The gateway's public keys by `kid`, from a JWKS document or fetched from its URL."""
+
+    def __init__(self, jwks_url: str = "", jwks_document: str | dict | None = None) -> None:
+        self.jwks_url = jwks_url
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        if jwks_document:
+            self.load(json.loads(jwks_document) if isinstance(jwks_document, str) else jwks_document)
+
+    def load(self, document: dict) -> None:
+        keys = {}
+        for entry in document.get("keys", []):
+            if entry.get("kty") == "RSA" and entry.get("kid"):
+                keys[entry["kid"]] = jwk.construct(entry, ALGORITHM)
+        self._keys = keys
+
+    async def get(self, kid: str) -> Any | None:
+        if kid in self._keys:
+            return self._keys[kid]
+        if not self.jwks_url:
+            return None
+        async with self._lock:
+            # A new kid means the gateway rotated keys; ask again, but not on every bad token.
+            if kid not in self._keys and time.monotonic() - self._fetched_at > JWKS_REFRESH_SECONDS:
+                self._fetched_at = time.monotonic()
+                try:
+                    async with httpx2.AsyncClient(timeout=5.0) as client:
+                        response = await client.get(self.jwks_url)
+                        response.raise_for_status()
+                        self.load(response.json())
+                except (httpx2.HTTPError, ValueError) as exc:
+                    log.warning("cannot fetch JWKS from %s: %s", self.jwks_url, exc)
+        return self._keys.get(kid)
+
+
+class TokenVerifier:
+    def __init__(self, keys: KeySet, issuer: str, audience: str) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except JWTError as exc:
+            raise Unauthorized(Text("令牌格式错误", "Malformed token"), code="token_invalid") from exc
+        if header.get("alg") != ALGORITHM:
+            raise Unauthorized(Text("令牌签名算法不被接受", "Token algorithm not accepted"), code="token_invalid")
+        key = await self.keys.get(str(header.get("kid", "")))
+        if key is None:
+            raise Unauthorized(Text("令牌签名密钥未知", "Token signed by an unknown key"), code="token_invalid")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require_exp": True, "require_sub": True},
+            )
+        except ExpiredSignatureError as exc:
+            raise Unauthorized(Text("登录已过期，请重新登录", "Token expired"), code="token_expired") from exc
+        except JWTError as exc:
+            raise Unauthorized(Text("令牌无效", "Invalid token"), code="token_invalid") from exc
+        if claims.get("typ") != "access":
+            raise Unauthorized(Text("不是访问令牌", "Not an access token"), code="token_invalid")
+        return Principal(
+            user_id=int(claims["sub"]),
+            username=str(claims.get("username", "")),
+            name=str(claims.get("name", "")),
+            permissions=frozenset(claims.get("perms", [])),
+            session_id=str(claims.get("sid", "")),
+            claims=claims,
+        )
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def current_principal(request: Request) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized(Text("请先登录", "Login required"), code="not_authenticated",
+                           headers={"WWW-Authenticate": "Bearer"})
+    principal = await request.app.state.verifier.verify(token)
+    request.state.principal = principal
+    principal_var.set(principal)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class _PermissionCheck:
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        if not principal.can(self.permission):
+            raise Forbidden(
+                Text(f"没有权限：{self.permission}", f"Missing permission: {self.permission}"),
+                code="permission_denied",
+            )
+        return principal
+
+
+def requires(permission: str) -> dict[str, Any]:
+    """Route keyword arguments that enforce `permission` and publish it in OpenAPI."""
+    return {
+        "dependencies": [Depends(_PermissionCheck(permission))],
+        "openapi_extra": {PERMISSION_KEY: permission},
+    }

@@ -1,0 +1,60 @@
+"""Client-side load balancing over registry instances: round robin, a breaker per instance."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Instance(Protocol):
+    instance_id: str
+    base_url: str
+
+
+class InstanceSource(Protocol):
+    def instances(self, app_name: str) -> list: ...
+
+
+@dataclass
+class Breaker:
+    failures: int = 0
+    open_until: float = 0.0
+
+
+class Balancer:
+    """Gives the instances of an app to try, in turn; skips those whose breaker is open.
+
+    A breaker opens after `failures` consecutive failures and stays open `open_seconds`; then
+    the instance is tried again (half-open) and one success closes it.
+    """
+
+    def __init__(self, source: InstanceSource | None, failures: int = 3, open_seconds: float = 10.0) -> None:
+        self.source = source
+        self.failure_limit = failures
+        self.open_seconds = open_seconds
+        self._breakers: dict[str, Breaker] = {}
+        self._counters: dict[str, itertools.count] = {}
+
+    def candidates(self, app_name: str) -> list:
+        instances = sorted(self.source.instances(app_name) if self.source else [], key=lambda i: i.instance_id)
+        if not instances:
+            return []
+        start = next(self._counters.setdefault(app_name, itertools.count())) % len(instances)
+        ordered = instances[start:] + instances[:start]
+        now = time.monotonic()
+        return [i for i in ordered if self._breakers.get(i.instance_id, Breaker()).open_until <= now]
+
+    def succeeded(self, instance: Instance) -> None:
+        self._breakers.pop(instance.instance_id, None)
+
+    def failed(self, instance: Instance, *, refused: bool = False) -> None:
+        """`refused`: nothing listens there (stopped, crashed), so open at once."""
+        breaker = self._breakers.setdefault(instance.instance_id, Breaker())
+        breaker.failures += 1
+        if refused or breaker.failures >= self.failure_limit:
+            breaker.open_until = time.monotonic() + self.open_seconds
+
+    def is_open(self, instance: Instance) -> bool:
+        return self._breakers.get(instance.instance_id, Breaker()).open_until > time.monotonic()

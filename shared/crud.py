@@ -1,0 +1,254 @@
+"""Rules shared by every managed list of records (master data and the like).
+
+A ``Resource`` describes one table: its key (for permissions and audit), its labels, its
+create and read schemas, which fields are unique together, which text fields `q` searches,
+and which fields reference other tables. The service functions below hold the rules —
+references must exist and be enabled, uniqueness is checked with a field-level message,
+referenced records are not deleted, every write is audited — and take the session
+explicitly; they flush, never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Table, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from shared import audit
+from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.i18n import Text
+from shared.paging import Page, PageParams
+from shared.types import utcnow
+
+
+@dataclass(frozen=True)
+class Reference:
+    """`field` holds the id of a `target` record; answers carry `<name>_name`."""
+
+    field: str
+    target: type[SQLModel]
+    label: Text
+
+    @property
+    def name_field(self) -> str:
+        return self.field.removesuffix("_id") + "_name"
+
+
+@dataclass(frozen=True)
+class Resource:
+    key: str
+    label: Text
+    table: type[SQLModel]
+    create_schema: type[BaseModel]
+    read_schema: type[BaseModel]
+    audit_table: Table
+    search: Sequence[str] = ("name",)
+    unique: Sequence[Sequence[str]] = (("name",),)
+    references: Sequence[Reference] = ()
+    field_labels: dict[str, Text] = field(default_factory=dict)
+
+    def column(self, name: str) -> Any:
+        return getattr(self.table, name)
+
+    def label_of(self, name: str) -> str | Text:
+        return self.field_labels.get(name, name)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _row_dict(record: SQLModel) -> dict[str, Any]:
+    return {column.name: getattr(record, column.name) for column in record.__table__.columns}
+
+
+async def _reference_names(
+    session: AsyncSession, resource: Resource, records: Sequence[SQLModel]
+) -> dict[str, dict[int, str]]:
+    names: dict[str, dict[int, str]] = {}
+    for ref in resource.references:
+        ids = {getattr(r, ref.field) for r in records} - {None}
+        if not ids:
+            names[ref.field] = {}
+            continue
+        rows = await session.execute(select(ref.target.id, ref.target.name).where(ref.target.id.in_(ids)))
+        names[ref.field] = dict(rows.tuples().all())
+    return names
+
+
+async def _present(session: AsyncSession, resource: Resource, records: Sequence[SQLModel]) -> list[BaseModel]:
+    names = await _reference_names(session, resource, records)
+    out = []
+    for record in records:
+        data = _row_dict(record)
+        for ref in resource.references:
+            data[ref.name_field] = names[ref.field].get(data.get(ref.field))
+        out.append(resource.read_schema.model_validate(data))
+    return out
+
+
+def _order_by(resource: Resource, sort: str) -> Any:
+    name = sort.lstrip("-") or "id"
+    if name not in resource.read_schema.model_fields or not hasattr(resource.table, name):
+        raise Invalid(
+            Text(f"不能按 {name} 排序", f"Cannot sort by {name}"),
+            code="bad_sort",
+            errors=[field_error("sort", Text("不支持的排序字段", "unknown sort field"))],
+        )
+    column = resource.column(name)
+    return column.desc() if sort.startswith("-") else column.asc()
+
+
+async def list_records(
+    session: AsyncSession, resource: Resource, params: PageParams, filters: dict[str, Any] | None = None
+) -> Page[Any]:
+    query = select(resource.table)
+    for name, value in (filters or {}).items():
+        if value is not None:
+            query = query.where(resource.column(name) == value)
+    if params.q:
+        pattern = _like_pattern(params.q.lower())
+        query = query.where(
+            or_(*(func.lower(resource.column(f)).like(pattern, escape="\\") for f in resource.search))
+        )
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    order = _order_by(resource, params.sort)
+    rows = await session.execute(
+        query.order_by(order, resource.table.id.asc()).offset(params.offset).limit(params.size)
+    )
+    items = await _present(session, resource, rows.scalars().all())
+    return Page(items=items, total=total, page=params.page, size=params.size)
+
+
+async def _get(session: AsyncSession, resource: Resource, record_id: int) -> SQLModel:
+    record = await session.get(resource.table, record_id)
+    if record is None:
+        raise NotFound(
+            Text(f"{resource.label.zh}（编号 {record_id}）不存在", f"{resource.label.en} {record_id} not found")
+        )
+    return record
+
+
+async def get_record(session: AsyncSession, resource: Resource, record_id: int) -> BaseModel:
+    return (await _present(session, resource, [await _get(session, resource, record_id)]))[0]
+
+
+async def _check_references(session: AsyncSession, resource: Resource, values: dict[str, Any],
+                            previous: dict[str, Any] | None) -> None:
+    errors = []
+    for ref in resource.references:
+        ref_id = values.get(ref.field)
+        if ref_id is None:
+            continue
+        target = await session.get(ref.target, ref_id)
+        if target is None:
+            errors.append(field_error(ref.field, Text(f"所选{ref.label.zh}不存在", f"{ref.label.en} does not exist"),
+                                      "reference_missing"))
+        elif not target.enabled and (previous is None or previous.get(ref.field) != ref_id):
+            # Keeping an already-linked disabled record is fine; choosing one anew is not.
+            errors.append(field_error(ref.field, Text(f"所选{ref.label.zh}已停用", f"{ref.label.en} is disabled"),
+                                      "reference_disabled"))
+    if errors:
+        raise Invalid(Text("引用的数据不可用", "Referenced data is not usable"), code="bad_reference",
+                      errors=errors)
+
+
+async def _check_unique(session: AsyncSession, resource: Resource, values: dict[str, Any],
+                        exclude_id: int | None) -> None:
+    for fields in resource.unique:
+        conditions = []
+        for name in fields:
+            value = values.get(name)
+            column = resource.column(name)
+            if value is None:
+                conditions.append(column.is_(None))
+            elif isinstance(value, str):
+                # MySQL compares case-insensitively; do the same on SQLite so both agree.
+                conditions.append(func.lower(column) == value.lower())
+            else:
+                conditions.append(column == value)
+        query = select(resource.table.id).where(*conditions)
+        if exclude_id is not None:
+            query = query.where(resource.table.id != exclude_id)
+        if (await session.execute(query.limit(1))).first() is not None:
+            labels = "+".join(Text.render_any(resource.label_of(n), "zh") for n in fields)
+            labels_en = "+".join(Text.render_any(resource.label_of(n), "en") for n in fields)
+            raise Conflict(
+                Text(f"{resource.label.zh}的{labels}已存在", f"A {resource.label.en} with this {labels_en} exists"),
+                code="duplicate",
+                errors=[field_error(n, Text("已存在", "already exists"), "duplicate") for n in fields],
+            )
+
+
+async def create_record(session: AsyncSession, resource: Resource, data: BaseModel) -> BaseModel:
+    values = data.model_dump()
+    await _check_references(session, resource, values, None)
+    await _check_unique(session, resource, values, None)
+    now = utcnow()
+    record = resource.table(**values, enabled=True, created_at=now, updated_at=now)
+    session.add(record)
+    await session.flush()
+    await audit.record(session, resource.audit_table, action="create", entity=resource.key,
+                       entity_id=record.id, after=_row_dict(record))
+    return (await _present(session, resource, [record]))[0]
+
+
+async def update_record(session: AsyncSession, resource: Resource, record_id: int, data: BaseModel) -> BaseModel:
+    record = await _get(session, resource, record_id)
+    before = _row_dict(record)
+    values = data.model_dump()
+    await _check_references(session, resource, values, before)
+    await _check_unique(session, resource, values, record_id)
+    for name, value in values.items():
+        setattr(record, name, value)
+    record.updated_at = utcnow()
+    await session.flush()
+    await audit.record(session, resource.audit_table, action="update", entity=resource.key,
+                       entity_id=record_id, before=before, after=_row_dict(record))
+    return (await _present(session, resource, [record]))[0]
+
+
+async def set_enabled(session: AsyncSession, resource: Resource, record_id: int, enabled: bool) -> BaseModel:
+    record = await _get(session, resource, record_id)
+    before = _row_dict(record)
+    if record.enabled != enabled:
+        record.enabled = enabled
+        record.updated_at = utcnow()
+        await session.flush()
+        await audit.record(session, resource.audit_table, action="enable" if enabled else "disable",
+                           entity=resource.key, entity_id=record_id, before=before, after=_row_dict(record))
+    return (await _present(session, resource, [record]))[0]
+
+
+def _referencing_columns(resource: Resource) -> list[Any]:
+    """Columns anywhere in the service's metadata holding a foreign key to this table."""
+    target = resource.table.__table__
+    found = []
+    for table in target.metadata.tables.values():
+        for fk in table.foreign_keys:
+            if fk.column.table is target:
+                found.append(fk.parent)
+    return found
+
+
+async def delete_record(session: AsyncSession, resource: Resource, record_id: int) -> None:
+    record = await _get(session, resource, record_id)
+    for column in _referencing_columns(resource):
+        query = select(func.count()).select_from(column.table).where(column == record_id)
+        if (await session.execute(query)).scalar_one():
+            raise Conflict(
+                Text(f"该{resource.label.zh}仍被使用，不能删除，请改为停用",
+                     f"This {resource.label.en} is still in use; disable it instead"),
+                code="referenced",
+            )
+    before = _row_dict(record)
+    await session.delete(record)
+    await session.flush()
+    await audit.record(session, resource.audit_table, action="delete", entity=resource.key,
+                       entity_id=record_id, before=before)

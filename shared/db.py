@@ -1,0 +1,140 @@
+"""The async database layer: one primary for writes, replicas for reads, SQLite or MySQL.
+
+Routes that only read take ``ReadSession`` (a replica, or the primary when no replica
+answers); routes that write take ``WriteSession`` (the primary), which commits when the
+route returns and rolls back when it raises, before the response is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+from shared.settings import ServiceSettings
+
+log = logging.getLogger("hamp.db")
+
+REPLICA_RETRY_SECONDS = 10.0
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        return engine
+    if "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return create_async_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_timeout=10,
+    )
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+class Database:
+    """The engines of one service."""
+
+    def __init__(self, primary_url: str, replica_urls: list[str] | None = None, pool_size: int = 10) -> None:
+        self.primary = make_engine(primary_url, pool_size)
+        self.replicas = [make_engine(u, pool_size) for u in (replica_urls or [])]
+        self._replica_down_until: dict[int, float] = {}
+        self._next_replica = 0
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> Database:
+        return cls(settings.effective_database_url, settings.database_replica_urls, settings.database_pool_size)
+
+    async def dispose(self) -> None:
+        for engine in [self.primary, *self.replicas]:
+            await engine.dispose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.primary.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except (OSError, DBAPIError):
+            return False
+
+    async def _read_connection(self) -> AsyncConnection:
+        """A connection to a live replica, round robin; the primary when none answers."""
+        count = len(self.replicas)
+        for step in range(count):
+            index = (self._next_replica + step) % count
+            if self._replica_down_until.get(index, 0) > time.monotonic():
+                continue
+            try:
+                conn = await self.replicas[index].connect()
+            except (OSError, OperationalError, DBAPIError) as exc:
+                log.warning("replica %d unreachable, reading from the primary: %s", index, exc)
+                self._replica_down_until[index] = time.monotonic() + REPLICA_RETRY_SECONDS
+                continue
+            self._next_replica = index + 1
+            return conn
+        return await self.primary.connect()
+
+    async def write_session(self) -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(self.primary, expire_on_commit=False) as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        conn = await self._read_connection()
+        try:
+            async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+                yield session
+                await session.rollback()
+        finally:
+            await conn.close()
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in get_database(request).write_session():
+        yield session
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in get_database(request).read_session():
+        yield session
+
+
+# scope="function": commit (or fail) before the response is sent, so a 2xx means committed.
+WriteSession = Annotated[AsyncSession, Depends(_write_session, scope="function")]
+ReadSession = Annotated[AsyncSession, Depends(_read_session, scope="function")]

@@ -1,0 +1,59 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it breaks streaming and context variables)."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.context import language_var, new_request_id, principal_var, request_id_var, route_var
+from shared.i18n import pick_language
+
+REQUESTS = Counter("hamp_http_requests_total", "HTTP requests", ["component", "method", "status"])
+LATENCY = Histogram(
+    "hamp_http_request_seconds",
+    "HTTP request latency",
+    ["component", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class RequestContextMiddleware:
+    """Request id (kept from X-Request-ID or made), language, and request metrics."""
+
+    def __init__(self, app: ASGIApp, component: str) -> None:
+        self.app = app
+        self.component = component
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = new_request_id(headers.get("x-request-id"))
+        request_id_var.set(request_id)
+        language_var.set(pick_language(headers.get("accept-language")))
+        principal_var.set(None)
+        route_var.set(f"{scope.get('method', '')} {scope.get('path', '')}")
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *[(k, v) for k, v in message["headers"] if k.lower() != b"x-request-id"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            method = scope.get("method", "")
+            REQUESTS.labels(self.component, method, str(status)).inc()
+            LATENCY.labels(self.component, method).observe(time.perf_counter() - started)

@@ -1,0 +1,104 @@
+"""Settings for every HAMP process, read from ``HAMP_*`` environment variables.
+
+A service reads ``HAMP_<SVC>_<FIELD>`` before ``HAMP_<FIELD>``, so one environment can
+hold both platform-wide values (``HAMP_TIMEZONE``) and per-service ones
+(``HAMP_DBS_DATABASE_URL``) when several processes share it, as under ``hamp up``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class HampSettings(BaseSettings):
+    """What every process needs."""
+
+    model_config = SettingsConfigDict(env_prefix="HAMP_", extra="ignore")
+
+    # The component name: "dbs", "gateway", "registry" ... set by each subclass.
+    component: ClassVar[str] = ""
+
+    var_dir: Path = Field(Path("var"), description="Where embedded data, objects, keys and logs live.")
+    timezone: str = Field("Asia/Shanghai", description="The hospital's time zone for 'today', months, years.")
+    log_level: str = Field("INFO", description="Python log level.")
+    log_to_file: bool = Field(True, description="Also write JSON log lines to var/logs/<component>.log.")
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(0, description="Port to listen on.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings]
+        if cls.component:
+            prefix = f"HAMP_{cls.component.upper()}_"
+            sources.append(EnvSettingsSource(settings_cls, env_prefix=prefix))
+        sources += [env_settings, file_secret_settings]
+        return tuple(sources)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "logs"
+
+
+class ServiceSettings(HampSettings):
+    """What a registered service (the seven domain services and the gateway) needs."""
+
+    public_host: str = Field("", description="Host name or IP announced to the registry (default: host).")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the primary (mysql+aiomysql://… or sqlite+aiosqlite:///…). "
+        "Empty: an SQLite file var/<component>.db.",
+    )
+    database_replica_urls: list[str] = Field(
+        default_factory=list, description="Read replicas, JSON list. Reads fall back to the primary."
+    )
+    database_pool_size: int = Field(10, description="Connections per engine (MySQL).")
+    migrate_on_start: bool = Field(
+        True, description="Run this service's alembic migrations at start (embedded profile)."
+    )
+    demo_data: bool = Field(False, description="Load demo data at start if the service is empty.")
+    registry_urls: str = Field(
+        "http://127.0.0.1:8761/eureka/",
+        description="Comma-separated registry peers. Empty: do not register or discover.",
+    )
+    registry_renewal_seconds: int = Field(30, description="Heartbeat and registry fetch interval.")
+    registry_lease_seconds: int = Field(90, description="Lease duration announced to the registry.")
+    jwks_url: str = Field(
+        "http://127.0.0.1:8080/api/auth/jwks", description="Where services fetch the gateway's public keys."
+    )
+    jwks: str = Field("", description="A JWKS document (JSON) used instead of jwks_url, e.g. from a Secret.")
+    jwt_issuer: str = Field("hamp-gateway", description="Expected `iss` of access tokens.")
+    jwt_audience: str = Field("hamp", description="Expected `aud` of access tokens.")
+    storage_url: str = Field(
+        "", description="Object storage: empty for var/objects, or http(s)://key:secret@minio:9000."
+    )
+    http_timeout_seconds: float = Field(10.0, description="Timeout of calls to other services.")
+
+    @property
+    def app_name(self) -> str:
+        return self.component.upper()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / f'{self.component}.db').as_posix()}"
+
+    @property
+    def registry_url_list(self) -> list[str]:
+        return [u.strip() for u in self.registry_urls.split(",") if u.strip()]

@@ -1,0 +1,210 @@
+"""`hamp up`: every component as a supervised child process on this machine.
+
+Starts the registry, then the services, then the gateway; migrates (each service does at
+start); loads demo data on the first start; waits until all answer their readiness probe;
+prints the console URL and login; restarts a child that dies (with back-off); and on
+Ctrl-C or SIGTERM stops everything, gateway first, registry last.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared import components
+from shared.settings import HampSettings
+
+READY_TIMEOUT_SECONDS = 120.0
+MAX_BACKOFF_SECONDS = 30.0
+# On one machine there is no reason to wait Eureka's production 30 s for a change to show.
+EMBEDDED_DEFAULTS = {"HAMP_REGISTRY_RENEWAL_SECONDS": "5", "HAMP_REGISTRY_LEASE_SECONDS": "15"}
+
+
+@dataclass
+class Child:
+    name: str
+    port: int
+    probe: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "run", self.name],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        self.started_at = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.probe}", timeout=2) as answer:
+                return answer.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _say(message: str) -> None:
+    print(f"[hamp] {message}", flush=True)
+
+
+def _port_of(name: str, env: dict[str, str]) -> int:
+    module = components.load(name)
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        return module.settings_class().port
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _first_start_env(var_dir: Path, env: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """On the first start: demo data, and a generated superadmin password we can print."""
+    marker = var_dir / ".initialized"
+    if marker.exists():
+        return {}, None
+    extra = {"HAMP_DEMO_DATA": "true"}
+    password = None
+    if not (env.get("HAMP_GATEWAY_SUPERADMIN_PASSWORD") or env.get("HAMP_SUPERADMIN_PASSWORD")):
+        password = secrets.token_urlsafe(12)
+        extra["HAMP_GATEWAY_SUPERADMIN_PASSWORD"] = password
+    return extra, password
+
+
+def up(only: list[str] | None = None) -> int:
+    started = time.monotonic()
+    base = HampSettings()
+    var_dir = base.var_dir.resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    env = {**EMBEDDED_DEFAULTS, **os.environ, "HAMP_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}
+    first_start, password = _first_start_env(var_dir, env)
+    env.update(first_start)
+
+    names = [n for n in components.available() if not only or n in only or n == "registry"]
+    children = []
+    for name in names:
+        probe = "/health" if name == "registry" else "/health/ready"
+        children.append(Child(name, _port_of(name, env), probe, env, var_dir / "logs" / f"{name}.out"))
+
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+
+    try:
+        # The registry first (the others register with it), the gateway last (it discovers them).
+        waves = [[c for c in children if c.name == "registry"],
+                 [c for c in children if c.name not in ("registry", "gateway")],
+                 [c for c in children if c.name == "gateway"]]
+        for wave in waves:
+            for child in wave:
+                _say(f"starting {child.name} on port {child.port}")
+                child.start()
+            if not _wait_ready(wave, lambda: stopping):
+                return 1
+        (var_dir / ".initialized").touch()
+        gateway = next((c for c in children if c.name == "gateway"), None)
+        _say(f"all {len(children)} components ready in {time.monotonic() - started:.1f} s")
+        if gateway:
+            _say(f"console: http://127.0.0.1:{gateway.port}/")
+            user = env.get("HAMP_GATEWAY_SUPERADMIN_USERNAME", "admin")
+            if password:
+                _say(f"login:   {user} / {password}   (shown once; `hamp reset-password {user}` makes a new one)")
+            else:
+                _say(f"login:   {user} (password from the first start; `hamp reset-password {user}` resets it)")
+        _say(f"logs in {var_dir / 'logs'}; Ctrl-C stops everything")
+        _supervise(children, lambda: stopping)
+        return 0
+    finally:
+        _say("stopping")
+        for child in reversed(children):
+            child.stop()
+        _say("stopped")
+
+
+def _wait_ready(wave: list[Child], stopping) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    pending = list(wave)
+    while pending:
+        if stopping():
+            return False
+        for child in list(pending):
+            if not child.alive():
+                _say(f"{child.name} exited during start (code {child.process.returncode}); see {child.log_path}")
+                _tail(child.log_path)
+                return False
+            if child.ready():
+                _say(f"{child.name} ready ({time.monotonic() - child.started_at:.1f} s)")
+                pending.remove(child)
+        if time.monotonic() > deadline:
+            _say(f"timed out waiting for {', '.join(c.name for c in pending)}")
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _supervise(children: list[Child], stopping) -> None:
+    while not stopping():
+        now = time.monotonic()
+        for child in children:
+            if child.alive():
+                if child.restarts and now - child.started_at > 60:
+                    child.restarts = 0  # it stayed up: forget old crashes
+                continue
+            if child.next_start == 0.0:
+                code = child.process.returncode if child.process else None
+                delay = min(MAX_BACKOFF_SECONDS, 2.0 ** child.restarts)
+                _say(f"{child.name} exited (code {code}); restarting in {delay:.0f} s")
+                _tail(child.log_path)
+                child.next_start = now + delay
+            elif now >= child.next_start:
+                child.restarts += 1
+                child.next_start = 0.0
+                child.start()
+                _say(f"{child.name} restarted")
+        time.sleep(0.5)
+
+
+def _tail(path: Path, lines: int = 5) -> None:
+    try:
+        for line in path.read_text(errors="replace").splitlines()[-lines:]:
+            print(f"    {line}", flush=True)
+    except OSError:
+        pass

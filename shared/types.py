@@ -1,0 +1,102 @@
+"""Column and field types with the platform's rules: UTC time, Decimal money, validated phones."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from sqlalchemy import DateTime, Numeric
+from sqlalchemy.types import TypeDecorator
+
+from shared.i18n import Text
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (SQLite and MySQL DATETIME keep no zone), read back as aware UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store times in UTC with a zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+MONEY_COLUMN = Numeric(12, 2, asdecimal=True)
+RATIO_COLUMN = Numeric(5, 2, asdecimal=True)
+CENT = Decimal("0.01")
+
+
+def _no_float_noise(value: Any) -> Any:
+    # 0.1 as a float is not 0.1; go through its shortest repr, as a person typed it.
+    return str(value) if isinstance(value, float) else value
+
+
+def _to_cents(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError(Text("必须是有限的数字", "must be a finite number"))
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValueError(Text("最多两位小数", "must have at most two decimals"))
+    return value.quantize(CENT)
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError(Text("不能为负数", "must not be negative"))
+    return value
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError(Text("必须大于 0", "must be greater than 0"))
+    return value
+
+
+def _ratio(value: Decimal) -> Decimal:
+    if not Decimal(0) <= value <= Decimal(1):
+        raise ValueError(Text("必须在 0 到 1 之间", "must be between 0 and 1"))
+    return value
+
+
+_MoneyBase = [BeforeValidator(_no_float_noise), Field(max_digits=12), AfterValidator(_to_cents)]
+Money = Annotated[Decimal, *_MoneyBase, AfterValidator(_non_negative)]
+PositiveMoney = Annotated[Decimal, *_MoneyBase, AfterValidator(_positive)]
+Ratio = Annotated[Decimal, BeforeValidator(_no_float_noise), AfterValidator(_to_cents), AfterValidator(_ratio)]
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    compact = value.replace(" ", "")
+    if not (_MOBILE.match(compact) or _LANDLINE.match(compact)):
+        raise ValueError(Text("电话号码格式不正确", "is not a valid phone number"))
+    return compact
+
+
+def _mobile(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    compact = value.replace(" ", "")
+    if not _MOBILE.match(compact):
+        raise ValueError(Text("手机号格式不正确", "is not a valid mobile number"))
+    return compact
+
+
+Phone = Annotated[str | None, AfterValidator(_phone)]
+Mobile = Annotated[str | None, AfterValidator(_mobile)]

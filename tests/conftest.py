@@ -1,0 +1,101 @@
+"""Fixtures shared by the whole suite: signing keys, database backends, a running platform."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.support.servers import Component, free_port, platform_env, require, wait_http
+from tests.support.tokens import SigningKey
+
+MYSQL_URL = os.environ.get("HAMP_TEST_MYSQL_URL", "")
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@dataclass
+class TestDatabase:
+    backend: str
+    url: str
+
+
+def _mysql_database(name: str) -> tuple[str, str]:
+    """(async url of a new database, sync url of the server) on the MariaDB under test."""
+    server = make_url(MYSQL_URL)
+    admin_url = server.set(drivername="mysql+pymysql", database=None)
+    return server.set(drivername="mysql+aiomysql", database=name).render_as_string(False), admin_url.render_as_string(
+        False
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mariadb"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+    """A fresh, empty database for one module, on SQLite and on MariaDB."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "test.db"
+        yield TestDatabase("sqlite", f"sqlite+aiosqlite:///{path}")
+        return
+    require(bool(MYSQL_URL), "HAMP_TEST_MYSQL_URL is not set (no MariaDB to test against)")
+    name = f"hamp_test_{uuid.uuid4().hex[:10]}"
+    url, admin = _mysql_database(name)
+    engine = create_engine(admin)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    try:
+        yield TestDatabase("mariadb", url)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        engine.dispose()
+
+
+@dataclass
+class Platform:
+    gateway_url: str
+    registry_url: str
+    admin_username: str
+    admin_password: str
+    registry: Component
+    dbs: Component
+    gateway: Component
+
+    @property
+    def dbs_url(self) -> str:
+        return self.dbs.url
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """Registry, dbs and gateway as real processes on free ports, embedded SQLite, console served."""
+    var_dir = tmp_path_factory.mktemp("platform")
+    registry_port = free_port()
+    password = f"Pw-{uuid.uuid4().hex[:12]}"
+    env = platform_env(var_dir, registry_port, HAMP_GATEWAY_SUPERADMIN_PASSWORD=password,
+                       HAMP_JWKS_URL="", HAMP_DEMO_DATA="false")
+    gateway_port = free_port()
+    env["HAMP_JWKS_URL"] = f"http://127.0.0.1:{gateway_port}/api/auth/jwks"
+    logs = Path(var_dir)
+    registry = Component("registry", registry_port, env, logs / "registry.out")
+    dbs = Component("dbs", free_port(), env, logs / "dbs.out")
+    gateway = Component("gateway", gateway_port, env, logs / "gateway.out")
+    started: list[Component] = []
+    try:
+        for component in (registry, dbs, gateway):
+            component.start()
+            started.append(component)
+        # The gateway discovers dbs through the registry; wait until it routes there.
+        wait_http(f"{gateway.url}/api/dbs/openapi.json", timeout=30)
+        yield Platform(gateway.url, registry.url, "admin", password, registry, dbs, gateway)
+    finally:
+        for component in reversed(started):
+            component.stop()

@@ -1,0 +1,101 @@
+"""Starting real processes for tests: free ports, readiness waits, clean stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip outside CI; under CI a missing server is a failure, not a skip."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 60.0, status: int = 200) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx2.get(url, timeout=2)
+            if answer.status_code == status:
+                return
+            last = answer.status_code
+        except httpx2.HTTPError as exc:
+            last = exc
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready in {timeout} s (last: {last})")
+
+
+@dataclass
+class Component:
+    """One `hamp run <name>` child process."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", "run", self.name, "--port", str(self.port)],
+                env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        if wait:
+            probe = "/health" if self.name == "registry" else "/health/ready"
+            try:
+                wait_http(self.url + probe)
+            except TimeoutError:
+                print(self.log.read_text(errors="replace")[-3000:])
+                raise
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def platform_env(var_dir: Path, registry_port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAMP_")}
+    env.update(
+        HAMP_VAR_DIR=str(var_dir),
+        HAMP_REGISTRY_URLS=f"http://127.0.0.1:{registry_port}/eureka/",
+        HAMP_REGISTRY_RENEWAL_SECONDS="1",
+        HAMP_REGISTRY_LEASE_SECONDS="3",
+        HAMP_LOG_TO_FILE="false",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env
