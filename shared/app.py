@@ -77,7 +77,10 @@ def _health_router() -> APIRouter:
         checks = {name: await check() for name, check in request.app.state.ready_checks}
         up = all(checks.values())
         return JSONResponse(
-            {"status": "UP" if up else "DOWN", "checks": {k: "UP" if v else "DOWN" for k, v in checks.items()}},
+            {
+                "status": "UP" if up else "DOWN",
+                "checks": {k: "UP" if v else "DOWN" for k, v in checks.items()},
+            },
             status_code=200 if up else 503,
         )
 

@@ -100,10 +100,14 @@ class TokenVerifier:
         except JWTError as exc:
             raise Unauthorized(Text("令牌格式错误", "Malformed token"), code="token_invalid") from exc
         if header.get("alg") != ALGORITHM:
-            raise Unauthorized(Text("令牌签名算法不被接受", "Token algorithm not accepted"), code="token_invalid")
+            raise Unauthorized(
+                Text("令牌签名算法不被接受", "Token algorithm not accepted"), code="token_invalid"
+            )
         key = await self.keys.get(str(header.get("kid", "")))
         if key is None:
-            raise Unauthorized(Text("令牌签名密钥未知", "Token signed by an unknown key"), code="token_invalid")
+            raise Unauthorized(
+                Text("令牌签名密钥未知", "Token signed by an unknown key"), code="token_invalid"
+            )
         try:
             claims = jwt.decode(
                 token,
@@ -143,8 +147,11 @@ async def current_principal(request: Request) -> Principal:
         return cached
     token = bearer_token(request)
     if token is None:
-        raise Unauthorized(Text("请先登录", "Login required"), code="not_authenticated",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            Text("请先登录", "Login required"),
+            code="not_authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     principal = await request.app.state.verifier.verify(token)
     request.state.principal = principal
     principal_var.set(principal)

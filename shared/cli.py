@@ -57,6 +57,14 @@ def _reset_password(args: argparse.Namespace) -> None:
     print(f"new password for {args.username}: {password}")
 
 
+def _settings(args: argparse.Namespace) -> None:
+    from shared.settings import settings_table
+
+    for name in components.available():
+        print(f"\n#### {name}\n")
+        print(settings_table(components.load(name).settings_class))
+
+
 def _up(args: argparse.Namespace) -> None:
     from shared.supervisor import up
 
@@ -77,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=_run)
 
     p = commands.add_parser("migrate", help="apply database migrations (all services, or one)")
-    p.add_argument("component", nargs="?", choices=components.SERVICES + ("gateway",))
+    p.add_argument("component", nargs="?", choices=(*components.SERVICES, "gateway"))
     p.set_defaults(func=_migrate)
 
     p = commands.add_parser("demo-data", help="load demo data into services that are still empty")
@@ -87,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("reset-password", help="give a user a new generated password")
     p.add_argument("username")
     p.set_defaults(func=_reset_password)
+
+    p = commands.add_parser("settings", help="print every setting of every component (Markdown)")
+    p.set_defaults(func=_settings)
 
     args = parser.parse_args(argv)
     args.func(args)

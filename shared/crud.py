@@ -130,7 +130,9 @@ async def _get(session: AsyncSession, resource: Resource, record_id: int) -> SQL
     record = await session.get(resource.table, record_id)
     if record is None:
         raise NotFound(
-            Text(f"{resource.label.zh}（编号 {record_id}）不存在", f"{resource.label.en} {record_id} not found")
+            Text(
+                f"{resource.label.zh}（编号 {record_id}）不存在", f"{resource.label.en} {record_id} not found"
+            )
         )
     return record
 
@@ -139,8 +141,9 @@ async def get_record(session: AsyncSession, resource: Resource, record_id: int) 
     return (await _present(session, resource, [await _get(session, resource, record_id)]))[0]
 
 
-async def _check_references(session: AsyncSession, resource: Resource, values: dict[str, Any],
-                            previous: dict[str, Any] | None) -> None:
+async def _check_references(
+    session: AsyncSession, resource: Resource, values: dict[str, Any], previous: dict[str, Any] | None
+) -> None:
     errors = []
     for ref in resource.references:
         ref_id = values.get(ref.field)
@@ -148,19 +151,31 @@ async def _check_references(session: AsyncSession, resource: Resource, values: d
             continue
         target = await session.get(ref.target, ref_id)
         if target is None:
-            errors.append(field_error(ref.field, Text(f"所选{ref.label.zh}不存在", f"{ref.label.en} does not exist"),
-                                      "reference_missing"))
+            errors.append(
+                field_error(
+                    ref.field,
+                    Text(f"所选{ref.label.zh}不存在", f"{ref.label.en} does not exist"),
+                    "reference_missing",
+                )
+            )
         elif not target.enabled and (previous is None or previous.get(ref.field) != ref_id):
             # Keeping an already-linked disabled record is fine; choosing one anew is not.
-            errors.append(field_error(ref.field, Text(f"所选{ref.label.zh}已停用", f"{ref.label.en} is disabled"),
-                                      "reference_disabled"))
+            errors.append(
+                field_error(
+                    ref.field,
+                    Text(f"所选{ref.label.zh}已停用", f"{ref.label.en} is disabled"),
+                    "reference_disabled",
+                )
+            )
     if errors:
-        raise Invalid(Text("引用的数据不可用", "Referenced data is not usable"), code="bad_reference",
-                      errors=errors)
+        raise Invalid(
+            Text("引用的数据不可用", "Referenced data is not usable"), code="bad_reference", errors=errors
+        )
 
 
-async def _check_unique(session: AsyncSession, resource: Resource, values: dict[str, Any],
-                        exclude_id: int | None) -> None:
+async def _check_unique(
+    session: AsyncSession, resource: Resource, values: dict[str, Any], exclude_id: int | None
+) -> None:
     for fields in resource.unique:
         conditions = []
         for name in fields:
@@ -180,7 +195,10 @@ async def _check_unique(session: AsyncSession, resource: Resource, values: dict[
             labels = "+".join(Text.render_any(resource.label_of(n), "zh") for n in fields)
             labels_en = "+".join(Text.render_any(resource.label_of(n), "en") for n in fields)
             raise Conflict(
-                Text(f"{resource.label.zh}的{labels}已存在", f"A {resource.label.en} with this {labels_en} exists"),
+                Text(
+                    f"{resource.label.zh}的{labels}已存在",
+                    f"A {resource.label.en} with this {labels_en} exists",
+                ),
                 code="duplicate",
                 errors=[field_error(n, Text("已存在", "already exists"), "duplicate") for n in fields],
             )
@@ -194,12 +212,20 @@ async def create_record(session: AsyncSession, resource: Resource, data: BaseMod
     record = resource.table(**values, enabled=True, created_at=now, updated_at=now)
     session.add(record)
     await session.flush()
-    await audit.record(session, resource.audit_table, action="create", entity=resource.key,
-                       entity_id=record.id, after=_row_dict(record))
+    await audit.record(
+        session,
+        resource.audit_table,
+        action="create",
+        entity=resource.key,
+        entity_id=record.id,
+        after=_row_dict(record),
+    )
     return (await _present(session, resource, [record]))[0]
 
 
-async def update_record(session: AsyncSession, resource: Resource, record_id: int, data: BaseModel) -> BaseModel:
+async def update_record(
+    session: AsyncSession, resource: Resource, record_id: int, data: BaseModel
+) -> BaseModel:
     record = await _get(session, resource, record_id)
     before = _row_dict(record)
     values = data.model_dump()
@@ -209,8 +235,15 @@ async def update_record(session: AsyncSession, resource: Resource, record_id: in
         setattr(record, name, value)
     record.updated_at = utcnow()
     await session.flush()
-    await audit.record(session, resource.audit_table, action="update", entity=resource.key,
-                       entity_id=record_id, before=before, after=_row_dict(record))
+    await audit.record(
+        session,
+        resource.audit_table,
+        action="update",
+        entity=resource.key,
+        entity_id=record_id,
+        before=before,
+        after=_row_dict(record),
+    )
     return (await _present(session, resource, [record]))[0]
 
 
@@ -221,8 +254,15 @@ async def set_enabled(session: AsyncSession, resource: Resource, record_id: int,
         record.enabled = enabled
         record.updated_at = utcnow()
         await session.flush()
-        await audit.record(session, resource.audit_table, action="enable" if enabled else "disable",
-                           entity=resource.key, entity_id=record_id, before=before, after=_row_dict(record))
+        await audit.record(
+            session,
+            resource.audit_table,
+            action="enable" if enabled else "disable",
+            entity=resource.key,
+            entity_id=record_id,
+            before=before,
+            after=_row_dict(record),
+        )
     return (await _present(session, resource, [record]))[0]
 
 
@@ -243,12 +283,20 @@ async def delete_record(session: AsyncSession, resource: Resource, record_id: in
         query = select(func.count()).select_from(column.table).where(column == record_id)
         if (await session.execute(query)).scalar_one():
             raise Conflict(
-                Text(f"该{resource.label.zh}仍被使用，不能删除，请改为停用",
-                     f"This {resource.label.en} is still in use; disable it instead"),
+                Text(
+                    f"该{resource.label.zh}仍被使用，不能删除，请改为停用",
+                    f"This {resource.label.en} is still in use; disable it instead",
+                ),
                 code="referenced",
             )
     before = _row_dict(record)
     await session.delete(record)
     await session.flush()
-    await audit.record(session, resource.audit_table, action="delete", entity=resource.key,
-                       entity_id=record_id, before=before)
+    await audit.record(
+        session,
+        resource.audit_table,
+        action="delete",
+        entity=resource.key,
+        entity_id=record_id,
+        before=before,
+    )

@@ -35,8 +35,13 @@ def crud_router(resource: crud.Resource, service: str, path: str, tag: str) -> A
     async def get(session: ReadSession, record_id: int) -> Any:
         return await crud.get_record(session, resource, record_id)
 
-    @router.post("", response_model=read_schema, status_code=status.HTTP_201_CREATED,
-                 summary=f"Create {label}", **write)
+    @router.post(
+        "",
+        response_model=read_schema,
+        status_code=status.HTTP_201_CREATED,
+        summary=f"Create {label}",
+        **write,
+    )
     async def create(session: WriteSession, body: create_schema) -> Any:
         return await crud.create_record(session, resource, body)
 
@@ -52,8 +57,13 @@ def crud_router(resource: crud.Resource, service: str, path: str, tag: str) -> A
     async def enable(session: WriteSession, record_id: int) -> Any:
         return await crud.set_enabled(session, resource, record_id, True)
 
-    @router.delete("/{record_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
-                   summary=f"Delete {label} (409 while referenced)", **write)
+    @router.delete(
+        "/{record_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        summary=f"Delete {label} (409 while referenced)",
+        **write,
+    )
     async def delete(session: WriteSession, record_id: int) -> Response:
         await crud.delete_record(session, resource, record_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -71,7 +71,9 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Database:
-        return cls(settings.effective_database_url, settings.database_replica_urls, settings.database_pool_size)
+        return cls(
+            settings.effective_database_url, settings.database_replica_urls, settings.database_pool_size
+        )
 
     async def dispose(self) -> None:
         for engine in [self.primary, *self.replicas]:

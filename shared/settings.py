@@ -102,3 +102,19 @@ class ServiceSettings(HampSettings):
     @property
     def registry_url_list(self) -> list[str]:
         return [u.strip() for u in self.registry_urls.split(",") if u.strip()]
+
+
+def env_names(settings_cls: type[HampSettings], field: str) -> str:
+    if settings_cls.component:
+        return f"HAMP_{settings_cls.component.upper()}_{field.upper()} or HAMP_{field.upper()}"
+    return f"HAMP_{field.upper()}"
+
+
+def settings_table(settings_cls: type[HampSettings]) -> str:
+    """A Markdown table of a component's settings: variable, default, meaning."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in settings_cls.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        shown = "" if default in ("", None) else str(default)
+        rows.append(f"| `{env_names(settings_cls, name)}` | `{shown}` | {info.description or ''} |")
+    return "\n".join(rows)

@@ -42,6 +42,7 @@ class Child:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shared.cli", "run", self.name],
@@ -52,6 +53,11 @@ class Child:
         )
         log.close()
         self.started_at = time.monotonic()
+        self.pid_path.write_text(str(self.process.pid))
+
+    @property
+    def pid_path(self) -> Path:
+        return self.log_path.parent.parent / "run" / f"{self.name}.pid"
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -64,6 +70,7 @@ class Child:
             return False
 
     def stop(self, timeout: float = 15.0) -> None:
+        self.pid_path.unlink(missing_ok=True)
         if not self.alive():
             return
         assert self.process is not None
@@ -130,9 +137,11 @@ def up(only: list[str] | None = None) -> int:
 
     try:
         # The registry first (the others register with it), the gateway last (it discovers them).
-        waves = [[c for c in children if c.name == "registry"],
-                 [c for c in children if c.name not in ("registry", "gateway")],
-                 [c for c in children if c.name == "gateway"]]
+        waves = [
+            [c for c in children if c.name == "registry"],
+            [c for c in children if c.name not in ("registry", "gateway")],
+            [c for c in children if c.name == "gateway"],
+        ]
         for wave in waves:
             for child in wave:
                 _say(f"starting {child.name} on port {child.port}")
@@ -146,9 +155,13 @@ def up(only: list[str] | None = None) -> int:
             _say(f"console: http://127.0.0.1:{gateway.port}/")
             user = env.get("HAMP_GATEWAY_SUPERADMIN_USERNAME", "admin")
             if password:
-                _say(f"login:   {user} / {password}   (shown once; `hamp reset-password {user}` makes a new one)")
+                _say(
+                    f"login:   {user} / {password}   (shown once; `hamp reset-password {user}` gives a new one)"
+                )
             else:
-                _say(f"login:   {user} (password from the first start; `hamp reset-password {user}` resets it)")
+                _say(
+                    f"login:   {user} (password from the first start; `hamp reset-password {user}` resets it)"
+                )
         _say(f"logs in {var_dir / 'logs'}; Ctrl-C stops everything")
         _supervise(children, lambda: stopping)
         return 0
@@ -167,7 +180,9 @@ def _wait_ready(wave: list[Child], stopping) -> bool:
             return False
         for child in list(pending):
             if not child.alive():
-                _say(f"{child.name} exited during start (code {child.process.returncode}); see {child.log_path}")
+                _say(
+                    f"{child.name} exited while starting (code {child.process.returncode}), log: {child.log_path}"
+                )
                 _tail(child.log_path)
                 return False
             if child.ready():
@@ -190,7 +205,7 @@ def _supervise(children: list[Child], stopping) -> None:
                 continue
             if child.next_start == 0.0:
                 code = child.process.returncode if child.process else None
-                delay = min(MAX_BACKOFF_SECONDS, 2.0 ** child.restarts)
+                delay = min(MAX_BACKOFF_SECONDS, 2.0**child.restarts)
                 _say(f"{child.name} exited (code {code}); restarting in {delay:.0f} s")
                 _tail(child.log_path)
                 child.next_start = now + delay

@@ -74,7 +74,9 @@ def _ratio(value: Decimal) -> Decimal:
 _MoneyBase = [BeforeValidator(_no_float_noise), Field(max_digits=12), AfterValidator(_to_cents)]
 Money = Annotated[Decimal, *_MoneyBase, AfterValidator(_non_negative)]
 PositiveMoney = Annotated[Decimal, *_MoneyBase, AfterValidator(_positive)]
-Ratio = Annotated[Decimal, BeforeValidator(_no_float_noise), AfterValidator(_to_cents), AfterValidator(_ratio)]
+Ratio = Annotated[
+    Decimal, BeforeValidator(_no_float_noise), AfterValidator(_to_cents), AfterValidator(_ratio)
+]
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")

@@ -33,13 +33,15 @@ def _mysql_database(name: str) -> tuple[str, str]:
     """(async url of a new database, sync url of the server) on the MariaDB under test."""
     server = make_url(MYSQL_URL)
     admin_url = server.set(drivername="mysql+pymysql", database=None)
-    return server.set(drivername="mysql+aiomysql", database=name).render_as_string(False), admin_url.render_as_string(
+    return server.set(drivername="mysql+aiomysql", database=name).render_as_string(
         False
-    )
+    ), admin_url.render_as_string(False)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestDatabase]:
     """A fresh, empty database for one module, on SQLite and on MariaDB."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "test.db"
@@ -80,8 +82,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir = tmp_path_factory.mktemp("platform")
     registry_port = free_port()
     password = f"Pw-{uuid.uuid4().hex[:12]}"
-    env = platform_env(var_dir, registry_port, HAMP_GATEWAY_SUPERADMIN_PASSWORD=password,
-                       HAMP_JWKS_URL="", HAMP_DEMO_DATA="false")
+    env = platform_env(
+        var_dir,
+        registry_port,
+        HAMP_GATEWAY_SUPERADMIN_PASSWORD=password,
+        HAMP_JWKS_URL="",
+        HAMP_DEMO_DATA="false",
+    )
     gateway_port = free_port()
     env["HAMP_JWKS_URL"] = f"http://127.0.0.1:{gateway_port}/api/auth/jwks"
     logs = Path(var_dir)

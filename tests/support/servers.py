@@ -66,7 +66,11 @@ class Component:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "shared.cli", "run", self.name, "--port", str(self.port)],
-                env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         if wait:
             probe = "/health" if self.name == "registry" else "/health/ready"

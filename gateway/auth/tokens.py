@@ -1,0 +1,50 @@
+"""Access tokens (RS256 JWT, short-lived) and refresh tokens (opaque, stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+
+from jose import jwt
+
+from gateway.auth.keys import SigningKey
+
+
+def issue_access_token(
+    key: SigningKey,
+    *,
+    user_id: int,
+    username: str,
+    name: str,
+    permissions: list[str],
+    session_id: str,
+    issuer: str,
+    audience: str,
+    lifetime_seconds: int,
+) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": str(user_id),
+        "username": username,
+        "name": name,
+        "perms": permissions,
+        "sid": session_id,
+        "typ": "access",
+        "iss": issuer,
+        "aud": audience,
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + lifetime_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

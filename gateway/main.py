@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx2
+from fastapi import FastAPI
+
+from gateway.api import routers
+from gateway.auth.keys import load_signing_key
+from gateway.auth.service import ensure_superadmin
+from gateway.settings import GatewaySettings
+from shared.app import LifespanPart, create_service_app
+from shared.auth import KeySet
+from shared.balancer import Balancer
+
+settings_class = GatewaySettings
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+log = logging.getLogger("hamp.gateway")
+
+
+def _keys_part(settings: GatewaySettings) -> LifespanPart:
+    @asynccontextmanager
+    async def part(app: FastAPI) -> AsyncIterator[None]:
+        key = await asyncio.to_thread(load_signing_key, settings)
+        app.state.signing_key = key
+        # The gateway verifies its own tokens with its own public key: no JWKS round trip.
+        app.state.verifier.keys.load(key.jwks())
+        async for session in app.state.db.write_session():
+            generated = await ensure_superadmin(session, settings)
+        if generated:
+            # Printed once, on the first start; never stored in clear anywhere.
+            print(
+                f"HAMP superadmin created: user {settings.superadmin_username!r} password {generated!r}",
+                flush=True,
+            )
+        yield
+
+    return part
+
+
+def _proxy_part(settings: GatewaySettings) -> LifespanPart:
+    @asynccontextmanager
+    async def part(app: FastAPI) -> AsyncIterator[None]:
+        timeout = httpx2.Timeout(
+            settings.proxy_read_timeout_seconds, connect=settings.proxy_connect_timeout_seconds
+        )
+        limits = httpx2.Limits(max_connections=500, max_keepalive_connections=100, keepalive_expiry=30)
+        async with httpx2.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
+            app.state.http = client
+            app.state.balancer = Balancer(
+                app.state.registry, settings.breaker_failures, settings.breaker_open_seconds
+            )
+            yield
+
+    return part
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    app = create_service_app(
+        settings,
+        title="HAMP 网关 (gateway)",
+        routers=routers,
+        migrations_dir=MIGRATIONS,
+        extra_parts=[_keys_part(settings)],
+        discover=True,
+        after_registry=[_proxy_part(settings)],
+    )
+    app.state.keyset = KeySet()
+    return app
+
+
+async def reset_password(settings: GatewaySettings, username: str) -> str:
+    from gateway.auth.service import reset_password as reset
+    from shared.db import Database
+    from shared.migrations import upgrade
+
+    upgrade(settings, MIGRATIONS)
+    db = Database.from_settings(settings)
+    try:
+        async for session in db.write_session():
+            return await reset(session, username)
+    finally:
+        await db.dispose()
+    raise RuntimeError("unreachable")

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+CONSOLE_DIST = Path(__file__).parent / "console" / "dist"
+
+
+class GatewaySettings(ServiceSettings):
+    component: ClassVar[str] = "gateway"
+    port: int = Field(8080, description="Port of the gateway (the platform's only public entry).")
+    superadmin_username: str = Field(
+        "admin", description="Login name of the superadmin created on first start."
+    )
+    superadmin_password: str = Field(
+        "", description="Password of that superadmin; empty: generated and printed once at first start."
+    )
+    signing_key_pem: str = Field(
+        "",
+        description="RSA private key (PEM) signing access tokens; every gateway replica needs the same one.",
+    )
+    signing_key_file: Path | None = Field(
+        None, description="Where the signing key is kept when signing_key_pem is empty (default var/keys/…)."
+    )
+    access_token_minutes: int = Field(15, description="Lifetime of an access token.")
+    refresh_token_hours: int = Field(12, description="Lifetime of a refresh token (one working shift).")
+    console_dir: Path = Field(CONSOLE_DIST, description="The built console served at /.")
+    proxy_connect_timeout_seconds: float = Field(3.0, description="Connecting to a service instance.")
+    proxy_read_timeout_seconds: float = Field(60.0, description="Waiting for a service's answer.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="CIDRs of reverse proxies (Ingress) whose X-Forwarded-For is believed, JSON list.",
+    )
+    breaker_failures: int = Field(3, description="Consecutive failures that open an instance's breaker.")
+    breaker_open_seconds: float = Field(10.0, description="How long an open breaker skips its instance.")
+
+    @property
+    def effective_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.var_dir / "keys" / "gateway-signing.pem"

@@ -1,0 +1,135 @@
+"""README's first command, as a newcomer runs it: the platform comes up, serves, heals, stops."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.support.servers import ROOT, free_port, wait_http
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen
+    lines: list[str]
+    gateway_url: str
+    var_dir: Path
+    seconds_to_ready: float
+
+    def wait_for_line(self, pattern: str, timeout: float) -> re.Match:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for line in self.lines[seen:]:
+                if match := re.search(pattern, line):
+                    return match
+            seen = len(self.lines)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines))
+
+
+@pytest.fixture(scope="module")
+def hamp_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    var_dir = tmp_path_factory.mktemp("hamp-up")
+    ports = {name: free_port() for name in ("registry", "dbs", "gateway")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAMP_")}
+    env.update(
+        HAMP_VAR_DIR=str(var_dir),
+        HAMP_REGISTRY_PORT=str(ports["registry"]),
+        HAMP_DBS_PORT=str(ports["dbs"]),
+        HAMP_GATEWAY_PORT=str(ports["gateway"]),
+        HAMP_REGISTRY_URLS=f"http://127.0.0.1:{ports['registry']}/eureka/",
+        HAMP_JWKS_URL=f"http://127.0.0.1:{ports['gateway']}/api/auth/jwks",
+    )
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [str(ROOT / "hamp"), "up"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    running = Running(process, lines, f"http://127.0.0.1:{ports['gateway']}", var_dir, 0.0)
+    try:
+        running.wait_for_line(r"console: http://", timeout=240)
+        running.seconds_to_ready = time.monotonic() - started
+        yield running
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _login(running: Running) -> str:
+    match = running.wait_for_line(r"login:\s+(\S+) / (\S+)", timeout=1)
+    answer = httpx2.post(
+        f"{running.gateway_url}/api/auth/login", json={"username": match.group(1), "password": match.group(2)}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]
+
+
+def test_prints_console_url_and_a_working_login(hamp_up: Running) -> None:
+    token = _login(hamp_up)
+    page = httpx2.get(hamp_up.gateway_url + "/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    departments = httpx2.get(
+        f"{hamp_up.gateway_url}/api/dbs/departments", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert departments.status_code == 200
+    assert departments.json()["total"] >= 5, "demo data is loaded on the first start"
+    doctors = httpx2.get(
+        f"{hamp_up.gateway_url}/api/dbs/doctors?size=100", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert doctors["total"] >= 5 and all(d["department_name"] for d in doctors["items"])
+
+
+def test_restarts_a_component_that_dies(hamp_up: Running) -> None:
+    pid_file = hamp_up.var_dir / "run" / "dbs.pid"
+    old_pid = int(pid_file.read_text())
+    os.kill(old_pid, signal.SIGKILL)
+    hamp_up.wait_for_line(r"dbs restarted", timeout=30)
+    new_pid = int(pid_file.read_text())
+    assert new_pid != old_pid
+    token = _login(hamp_up)
+    deadline = time.monotonic() + 30
+    status = 0
+    while time.monotonic() < deadline and status != 200:
+        status = httpx2.get(
+            f"{hamp_up.gateway_url}/api/dbs/units", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        time.sleep(0.3)
+    assert status == 200
+
+
+def test_ctrl_c_stops_everything(hamp_up: Running) -> None:
+    pids = [int(p.read_text()) for p in (hamp_up.var_dir / "run").glob("*.pid")]
+    assert len(pids) == 3
+    hamp_up.process.send_signal(signal.SIGINT)
+    assert hamp_up.process.wait(60) == 0
+    hamp_up.wait_for_line(r"\[hamp\] stopped", timeout=1)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with pytest.raises(TimeoutError):
+        wait_http(hamp_up.gateway_url + "/health", timeout=1)
