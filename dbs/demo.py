@@ -83,7 +83,11 @@ CHARGE_TYPES = [
     ("军队人员", "1.00", "军队人员医疗费用全额保障"),
 ]
 WAREHOUSES = [("西药库", "后勤楼一层"), ("中药库", "后勤楼二层"), ("医用耗材库", "后勤楼负一层")]
-HANDLERS = [("刘强", "13902020001", "药剂科"), ("马丽", "13902020002", "药剂科"), ("高峰", "13902020003", None)]
+HANDLERS = [
+    ("刘强", "13902020001", "药剂科"),
+    ("马丽", "13902020002", "药剂科"),
+    ("高峰", "13902020003", None),
+]
 SUPPLIERS = [
     ("国药控股股份有限公司", "周经理", "010-65001234", "北京市"),
     ("九州通医药集团", "吴经理", "027-84683001", "湖北省武汉市"),
@@ -100,30 +104,68 @@ async def load(session: AsyncSession) -> bool:
     """Add the demo data if dbs is still empty; False (and nothing written) otherwise."""
     if (await session.execute(select(func.count()).select_from(Department))).scalar_one():
         return False
-    dept = {name: await _add(session, organization.departments, code=code, name=name, kind=kind, location=loc)
-            for code, name, kind, loc in DEPARTMENTS}
-    reg = {name: await _add(session, organization.registration_types, name=name, fee=fee)
-           for name, fee in REGISTRATION_TYPES}
+    dept = {
+        name: await _add(session, organization.departments, code=code, name=name, kind=kind, location=loc)
+        for code, name, kind, loc in DEPARTMENTS
+    }
+    reg = {
+        name: await _add(session, organization.registration_types, name=name, fee=fee)
+        for name, fee in REGISTRATION_TYPES
+    }
     for code, name, sex, title, department, registration, phone in DOCTORS:
-        await _add(session, organization.doctors, code=code, name=name, sex=sex, title=title,
-                   department_id=dept[department], registration_type_id=reg[registration], phone=phone)
+        await _add(
+            session,
+            organization.doctors,
+            code=code,
+            name=name,
+            sex=sex,
+            title=title,
+            department_id=dept[department],
+            registration_type_id=reg[registration],
+            phone=phone,
+        )
     origin = {n: await _add(session, drugs.drug_origins, name=n) for n in ORIGINS}
     kind = {n: await _add(session, drugs.drug_types, name=n) for n in DRUG_TYPES}
     unit = {n: await _add(session, drugs.units, name=n) for n in UNITS}
     for code, name, spec, type_, origin_, unit_, price in DRUGS:
-        await _add(session, drugs.drugs, code=code, name=name, spec=spec, type_id=kind[type_],
-                   origin_id=origin[origin_], unit_id=unit[unit_], price=price)
+        await _add(
+            session,
+            drugs.drugs,
+            code=code,
+            name=name,
+            spec=spec,
+            type_id=kind[type_],
+            origin_id=origin[origin_],
+            unit_id=unit[unit_],
+            price=price,
+        )
     category = {n: await _add(session, charges.item_categories, name=n) for n in CATEGORIES}
     for code, name, category_, unit_, price, scope, exam in CHARGE_ITEMS:
-        await _add(session, charges.charge_items, code=code, name=name, category_id=category[category_],
-                   unit_id=unit[unit_], price=price, scope=scope, needs_exam=exam)
+        await _add(
+            session,
+            charges.charge_items,
+            code=code,
+            name=name,
+            category_id=category[category_],
+            unit_id=unit[unit_],
+            price=price,
+            scope=scope,
+            needs_exam=exam,
+        )
     for name, ratio, description in CHARGE_TYPES:
-        await _add(session, charges.charge_types, name=name, reimbursement_ratio=ratio, description=description)
+        await _add(
+            session, charges.charge_types, name=name, reimbursement_ratio=ratio, description=description
+        )
     for name, location in WAREHOUSES:
         await _add(session, logistics.warehouses, name=name, location=location)
     for name, phone, department in HANDLERS:
-        await _add(session, organization.handlers, name=name, phone=phone,
-                   department_id=dept[department] if department else None)
+        await _add(
+            session,
+            organization.handlers,
+            name=name,
+            phone=phone,
+            department_id=dept[department] if department else None,
+        )
     for name, contact, phone, address in SUPPLIERS:
         await _add(session, logistics.suppliers, name=name, contact=contact, phone=phone, address=address)
     return True

@@ -10,9 +10,8 @@ from sqlmodel import Field, SQLModel
 
 from dbs.db import DbsTable
 from dbs.drugs.models import NamedFields
-from shared.records import INPUT_CONFIG, RecordColumns
+from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
 from shared.types import MONEY_COLUMN, RATIO_COLUMN, Money, Ratio
-from shared.records import RecordOut
 
 
 class ItemCategory(NamedFields, RecordColumns, DbsTable, table=True):

@@ -25,18 +25,34 @@ DEPARTMENT = Text("科室", "department")
 REGISTRATION_TYPE = Text("挂号类型", "registration type")
 
 departments = Resource(
-    key="department", label=DEPARTMENT, table=Department, create_schema=DepartmentIn,
-    read_schema=DepartmentOut, audit_table=audit_log, search=("name", "code", "location"),
-    unique=(("code",), ("name",)), field_labels=FIELDS,
+    key="department",
+    label=DEPARTMENT,
+    table=Department,
+    create_schema=DepartmentIn,
+    read_schema=DepartmentOut,
+    audit_table=audit_log,
+    search=("name", "code", "location"),
+    unique=(("code",), ("name",)),
+    field_labels=FIELDS,
 )
 registration_types = Resource(
-    key="registration_type", label=REGISTRATION_TYPE, table=RegistrationType,
-    create_schema=RegistrationTypeIn, read_schema=RegistrationTypeOut, audit_table=audit_log,
+    key="registration_type",
+    label=REGISTRATION_TYPE,
+    table=RegistrationType,
+    create_schema=RegistrationTypeIn,
+    read_schema=RegistrationTypeOut,
+    audit_table=audit_log,
     field_labels=FIELDS,
 )
 doctors = Resource(
-    key="doctor", label=Text("医生", "doctor"), table=Doctor, create_schema=DoctorIn, read_schema=DoctorOut,
-    audit_table=audit_log, search=("name", "code"), unique=(("code",),),
+    key="doctor",
+    label=Text("医生", "doctor"),
+    table=Doctor,
+    create_schema=DoctorIn,
+    read_schema=DoctorOut,
+    audit_table=audit_log,
+    search=("name", "code"),
+    unique=(("code",),),
     references=(
         Reference("department_id", Department, DEPARTMENT),
         Reference("registration_type_id", RegistrationType, REGISTRATION_TYPE),
@@ -44,7 +60,14 @@ doctors = Resource(
     field_labels=FIELDS,
 )
 handlers = Resource(
-    key="handler", label=Text("经办人", "handler"), table=Handler, create_schema=HandlerIn,
-    read_schema=HandlerOut, audit_table=audit_log, search=("name", "phone"), unique=(("name", "phone"),),
-    references=(Reference("department_id", Department, DEPARTMENT),), field_labels=FIELDS,
+    key="handler",
+    label=Text("经办人", "handler"),
+    table=Handler,
+    create_schema=HandlerIn,
+    read_schema=HandlerOut,
+    audit_table=audit_log,
+    search=("name", "phone"),
+    unique=(("name", "phone"),),
+    references=(Reference("department_id", Department, DEPARTMENT),),
+    field_labels=FIELDS,
 )
