@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from jose import jwk, jwt
 from jose.exceptions import ExpiredSignatureError, JWTError
 
-from shared.context import principal_var
+from shared.context import principal_var, token_var
 from shared.errors import Forbidden, Unauthorized
 from shared.i18n import Text
 
@@ -100,14 +100,10 @@ class TokenVerifier:
         except JWTError as exc:
             raise Unauthorized(Text("令牌格式错误", "Malformed token"), code="token_invalid") from exc
         if header.get("alg") != ALGORITHM:
-            raise Unauthorized(
-                Text("令牌签名算法不被接受", "Token algorithm not accepted"), code="token_invalid"
-            )
+            raise Unauthorized(Text("令牌签名算法不被接受", "Token algorithm not accepted"), code="token_invalid")
         key = await self.keys.get(str(header.get("kid", "")))
         if key is None:
-            raise Unauthorized(
-                Text("令牌签名密钥未知", "Token signed by an unknown key"), code="token_invalid"
-            )
+            raise Unauthorized(Text("令牌签名密钥未知", "Token signed by an unknown key"), code="token_invalid")
         try:
             claims = jwt.decode(
                 token,
@@ -155,6 +151,7 @@ async def current_principal(request: Request) -> Principal:
     principal = await request.app.state.verifier.verify(token)
     request.state.principal = principal
     principal_var.set(principal)
+    token_var.set(token)
     return principal
 
 

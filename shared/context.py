@@ -12,6 +12,8 @@ language_var: ContextVar[str] = ContextVar("language", default="zh")
 # The authenticated caller (shared.auth.Principal) of the current request, for audit and logs.
 principal_var: ContextVar[Any] = ContextVar("principal", default=None)
 route_var: ContextVar[str] = ContextVar("route", default="")
+# The caller's bearer token, passed on when this service calls another on their behalf.
+token_var: ContextVar[str] = ContextVar("token", default="")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 

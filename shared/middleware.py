@@ -7,7 +7,7 @@ import time
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.context import language_var, new_request_id, principal_var, request_id_var, route_var
+from shared.context import language_var, new_request_id, principal_var, request_id_var, route_var, token_var
 from shared.i18n import pick_language
 
 REQUESTS = Counter("hamp_http_requests_total", "HTTP requests", ["component", "method", "status"])
@@ -35,6 +35,7 @@ class RequestContextMiddleware:
         request_id_var.set(request_id)
         language_var.set(pick_language(headers.get("accept-language")))
         principal_var.set(None)
+        token_var.set("")
         route_var.set(f"{scope.get('method', '')} {scope.get('path', '')}")
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()

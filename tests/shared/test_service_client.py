@@ -1,0 +1,131 @@
+"""Calls between services: round robin, skipping dead instances, retrying only what is safe."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi import FastAPI, Request, Response
+
+from shared.balancer import Balancer
+from shared.context import request_id_var, token_var
+from shared.errors import Unavailable
+from shared.service_client import ServiceClient
+from tests.support.servers import ThreadServer, free_port
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    base_url: str
+
+
+class StaticSource:
+    def __init__(self, *instances: Instance) -> None:
+        self.list = list(instances)
+
+    def instances(self, app_name: str) -> list[Instance]:
+        return self.list if app_name == "DBS" else []
+
+
+def _upstream(name: str, calls: list[tuple[str, str]], fail_with: int | None = None) -> FastAPI:
+    app = FastAPI()
+
+    @app.api_route("/echo", methods=["GET", "POST"])
+    async def echo(request: Request) -> Response:
+        calls.append((name, request.method))
+        if fail_with:
+            return Response(status_code=fail_with)
+        return Response(
+            f"{name}|{request.headers.get('x-request-id')}|{request.headers.get('authorization')}",
+            media_type="text/plain",
+        )
+
+    return app
+
+
+@pytest.fixture
+def calls() -> list[tuple[str, str]]:
+    return []
+
+
+@pytest.fixture
+def two_live(calls: list) -> Iterator[tuple[ThreadServer, ThreadServer]]:
+    with ThreadServer(_upstream("a", calls)) as a, ThreadServer(_upstream("b", calls)) as b:
+        yield a, b
+
+
+def _client(*instances: Instance) -> ServiceClient:
+    return ServiceClient(Balancer(StaticSource(*instances), failures=3, open_seconds=30), timeout=5)
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def test_round_robin_over_live_instances(two_live: tuple[ThreadServer, ThreadServer]) -> None:
+    a, b = two_live
+    client = _client(Instance("a", a.url), Instance("b", b.url))
+
+    async def three() -> list[str]:
+        answers = [await client.request("dbs", "GET", "/echo") for _ in range(4)]
+        await client.aclose()
+        return [r.text.split("|")[0] for r in answers]
+
+    assert sorted(_run(three())) == ["a", "a", "b", "b"]
+
+
+def test_dead_instance_is_skipped_and_its_breaker_opens(two_live: tuple[ThreadServer, ThreadServer]) -> None:
+    a, _ = two_live
+    dead = Instance("dead", f"http://127.0.0.1:{free_port()}")
+    client = _client(dead, Instance("a", a.url))
+
+    async def calls() -> list[str]:
+        answers = [await client.request("dbs", "POST", "/echo", json={}) for _ in range(3)]
+        await client.aclose()
+        return [r.text.split("|")[0] for r in answers]
+
+    assert _run(calls()) == ["a", "a", "a"]  # even a POST: nothing was sent to the dead one
+    assert client.balancer.is_open(dead)
+
+
+def test_request_id_and_token_are_passed_on(two_live: tuple[ThreadServer, ThreadServer]) -> None:
+    a, _ = two_live
+    client = _client(Instance("a", a.url))
+
+    async def call() -> str:
+        request_id_var.set("req-123")
+        token_var.set("tok-abc")
+        answer = await client.request("dbs", "GET", "/echo")
+        await client.aclose()
+        return answer.text
+
+    assert _run(call()) == "a|req-123|Bearer tok-abc"
+
+
+def test_get_is_retried_on_5xx_but_post_is_not(calls: list) -> None:
+    with ThreadServer(_upstream("bad", calls, fail_with=500)) as bad, ThreadServer(_upstream("good", calls)) as good:
+        instances = (Instance("1-bad", bad.url), Instance("2-good", good.url))
+
+        async def run(method: str) -> int:
+            client = _client(*instances)
+            answer = await client.request("dbs", method, "/echo")
+            await client.aclose()
+            return answer.status_code
+
+        assert _run(run("GET")) == 200
+        assert ("bad", "GET") in calls and ("good", "GET") in calls
+        calls.clear()
+        assert _run(run("POST")) == 500
+        assert calls == [("bad", "POST")]
+
+
+def test_no_instance_is_a_503_problem() -> None:
+    async def call() -> None:
+        await _client().request("dbs", "GET", "/echo")
+
+    with pytest.raises(Unavailable) as caught:
+        _run(call())
+    assert caught.value.status == 503
