@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from sqlalchemy import DateTime, Numeric
+from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
 from sqlalchemy.types import TypeDecorator
 
 from shared.i18n import Text
@@ -19,6 +20,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=False)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        # MySQL's plain DATETIME drops the microseconds; keep them, as SQLite does.
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(MYSQL_DATETIME(fsp=6))
+        return dialect.type_descriptor(self.impl)
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
@@ -38,6 +45,8 @@ def utcnow() -> datetime:
 MONEY_COLUMN = Numeric(12, 2, asdecimal=True)
 RATIO_COLUMN = Numeric(5, 2, asdecimal=True)
 CENT = Decimal("0.01")
+# The largest amount NUMERIC(12,2) holds; MySQL refuses more (SQLite would store it anyway).
+MAX_MONEY = Decimal("9999999999.99")
 
 
 def _no_float_noise(value: Any) -> Any:
@@ -51,6 +60,12 @@ def _to_cents(value: Decimal) -> Decimal:
     if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
         raise ValueError(Text("最多两位小数", "must have at most two decimals"))
     return value.quantize(CENT)
+
+
+def _fits_column(value: Decimal) -> Decimal:
+    if abs(value) > MAX_MONEY:
+        raise ValueError(Text("金额过大", "is too large"))
+    return value
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -71,12 +86,15 @@ def _ratio(value: Decimal) -> Decimal:
     return value
 
 
-_MoneyBase = [BeforeValidator(_no_float_noise), Field(max_digits=12), AfterValidator(_to_cents)]
+_MoneyBase = [
+    BeforeValidator(_no_float_noise),
+    Field(max_digits=12),
+    AfterValidator(_to_cents),
+    AfterValidator(_fits_column),
+]
 Money = Annotated[Decimal, *_MoneyBase, AfterValidator(_non_negative)]
 PositiveMoney = Annotated[Decimal, *_MoneyBase, AfterValidator(_positive)]
-Ratio = Annotated[
-    Decimal, BeforeValidator(_no_float_noise), AfterValidator(_to_cents), AfterValidator(_ratio)
-]
+Ratio = Annotated[Decimal, BeforeValidator(_no_float_noise), AfterValidator(_to_cents), AfterValidator(_ratio)]
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")

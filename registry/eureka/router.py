@@ -1,0 +1,213 @@
+"""Eureka's REST operations under /eureka: HTTP in, a lease-store call, Eureka's answer out.
+
+These are Eureka's protocol endpoints, so they answer with Eureka's status codes and bodies
+(empty 404s, 400 with a text body), not problem+json. Reads are XML unless the Accept header
+contains "json", and gzipped when Accept-Encoding contains "gzip".
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from registry.eureka import jsoncodec, xmlcodec
+from registry.eureka.fields import MalformedInstance
+from registry.leases import InvalidRegistration, LeaseStore
+from registry.model import Application, Applications, InstanceInfo, Status
+
+router = APIRouter(prefix="/eureka", tags=["eureka"])
+
+MAX_REGISTRATION_BYTES = 64 * 1024
+
+
+def _store(request: Request) -> LeaseStore:
+    return request.app.state.leases
+
+
+def _wants_json(request: Request) -> bool:
+    return "json" in request.headers.get("accept", "").lower()
+
+
+def _encoded(request: Request, json_text: Callable[[], str], xml_text: Callable[[], str], *, gzip_ok: bool) -> Response:
+    if _wants_json(request):
+        body, media_type = json_text(), jsoncodec.MEDIA_TYPE
+    else:
+        body, media_type = xml_text(), xmlcodec.MEDIA_TYPE
+    data = body.encode("utf-8")
+    headers = {}
+    if gzip_ok and "gzip" in request.headers.get("accept-encoding", "").lower():
+        data = gzip.compress(data)
+        headers["Content-Encoding"] = "gzip"
+    return Response(data, media_type=f"{media_type}; charset=utf-8", headers=headers)
+
+
+def _applications(request: Request, apps: Applications) -> Response:
+    return _encoded(
+        request,
+        lambda: jsoncodec.encode_applications(apps),
+        lambda: xmlcodec.encode_applications(apps),
+        gzip_ok=True,
+    )
+
+
+def _application(request: Request, app: Application | None) -> Response:
+    if app is None:
+        return Response(status_code=404)
+    return _encoded(
+        request,
+        lambda: jsoncodec.encode_application(app),
+        lambda: xmlcodec.encode_application(app),
+        gzip_ok=True,
+    )
+
+
+def _instance(request: Request, info: InstanceInfo | None) -> Response:
+    if info is None:
+        return Response(status_code=404)
+    # Eureka serialises single instances directly, outside its (gzipping) response cache.
+    return _encoded(
+        request,
+        lambda: jsoncodec.encode_instance(info),
+        lambda: xmlcodec.encode_instance(info),
+        gzip_ok=False,
+    )
+
+
+def _bad_request(message: str) -> Response:
+    return PlainTextResponse(message, status_code=400)
+
+
+def _timestamp(request: Request) -> int | None:
+    """The optional lastDirtyTimestamp query parameter; ValueError when it is no number."""
+    raw = request.query_params.get("lastDirtyTimestamp")
+    return int(raw) if raw not in (None, "") else None
+
+
+def _status_value(raw: str | None) -> Status | None:
+    if raw is None:
+        return None
+    try:
+        return Status(raw.strip().upper())
+    except ValueError:
+        return None
+
+
+async def _read_body(request: Request) -> bytes | None:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_REGISTRATION_BYTES:
+            return None
+    return bytes(body)
+
+
+@router.post("/apps/{app}", status_code=204)
+async def register(app: str, request: Request) -> Response:
+    body = await _read_body(request)
+    if body is None:
+        return PlainTextResponse("Instance too large", status_code=413)
+    content_type = request.headers.get("content-type", "").lower()
+    is_xml = "xml" in content_type or ("json" not in content_type and body.lstrip().startswith(b"<"))
+    try:
+        info = xmlcodec.decode_instance(body) if is_xml else jsoncodec.decode_instance(body)
+        _store(request).register(app, info)
+    except (MalformedInstance, InvalidRegistration) as exc:
+        return _bad_request(str(exc))
+    return Response(status_code=204)
+
+
+@router.get("/apps")
+@router.get("/apps/")
+async def get_applications(request: Request) -> Response:
+    return _applications(request, _store(request).applications())
+
+
+@router.get("/apps/delta")
+async def get_delta(request: Request) -> Response:
+    return _applications(request, _store(request).delta())
+
+
+@router.get("/apps/{app}")
+async def get_application(app: str, request: Request) -> Response:
+    return _application(request, _store(request).application(app))
+
+
+@router.get("/apps/{app}/{instance_id}")
+async def get_app_instance(app: str, instance_id: str, request: Request) -> Response:
+    return _instance(request, _store(request).instance(app, instance_id))
+
+
+@router.get("/instances/{instance_id}")
+async def get_instance(instance_id: str, request: Request) -> Response:
+    return _instance(request, _store(request).find_instance(instance_id))
+
+
+@router.get("/vips/{vip}")
+async def get_vip(vip: str, request: Request) -> Response:
+    return _applications(request, _store(request).vip(vip))
+
+
+@router.get("/svips/{svip}")
+async def get_secure_vip(svip: str, request: Request) -> Response:
+    return _applications(request, _store(request).vip(svip, secure=True))
+
+
+@router.put("/apps/{app}/{instance_id}")
+async def renew(app: str, instance_id: str, request: Request) -> Response:
+    """Heartbeat: 200, or 404 so the client registers again. The `status` parameter is
+    ignored, as in Eureka."""
+    try:
+        last_dirty = _timestamp(request)
+    except ValueError:
+        return _bad_request("Invalid lastDirtyTimestamp")
+    ok = _store(request).renew(app, instance_id, last_dirty)
+    return Response(status_code=200 if ok else 404)
+
+
+@router.delete("/apps/{app}/{instance_id}")
+async def cancel(app: str, instance_id: str, request: Request) -> Response:
+    return Response(status_code=200 if _store(request).cancel(app, instance_id) else 404)
+
+
+@router.put("/apps/{app}/{instance_id}/status")
+async def set_status_override(app: str, instance_id: str, request: Request) -> Response:
+    store = _store(request)
+    if store.instance(app, instance_id) is None:
+        return Response(status_code=404)
+    status = _status_value(request.query_params.get("value"))
+    if status is None:
+        return _bad_request("Invalid or missing value")
+    try:
+        last_dirty = _timestamp(request)
+    except ValueError:
+        return _bad_request("Invalid lastDirtyTimestamp")
+    ok = store.set_status_override(app, instance_id, status, last_dirty)
+    return Response(status_code=200 if ok else 404)
+
+
+@router.delete("/apps/{app}/{instance_id}/status")
+async def delete_status_override(app: str, instance_id: str, request: Request) -> Response:
+    store = _store(request)
+    if store.instance(app, instance_id) is None:
+        return Response(status_code=404)
+    raw = request.query_params.get("value")
+    status = Status.UNKNOWN if raw is None else _status_value(raw)
+    if status is None:
+        return _bad_request("Invalid value")
+    try:
+        last_dirty = _timestamp(request)
+    except ValueError:
+        return _bad_request("Invalid lastDirtyTimestamp")
+    ok = store.delete_status_override(app, instance_id, status, last_dirty)
+    return Response(status_code=200 if ok else 404)
+
+
+@router.put("/apps/{app}/{instance_id}/metadata")
+async def update_metadata(app: str, instance_id: str, request: Request) -> Response:
+    params = request.query_params
+    entries = {key: params.getlist(key)[0] for key in params}
+    ok = _store(request).update_metadata(app, instance_id, entries)
+    return Response(status_code=200 if ok else 404)

@@ -1,0 +1,200 @@
+"""Registering with the registry and finding other services, over py-eureka-client.
+
+Every HAMP service runs one RegistryClient (see shared.app.registry_part). It wraps
+py-eureka-client's ``EurekaClient`` class directly, not the library's process-wide client
+cache, so several can live in one process (tests, ``hamp up``).
+
+One thing is done differently from the library: its heartbeat runs in a daemon thread whose
+``while True`` loop never ends once started, so ``stop()`` cannot stop it and the next
+heartbeat registers the stopped instance again. Here the library's timer is replaced before
+``start()`` and the same heartbeat (renew, re-register on any failure such as a 404, then
+fetch the registry delta) runs as an asyncio task on the service's own loop, which ``stop()``
+cancels before it cancels the lease. This touches two private names of py-eureka-client
+0.13 (``_EurekaClient__heartbeat_timer``/``__heartbeat`` and ``__applications`` for reading
+the last fetch without the library's un-awaited refetch); tests/registry fails if they change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from dataclasses import dataclass
+
+from py_eureka_client import eureka_client
+from py_eureka_client import logger as eureka_logger
+
+from shared.settings import ServiceSettings
+
+log = logging.getLogger("hamp.registry_client")
+
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+
+
+@dataclass(frozen=True)
+class InstanceAddress:
+    app: str
+    instance_id: str
+    host: str
+    port: int
+    base_url: str  # "http://ip:port"
+
+
+class _NoThread:
+    """Stands in for EurekaClient's heartbeat Timer; RegistryClient runs the heartbeat itself."""
+
+    def start(self) -> None:
+        pass
+
+    def is_alive(self) -> bool:
+        return False
+
+    def cancel(self) -> None:
+        pass
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        discover: bool = False,
+        start_timeout: float = 3.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self._settings = settings
+        self._discover = discover
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
+        self._client: eureka_client.EurekaClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.instance_id = ""
+
+    async def start(self) -> None:
+        """Register as settings.app_name. Waits at most `start_timeout` for the first
+        registration (and first registry fetch); when no registry answers by then, start
+        returns and the heartbeat keeps trying. Never raises for an absent registry."""
+        settings = self._settings
+        urls = settings.registry_url_list
+        if self._task is not None:
+            return  # already started
+        if not urls:
+            log.info("registry_urls is empty: %s neither registers nor discovers", settings.component)
+            return
+        if settings.port <= 0 or not settings.app_name:
+            log.warning("not registering %r: it has no port or no app name", settings.component)
+            return
+        eureka_logger.set_custom_logger(logging.getLogger("py_eureka_client"))
+        host = announced_host(settings)
+        ip = await _ip_of(host)
+        self.instance_id = f"{host}:{settings.component}:{settings.port}"
+        client = eureka_client.EurekaClient(
+            eureka_server=",".join(urls),
+            app_name=settings.app_name,
+            instance_id=self.instance_id,
+            instance_host=host,
+            instance_ip=ip,
+            instance_port=settings.port,
+            renewal_interval_in_secs=settings.registry_renewal_seconds,
+            duration_in_secs=settings.registry_lease_seconds,
+            home_page_url="/",
+            status_page_url="/health/ready",
+            health_check_url="/health",
+            should_register=True,
+            should_discover=self._discover,
+            metadata={"component": settings.component},
+        )
+        client._EurekaClient__heartbeat_timer = _NoThread()  # type: ignore[attr-defined]
+        self._client = client
+        first_round = asyncio.Event()
+        self._task = asyncio.create_task(self._run(client, first_round), name=f"registry-{settings.component}")
+        try:
+            await asyncio.wait_for(first_round.wait(), self._start_timeout)
+        except TimeoutError:
+            log.warning(
+                "the registry did not answer within %.1f s; %s keeps registering in the background",
+                self._start_timeout,
+                settings.app_name,
+            )
+
+    async def _run(self, client: eureka_client.EurekaClient, first_round: asyncio.Event) -> None:
+        try:
+            # Registers (on failure: logs, and the next heartbeat registers) and pulls the registry.
+            await client.start()
+        except Exception:
+            log.exception("registry client start failed; retrying on the next heartbeat")
+        finally:
+            first_round.set()
+        while True:
+            await asyncio.sleep(max(1, self._settings.registry_renewal_seconds))
+            try:
+                # py-eureka-client's own heartbeat: renew, or register when the renewal fails
+                # (a 404 after the registry lost the lease), then fetch the delta.
+                await client._EurekaClient__heartbeat()  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("registry heartbeat failed")
+
+    async def stop(self) -> None:
+        """Stop the heartbeat, then mark the instance DOWN and cancel its lease (best effort,
+        at most `stop_timeout`)."""
+        task, self._task = self._task, None
+        if task is None or self._client is None:
+            return
+        task.cancel()
+        await asyncio.wait({task})
+        try:
+            await asyncio.wait_for(self._client.stop(), self._stop_timeout)
+        except Exception:
+            log.warning("could not cancel the registry lease of %s", self.instance_id, exc_info=True)
+
+    def instances(self, app_name: str) -> list[InstanceAddress]:
+        """UP instances of `app_name` from the last registry fetch, ordered by instance id;
+        [] when discovery is off or nothing was fetched yet."""
+        if not self._discover or self._client is None:
+            return []
+        apps = self._client._EurekaClient__applications  # type: ignore[attr-defined]
+        if apps is None:
+            return []
+        found = []
+        for ins in apps.get_application(app_name).up_instances:
+            if ins.port.enabled and ins.port.port:
+                scheme, port = "http", ins.port.port
+            elif ins.securePort.enabled and ins.securePort.port:
+                scheme, port = "https", ins.securePort.port
+            else:
+                continue
+            found.append(
+                InstanceAddress(
+                    app=(ins.app or app_name).upper(),
+                    instance_id=ins.instanceId,
+                    host=ins.hostName or ins.ipAddr,
+                    port=port,
+                    base_url=f"{scheme}://{_url_host(ins.ipAddr or ins.hostName)}:{port}",
+                )
+            )
+        return sorted(found, key=lambda a: a.instance_id)
+
+
+def announced_host(settings: ServiceSettings) -> str:
+    """public_host, else the listen address, else (listening on all addresses) the host name."""
+    if settings.public_host:
+        return settings.public_host
+    if settings.host not in WILDCARD_HOSTS:
+        return settings.host
+    return socket.gethostname()
+
+
+async def _ip_of(host: str) -> str:
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(host))
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(socket.gethostbyname, host), 2.0)
+    except (OSError, TimeoutError):
+        log.warning("cannot resolve %s; announcing it as the address", host)
+        return host
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
