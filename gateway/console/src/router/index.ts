@@ -1,0 +1,131 @@
+import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router'
+
+import { ApiError } from '@/api/http'
+import { i18n, localized } from '@/i18n'
+import { readPermission, resources } from '@/resources'
+import { useAuthStore } from '@/stores/auth'
+
+/** Modules that have their own pages in the console; the others show a placeholder. */
+export const MODULES_WITH_PAGES = new Set(['dbs'])
+
+const resourceRoutes: RouteRecordRaw[] = resources.map((resource) => ({
+  path: `dbs/${resource.path}`,
+  name: `dbs-${resource.path}`,
+  component: () => import('@/views/ResourceView.vue'),
+  props: { resourcePath: resource.path },
+  meta: { module: 'dbs', resource: resource.path, permission: readPermission(resource) },
+}))
+
+const routes: RouteRecordRaw[] = [
+  {
+    path: '/login',
+    name: 'login',
+    component: () => import('@/views/LoginView.vue'),
+    meta: { public: true, titleKey: 'login.title' },
+  },
+  {
+    path: '/',
+    component: () => import('@/layouts/MainLayout.vue'),
+    children: [
+      { path: '', name: 'home', component: () => import('@/views/HomeView.vue'), meta: { titleKey: 'common.home' } },
+      {
+        // After the global guard (which loads the user): the first page the user may read.
+        path: 'dbs',
+        name: 'dbs',
+        component: () => import('@/views/ErrorView.vue'),
+        beforeEnter: () => {
+          const auth = useAuthStore()
+          const first = resources.find((r) => auth.can(readPermission(r)))
+          return first ? `/dbs/${first.path}` : { name: 'forbidden' }
+        },
+      },
+      ...resourceRoutes,
+      {
+        path: ':module(oms|hms|tms|dms|sms|pms)',
+        name: 'module',
+        component: () => import('@/views/ModuleView.vue'),
+        props: true,
+        beforeEnter: (to) => {
+          const auth = useAuthStore()
+          const key = String(to.params.module)
+          if (auth.visibleModules.some((m) => m.key === key)) return true
+          const offered = auth.modules.some((m) => m.key === key && m.available)
+          return offered
+            ? { name: 'forbidden' }
+            : { name: 'not-found', params: { pathMatch: to.path.slice(1).split('/') } }
+        },
+      },
+      {
+        path: '403',
+        name: 'forbidden',
+        component: () => import('@/views/ErrorView.vue'),
+        props: { code: 403 },
+        meta: { titleKey: 'errors.forbiddenTitle' },
+      },
+    ],
+  },
+  {
+    path: '/:pathMatch(.*)*',
+    name: 'not-found',
+    component: () => import('@/views/ErrorView.vue'),
+    props: { code: 404, standalone: true },
+    meta: { public: true, titleKey: 'errors.notFoundTitle' },
+  },
+]
+
+export const router = createRouter({
+  history: createWebHistory(import.meta.env.BASE_URL),
+  routes,
+  scrollBehavior: () => ({ top: 0 }),
+})
+
+/** Only same-site paths are followed after login (no `//evil.example`). */
+export function safeRedirect(value: unknown): string {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/'
+}
+
+// Whether the router is deciding a navigation (its guard then handles a 401 itself).
+// Registered before the guard below so that it is already set while the guard runs.
+let navigating = false
+export const isNavigating = (): boolean => navigating
+router.beforeEach(() => {
+  navigating = true
+})
+router.afterEach(() => {
+  navigating = false
+})
+router.onError(() => {
+  navigating = false
+})
+
+router.beforeEach(async (to) => {
+  const auth = useAuthStore()
+  if (to.meta.public) {
+    if (to.name === 'login' && auth.loggedIn) return safeRedirect(to.query.redirect)
+    return true
+  }
+  if (!auth.loggedIn) return { name: 'login', query: { redirect: to.fullPath } }
+  try {
+    await auth.ensureProfile()
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      auth.clear()
+      return { name: 'login', query: { redirect: to.fullPath } }
+    }
+    // The gateway is unreachable or failed: stay, the layout shows what it can.
+    console.error('HAMP: cannot load the profile', error)
+  }
+  if (to.meta.permission && !auth.can(to.meta.permission)) return { name: 'forbidden' }
+  return true
+})
+
+export function pageTitle(route: RouteLocationNormalized): string {
+  const appName = i18n.global.t('app.name')
+  const resource = route.meta.resource ? resources.find((r) => r.path === route.meta.resource) : undefined
+  const title = resource ? localized(resource.label) : route.meta.titleKey ? i18n.global.t(route.meta.titleKey) : ''
+  return title ? `${title} · ${appName}` : appName
+}
+
+router.afterEach((to) => {
+  document.title = pageTitle(to)
+})

@@ -1,0 +1,135 @@
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+
+import { authApi, type LoginAnswer, type ModuleInfo, type User } from '@/api/auth'
+import { ApiError } from '@/api/http'
+import { hasModule, hasPermission } from '@/utils/permissions'
+
+const STORAGE_KEY = 'hamp.session'
+
+interface StoredSession {
+  accessToken: string
+  refreshToken: string | null
+}
+
+function readStored(): StoredSession | null {
+  try {
+    const raw = localStorage.getItem(STORAGE_KEY)
+    if (!raw) return null
+    const value = JSON.parse(raw) as Partial<StoredSession>
+    return typeof value.accessToken === 'string' ? { accessToken: value.accessToken, refreshToken: value.refreshToken ?? null } : null
+  } catch {
+    return null
+  }
+}
+
+function writeStored(value: StoredSession | null): void {
+  try {
+    if (value) localStorage.setItem(STORAGE_KEY, JSON.stringify(value))
+    else localStorage.removeItem(STORAGE_KEY)
+  } catch {
+    // storage disabled: the session lasts for this page only
+  }
+}
+
+/** Modules the console has pages for; used only when /api/auth/modules cannot be read. */
+const FALLBACK_MODULES: ModuleInfo[] = [{ key: 'dbs', name: { zh: '数据中心', en: 'Master data' }, available: true }]
+
+export const useAuthStore = defineStore('auth', () => {
+  const stored = readStored()
+  const token = ref<string | null>(stored?.accessToken ?? null)
+  const refreshToken = ref<string | null>(stored?.refreshToken ?? null)
+  const user = ref<User | null>(null)
+  const modules = ref<ModuleInfo[]>([])
+
+  const loggedIn = computed(() => token.value !== null)
+  const permissions = computed(() => user.value?.permissions ?? [])
+
+  /** Modules shown in the menu: available on the server and granted to this user. */
+  const visibleModules = computed(() => modules.value.filter((m) => m.available && hasModule(permissions.value, m.key)))
+
+  function can(permission: string): boolean {
+    return hasPermission(permissions.value, permission)
+  }
+
+  async function loadModules(): Promise<void> {
+    try {
+      modules.value = await authApi.modules()
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) throw error
+      console.warn('HAMP: cannot read /api/auth/modules; showing the built-in list', error)
+      modules.value = FALLBACK_MODULES
+    }
+  }
+
+  function adopt(answer: LoginAnswer): void {
+    token.value = answer.access_token
+    refreshToken.value = answer.refresh_token ?? null
+    user.value = answer.user
+    writeStored({ accessToken: answer.access_token, refreshToken: refreshToken.value })
+  }
+
+  async function login(username: string, password: string): Promise<User> {
+    const answer = await authApi.login(username, password)
+    adopt(answer)
+    await loadModules()
+    return answer.user
+  }
+
+  let renewing: Promise<boolean> | null = null
+
+  /**
+   * The access token is short-lived: trade the refresh token (it rotates) for a new one.
+   * Concurrent 401s share one refresh; a token another tab renewed is taken over.
+   */
+  function renew(used: string | null): Promise<boolean> {
+    if (token.value && token.value !== used) return Promise.resolve(true)
+    const stored = readStored()
+    if (stored && stored.accessToken !== used) {
+      token.value = stored.accessToken
+      refreshToken.value = stored.refreshToken
+      return Promise.resolve(true)
+    }
+    const current = refreshToken.value
+    if (!current) return Promise.resolve(false)
+    renewing ??= authApi
+      .refresh(current)
+      .then((answer) => {
+        adopt(answer)
+        return true
+      })
+      .catch(() => false)
+      .finally(() => {
+        renewing = null
+      })
+    return renewing
+  }
+
+  /** Reads the user and modules once per page load (the token came from storage). */
+  async function ensureProfile(): Promise<void> {
+    if (!token.value || user.value) return
+    const [me] = await Promise.all([authApi.me(), loadModules()])
+    user.value = me
+  }
+
+  /** Forgets the session locally (after a 401 or a logout). */
+  function clear(): void {
+    token.value = null
+    refreshToken.value = null
+    user.value = null
+    modules.value = []
+    writeStored(null)
+  }
+
+  async function logout(): Promise<void> {
+    try {
+      if (token.value) await authApi.logout()
+    } catch {
+      // the session ends locally whatever the server says
+    } finally {
+      clear()
+    }
+  }
+
+  return { token, user, modules, loggedIn, permissions, visibleModules, can, login, renew, ensureProfile, clear, logout }
+})

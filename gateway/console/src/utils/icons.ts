@@ -1,0 +1,57 @@
+import {
+  Avatar,
+  Box,
+  Calendar,
+  Coin,
+  CollectionTag,
+  DataAnalysis,
+  Files,
+  FirstAidKit,
+  Grid,
+  House,
+  Location,
+  Odometer,
+  OfficeBuilding,
+  PriceTag,
+  Stamp,
+  Tickets,
+  Van,
+  Wallet,
+} from '@element-plus/icons-vue'
+import type { Component } from 'vue'
+
+// Only the icons the menu uses, so the bundle does not carry all of them.
+const icons: Record<string, Component> = {
+  Avatar,
+  Box,
+  Calendar,
+  Coin,
+  CollectionTag,
+  DataAnalysis,
+  Files,
+  FirstAidKit,
+  House,
+  Location,
+  Odometer,
+  OfficeBuilding,
+  PriceTag,
+  Stamp,
+  Tickets,
+  Van,
+  Wallet,
+}
+
+export function icon(name: string | undefined): Component {
+  return (name && icons[name]) || Grid
+}
+
+/** The menu icon of each module. */
+export const MODULE_ICONS: Record<string, string> = {
+  oms: 'Tickets',
+  hms: 'House',
+  tms: 'DataAnalysis',
+  dbs: 'Coin',
+  dms: 'Calendar',
+  sms: 'Box',
+  pms: 'FirstAidKit',
+}
