@@ -155,13 +155,11 @@ def up(only: list[str] | None = None) -> int:
             _say(f"console: http://127.0.0.1:{gateway.port}/")
             user = env.get("HAMP_GATEWAY_SUPERADMIN_USERNAME", "admin")
             if password:
-                _say(
-                    f"login:   {user} / {password}   (shown once; `hamp reset-password {user}` gives a new one)"
-                )
+                _say(f"login:   {user} / {password}   (shown once; `hamp reset-password {user}` gives a new one)")
+            elif env.get("HAMP_GATEWAY_SUPERADMIN_PASSWORD") or env.get("HAMP_SUPERADMIN_PASSWORD"):
+                _say(f"login:   {user} / the password in HAMP_GATEWAY_SUPERADMIN_PASSWORD")
             else:
-                _say(
-                    f"login:   {user} (password from the first start; `hamp reset-password {user}` resets it)"
-                )
+                _say(f"login:   {user} (password shown at the first start; `hamp reset-password {user}` resets it)")
         _say(f"logs in {var_dir / 'logs'}; Ctrl-C stops everything")
         _supervise(children, lambda: stopping)
         return 0
@@ -180,9 +178,7 @@ def _wait_ready(wave: list[Child], stopping) -> bool:
             return False
         for child in list(pending):
             if not child.alive():
-                _say(
-                    f"{child.name} exited while starting (code {child.process.returncode}), log: {child.log_path}"
-                )
+                _say(f"{child.name} exited while starting (code {child.process.returncode}), log: {child.log_path}")
                 _tail(child.log_path)
                 return False
             if child.ready():

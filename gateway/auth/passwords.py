@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 
 from passlib.context import CryptContext
 
 _context = CryptContext(schemes=["argon2"], deprecated="auto")
-# Verified when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _context.hash("hamp-no-such-user")
 
 
-def hash_password(password: str) -> str:
-    return _context.hash(password)
+@cache
+def _dummy_hash() -> str:
+    """Verified when the user does not exist, so a wrong name costs as long as a wrong password."""
+    return _context.hash("hamp-no-such-user")
 
 
 async def hash_password_async(password: str) -> str:
     return await asyncio.to_thread(_context.hash, password)
 
 
+def _verify(password: str, password_hash: str | None) -> bool:
+    matched = _context.verify(password, password_hash or _dummy_hash())
+    return matched and bool(password_hash)
+
+
 async def verify_password(password: str, password_hash: str | None) -> bool:
-    return await asyncio.to_thread(_context.verify, password, password_hash or _DUMMY_HASH) and bool(
-        password_hash
-    )
+    return await asyncio.to_thread(_verify, password, password_hash)
