@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dbs.charges import service as charges
+from dbs.db import audit_log, metadata
 from dbs.drugs import service as drugs
 from dbs.logistics import service as logistics
 from dbs.organization import service as organization
-from dbs.organization.models import Department
 from shared import crud
 from shared.crud import Resource
 
@@ -102,8 +102,10 @@ async def _add(session: AsyncSession, resource: Resource, **values: object) -> i
 
 async def load(session: AsyncSession) -> bool:
     """Add the demo data if dbs is still empty; False (and nothing written) otherwise."""
-    if (await session.execute(select(func.count()).select_from(Department))).scalar_one():
-        return False
+    for table in metadata.sorted_tables:
+        # Any master data at all (not only departments): the demo's names would collide with it.
+        if table is not audit_log and (await session.execute(select(table).limit(1))).first() is not None:
+            return False
     dept = {
         name: await _add(session, organization.departments, code=code, name=name, kind=kind, location=loc)
         for code, name, kind, loc in DEPARTMENTS
@@ -153,9 +155,7 @@ async def load(session: AsyncSession) -> bool:
             needs_exam=exam,
         )
     for name, ratio, description in CHARGE_TYPES:
-        await _add(
-            session, charges.charge_types, name=name, reimbursement_ratio=ratio, description=description
-        )
+        await _add(session, charges.charge_types, name=name, reimbursement_ratio=ratio, description=description)
     for name, location in WAREHOUSES:
         await _add(session, logistics.warehouses, name=name, location=location)
     for name, phone, department in HANDLERS:

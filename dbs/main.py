@@ -30,8 +30,7 @@ async def load_demo_data(settings: DbsSettings) -> bool:
     upgrade(settings, MIGRATIONS)
     db = Database.from_settings(settings)
     try:
-        async for session in db.write_session():
+        async with db.transaction() as session:
             return await demo.load(session)
     finally:
         await db.dispose()
-    return False

@@ -30,7 +30,7 @@ def _keys_part(settings: GatewaySettings) -> LifespanPart:
         app.state.signing_key = key
         # The gateway verifies its own tokens with its own public key: no JWKS round trip.
         app.state.verifier.keys.load(key.jwks())
-        async for session in app.state.db.write_session():
+        async with app.state.db.transaction() as session:
             generated = await ensure_superadmin(session, settings)
         if generated:
             # Printed once, on the first start; never stored in clear anywhere.
@@ -46,15 +46,11 @@ def _keys_part(settings: GatewaySettings) -> LifespanPart:
 def _proxy_part(settings: GatewaySettings) -> LifespanPart:
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
-        timeout = httpx2.Timeout(
-            settings.proxy_read_timeout_seconds, connect=settings.proxy_connect_timeout_seconds
-        )
+        timeout = httpx2.Timeout(settings.proxy_read_timeout_seconds, connect=settings.proxy_connect_timeout_seconds)
         limits = httpx2.Limits(max_connections=500, max_keepalive_connections=100, keepalive_expiry=30)
         async with httpx2.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
             app.state.http = client
-            app.state.balancer = Balancer(
-                app.state.registry, settings.breaker_failures, settings.breaker_open_seconds
-            )
+            app.state.balancer = Balancer(app.state.registry, settings.breaker_failures, settings.breaker_open_seconds)
             yield
 
     return part
@@ -83,8 +79,7 @@ async def reset_password(settings: GatewaySettings, username: str) -> str:
     upgrade(settings, MIGRATIONS)
     db = Database.from_settings(settings)
     try:
-        async for session in db.write_session():
+        async with db.transaction() as session:
             return await reset(session, username)
     finally:
         await db.dispose()
-    raise RuntimeError("unreachable")

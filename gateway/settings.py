@@ -13,9 +13,7 @@ CONSOLE_DIST = Path(__file__).parent / "console" / "dist"
 class GatewaySettings(ServiceSettings):
     component: ClassVar[str] = "gateway"
     port: int = Field(8080, description="Port of the gateway (the platform's only public entry).")
-    superadmin_username: str = Field(
-        "admin", description="Login name of the superadmin created on first start."
-    )
+    superadmin_username: str = Field("admin", description="Login name of the superadmin created on first start.")
     superadmin_password: str = Field(
         "", description="Password of that superadmin; empty: generated and printed once at first start."
     )

@@ -107,15 +107,13 @@ def database_part(settings: ServiceSettings, migrations_dir: Path | None) -> Lif
     return part
 
 
-def demo_data_part(
-    settings: ServiceSettings, loader: Callable[[AsyncSession], Awaitable[bool]]
-) -> LifespanPart:
+def demo_data_part(settings: ServiceSettings, loader: Callable[[AsyncSession], Awaitable[bool]]) -> LifespanPart:
     """Loads the service's demo data at start when `demo_data` is on and the service is empty."""
 
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
         if settings.demo_data:
-            async for session in app.state.db.write_session():
+            async with app.state.db.transaction() as session:
                 if await loader(session):
                     log.info("demo data loaded")
         yield

@@ -38,9 +38,7 @@ class Balancer:
         self._counters: dict[str, itertools.count] = {}
 
     def candidates(self, app_name: str) -> list:
-        instances = sorted(
-            self.source.instances(app_name) if self.source else [], key=lambda i: i.instance_id
-        )
+        instances = sorted(self.source.instances(app_name) if self.source else [], key=lambda i: i.instance_id)
         if not instances:
             return []
         start = next(self._counters.setdefault(app_name, itertools.count())) % len(instances)

@@ -78,7 +78,7 @@ async def _reference_names(
             names[ref.field] = {}
             continue
         rows = await session.execute(select(ref.target.id, ref.target.name).where(ref.target.id.in_(ids)))
-        names[ref.field] = dict(rows.tuples().all())
+        names[ref.field] = dict(rows.all())
     return names
 
 
@@ -114,9 +114,7 @@ async def list_records(
             query = query.where(resource.column(name) == value)
     if params.q:
         pattern = _like_pattern(params.q.lower())
-        query = query.where(
-            or_(*(func.lower(resource.column(f)).like(pattern, escape="\\") for f in resource.search))
-        )
+        query = query.where(or_(*(func.lower(resource.column(f)).like(pattern, escape="\\") for f in resource.search)))
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     order = _order_by(resource, params.sort)
     rows = await session.execute(
@@ -130,9 +128,7 @@ async def _get(session: AsyncSession, resource: Resource, record_id: int) -> SQL
     record = await session.get(resource.table, record_id)
     if record is None:
         raise NotFound(
-            Text(
-                f"{resource.label.zh}（编号 {record_id}）不存在", f"{resource.label.en} {record_id} not found"
-            )
+            Text(f"{resource.label.zh}（编号 {record_id}）不存在", f"{resource.label.en} {record_id} not found")
         )
     return record
 
@@ -168,9 +164,7 @@ async def _check_references(
                 )
             )
     if errors:
-        raise Invalid(
-            Text("引用的数据不可用", "Referenced data is not usable"), code="bad_reference", errors=errors
-        )
+        raise Invalid(Text("引用的数据不可用", "Referenced data is not usable"), code="bad_reference", errors=errors)
 
 
 async def _check_unique(
@@ -223,9 +217,7 @@ async def create_record(session: AsyncSession, resource: Resource, data: BaseMod
     return (await _present(session, resource, [record]))[0]
 
 
-async def update_record(
-    session: AsyncSession, resource: Resource, record_id: int, data: BaseModel
-) -> BaseModel:
+async def update_record(session: AsyncSession, resource: Resource, record_id: int, data: BaseModel) -> BaseModel:
     record = await _get(session, resource, record_id)
     before = _row_dict(record)
     values = data.model_dump()

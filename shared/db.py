@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -71,9 +72,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Database:
-        return cls(
-            settings.effective_database_url, settings.database_replica_urls, settings.database_pool_size
-        )
+        return cls(settings.effective_database_url, settings.database_replica_urls, settings.database_pool_size)
 
     async def dispose(self) -> None:
         for engine in [self.primary, *self.replicas]:
@@ -104,7 +103,9 @@ class Database:
             return conn
         return await self.primary.connect()
 
-    async def write_session(self) -> AsyncIterator[AsyncSession]:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session on the primary that commits when the block ends and rolls back if it raises."""
         async with AsyncSession(self.primary, expire_on_commit=False) as session:
             try:
                 yield session
@@ -128,7 +129,7 @@ def get_database(request: Request) -> Database:
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async for session in get_database(request).write_session():
+    async with get_database(request).transaction() as session:
         yield session
 
 

@@ -144,9 +144,8 @@ _VALIDATION_MESSAGES: dict[str, Text] = {
     "int_from_float": Text("必须是整数", "must be a whole number"),
     "decimal_parsing": Text("必须是数字", "must be a number"),
     "decimal_type": Text("必须是数字", "must be a number"),
-    "decimal_max_places": Text(
-        "小数位不能超过 {decimal_places} 位", "must have at most {decimal_places} decimals"
-    ),
+    "decimal_max_places": Text("小数位不能超过 {decimal_places} 位", "must have at most {decimal_places} decimals"),
+    "finite_number": Text("必须是有限的数字", "must be a finite number"),
     "decimal_max_digits": Text("数字过大", "is too large"),
     "decimal_whole_digits": Text("数字过大", "is too large"),
     "greater_than": Text("必须大于 {gt}", "must be greater than {gt}"),
@@ -203,17 +202,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         fields = "、".join(e["field"] for e in errors)
-        detail = Text(
-            f"以下字段有误：{fields}", f"These fields are invalid: {', '.join(e['field'] for e in errors)}"
-        )
+        detail = Text(f"以下字段有误：{fields}", f"These fields are invalid: {', '.join(e['field'] for e in errors)}")
         return problem_response(422, "validation_failed", detail, errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = TITLES.get(exc.status_code, Text("错误", "Error"))
-        detail: Text | str = (
-            title if exc.detail in (None, "Not Found", "Method Not Allowed") else str(exc.detail)
-        )
+        detail: Text | str = title if exc.detail in (None, "Not Found", "Method Not Allowed") else str(exc.detail)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return problem_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 

@@ -33,15 +33,13 @@ def _mysql_database(name: str) -> tuple[str, str]:
     """(async url of a new database, sync url of the server) on the MariaDB under test."""
     server = make_url(MYSQL_URL)
     admin_url = server.set(drivername="mysql+pymysql", database=None)
-    return server.set(drivername="mysql+aiomysql", database=name).render_as_string(
+    return server.set(drivername="mysql+aiomysql", database=name).render_as_string(False), admin_url.render_as_string(
         False
-    ), admin_url.render_as_string(False)
+    )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestDatabase]:
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
     """A fresh, empty database for one module, on SQLite and on MariaDB."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "test.db"

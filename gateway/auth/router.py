@@ -30,9 +30,7 @@ async def refresh(session: WriteSession, body: RefreshIn, request: Request) -> T
     return await service.refresh(session, body.refresh_token, state.signing_key, state.settings)
 
 
-@router.post(
-    "/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, summary="End this session"
-)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, summary="End this session")
 async def logout(session: WriteSession, principal: CurrentPrincipal) -> Response:
     await service.logout(session, principal.session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

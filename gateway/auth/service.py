@@ -67,9 +67,7 @@ async def ensure_superadmin(session: AsyncSession, settings: GatewaySettings) ->
     return None if settings.superadmin_password else password
 
 
-def _tokens(
-    user: User, record: Session, refresh_token: str, key: SigningKey, settings: GatewaySettings
-) -> TokenOut:
+def _tokens(user: User, record: Session, refresh_token: str, key: SigningKey, settings: GatewaySettings) -> TokenOut:
     lifetime = settings.access_token_minutes * 60
     assert user.id is not None
     access = issue_access_token(
@@ -83,9 +81,7 @@ def _tokens(
         audience=settings.jwt_audience,
         lifetime_seconds=lifetime,
     )
-    return TokenOut(
-        access_token=access, expires_in=lifetime, refresh_token=refresh_token, user=user_out(user)
-    )
+    return TokenOut(access_token=access, expires_in=lifetime, refresh_token=refresh_token, user=user_out(user))
 
 
 async def login(
@@ -121,16 +117,10 @@ async def login(
     return _tokens(user, record, refresh_token, key, settings)
 
 
-async def refresh(
-    session: AsyncSession, refresh_token: str, key: SigningKey, settings: GatewaySettings
-) -> TokenOut:
-    invalid = Unauthorized(
-        Text("登录已失效，请重新登录", "Session expired; log in again"), code="refresh_invalid"
-    )
+async def refresh(session: AsyncSession, refresh_token: str, key: SigningKey, settings: GatewaySettings) -> TokenOut:
+    invalid = Unauthorized(Text("登录已失效，请重新登录", "Session expired; log in again"), code="refresh_invalid")
     record = (
-        await session.execute(
-            select(Session).where(Session.refresh_hash == hash_refresh_token(refresh_token))
-        )
+        await session.execute(select(Session).where(Session.refresh_hash == hash_refresh_token(refresh_token)))
     ).scalar_one_or_none()
     now = utcnow()
     if record is None or record.revoked_at is not None or record.expires_at <= now:

@@ -86,9 +86,7 @@ async def _stream(response: httpx2.Response) -> AsyncIterator[bytes]:
 )
 async def proxy(service: str, path: str, request: Request) -> StreamingResponse:
     if service not in MODULES:
-        raise NotFound(
-            Text(f"没有名为 {service} 的服务", f"No service named {service}"), code="unknown_service"
-        )
+        raise NotFound(Text(f"没有名为 {service} 的服务", f"No service named {service}"), code="unknown_service")
     is_public_doc = path == "openapi.json"
     if not is_public_doc:
         await current_principal(request)

@@ -93,9 +93,7 @@ def test_prints_console_url_and_a_working_login(hamp_up: Running) -> None:
     token = _login(hamp_up)
     page = httpx2.get(hamp_up.gateway_url + "/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    departments = httpx2.get(
-        f"{hamp_up.gateway_url}/api/dbs/departments", headers={"Authorization": f"Bearer {token}"}
-    )
+    departments = httpx2.get(f"{hamp_up.gateway_url}/api/dbs/departments", headers={"Authorization": f"Bearer {token}"})
     assert departments.status_code == 200
     assert departments.json()["total"] >= 5, "demo data is loaded on the first start"
     doctors = httpx2.get(

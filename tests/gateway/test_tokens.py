@@ -136,9 +136,7 @@ def test_logout_ends_the_session(gateway: TestClient) -> None:
     tokens = _login(gateway)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert gateway.post("/api/auth/logout", headers=headers).status_code == 204
-    assert (
-        gateway.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
-    )
+    assert gateway.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
 
 
 def test_jwks_publishes_the_verifying_key(gateway: TestClient, tmp_path: Path) -> None:
@@ -161,3 +159,18 @@ def test_superadmin_password_is_generated_when_not_set(tmp_path: Path, capsys: p
         assert "HAMP superadmin created" not in capsys.readouterr().out
         login = client.post("/api/auth/login", json={"username": "admin", "password": password})
         assert login.status_code == 200
+
+
+def test_reset_password_saves_a_new_password_and_ends_sessions(tmp_path: Path) -> None:
+    import asyncio
+
+    from gateway.main import reset_password
+
+    settings = GatewaySettings(var_dir=tmp_path, registry_urls="", log_to_file=False, superadmin_password=PASSWORD)
+    with TestClient(create_app(settings)) as client:
+        old = _login(client)
+    new_password = asyncio.run(reset_password(settings, "admin"))
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 401
+        assert client.post("/api/auth/login", json={"username": "admin", "password": new_password}).status_code == 200
+        assert client.post("/api/auth/refresh", json={"refresh_token": old["refresh_token"]}).status_code == 401

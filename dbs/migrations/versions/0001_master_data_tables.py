@@ -22,9 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "audit_log",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("at", shared.types.UTCDateTime(), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor", sa.String(length=64), nullable=False),
@@ -234,9 +232,7 @@ def upgrade() -> None:
     with op.batch_alter_table("doctors", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_doctors_department_id"), ["department_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_doctors_enabled"), ["enabled"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_doctors_registration_type_id"), ["registration_type_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_doctors_registration_type_id"), ["registration_type_id"], unique=False)
 
     op.create_table(
         "drugs",
@@ -252,9 +248,7 @@ def upgrade() -> None:
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("price", sa.Numeric(precision=12, scale=2), nullable=False),
         sa.Column("low_stock_threshold", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["origin_id"], ["drug_origins.id"], name=op.f("fk_drugs_origin_id_drug_origins")
-        ),
+        sa.ForeignKeyConstraint(["origin_id"], ["drug_origins.id"], name=op.f("fk_drugs_origin_id_drug_origins")),
         sa.ForeignKeyConstraint(["type_id"], ["drug_types.id"], name=op.f("fk_drugs_type_id_drug_types")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_drugs_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_drugs")),
