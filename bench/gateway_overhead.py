@@ -137,16 +137,12 @@ def main() -> None:
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
 
-    print(
-        f"machine: {os.cpu_count()} cores; wrk -t2 -c{args.connections} -d{args.seconds}s; SQLite (embedded)"
-    )
+    print(f"machine: {os.cpu_count()} cores; wrk -t2 -c{args.connections} -d{args.seconds}s; SQLite (embedded)")
     print(f"hamp up to ready, first start (migrations + demo data): {first:.1f} s")
     print(f"hamp up to ready, warm restart:                          {warm:.1f} s")
     print(f"{'GET ' + path:<34} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
     for label, figures in (("through the gateway", via_gateway), ("directly to dbs", direct)):
-        print(
-            f"{label:<34} {figures['rps']:>9} {figures['p50']:>9} {figures['p99']:>9} {figures['non_2xx']:>8}"
-        )
+        print(f"{label:<34} {figures['rps']:>9} {figures['p50']:>9} {figures['p99']:>9} {figures['non_2xx']:>8}")
 
 
 if __name__ == "__main__":
