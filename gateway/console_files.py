@@ -29,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 async def console(path: str, request: Request) -> Response:
     if path.startswith(("api/", "health", "metrics")):
         raise NotFound(Text("未找到", "Not found"))
-    root: Path = request.app.state.settings.console_dir.resolve()
+    root: Path = request.app.state.settings.effective_console_dir.resolve()
     index = root / "index.html"
     if not index.is_file():
         return HTMLResponse(NOT_BUILT)

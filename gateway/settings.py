@@ -26,7 +26,9 @@ class GatewaySettings(ServiceSettings):
     )
     access_token_minutes: int = Field(15, description="Lifetime of an access token.")
     refresh_token_hours: int = Field(12, description="Lifetime of a refresh token (one working shift).")
-    console_dir: Path = Field(CONSOLE_DIST, description="The built console served at /.")
+    console_dir: Path | None = Field(
+        None, description="The built console served at / (default: gateway/console/dist beside the code)."
+    )
     proxy_connect_timeout_seconds: float = Field(3.0, description="Connecting to a service instance.")
     proxy_read_timeout_seconds: float = Field(60.0, description="Waiting for a service's answer.")
     trusted_proxies: list[str] = Field(
@@ -35,6 +37,10 @@ class GatewaySettings(ServiceSettings):
     )
     breaker_failures: int = Field(3, description="Consecutive failures that open an instance's breaker.")
     breaker_open_seconds: float = Field(10.0, description="How long an open breaker skips its instance.")
+
+    @property
+    def effective_console_dir(self) -> Path:
+        return self.console_dir or CONSOLE_DIST
 
     @property
     def effective_signing_key_file(self) -> Path:
