@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 from shared.audit import audit_table
+from shared.db import service_metadata
 
-# Named constraints, so MySQL and SQLite migrations agree on what to drop or alter.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = service_metadata()
 
 
 class DbsTable(SQLModel):

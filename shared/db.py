@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
@@ -24,6 +24,19 @@ from shared.settings import ServiceSettings
 log = logging.getLogger("hamp.db")
 
 REPLICA_RETRY_SECONDS = 10.0
+
+
+def service_metadata() -> MetaData:
+    """A service's own metadata. Constraints get names, so MySQL and SQLite migrations agree on
+    what to drop or alter."""
+    return MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

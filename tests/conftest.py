@@ -24,7 +24,7 @@ def signing_key() -> SigningKey:
 
 
 @dataclass
-class TestDatabase:
+class DatabaseUnderTest:
     backend: str
     url: str
 
@@ -39,11 +39,11 @@ def _mysql_database(name: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
     """A fresh, empty database for one module, on SQLite and on MariaDB."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "test.db"
-        yield TestDatabase("sqlite", f"sqlite+aiosqlite:///{path}")
+        yield DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{path}")
         return
     require(bool(MYSQL_URL), "HAMP_TEST_MYSQL_URL is not set (no MariaDB to test against)")
     name = f"hamp_test_{uuid.uuid4().hex[:10]}"
@@ -52,7 +52,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     with engine.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
     try:
-        yield TestDatabase("mariadb", url)
+        yield DatabaseUnderTest("mariadb", url)
     finally:
         with engine.begin() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))

@@ -16,7 +16,7 @@ import dbs.main
 from dbs.db import metadata
 from dbs.settings import DbsSettings
 from shared.migrations import sync_url
-from tests.conftest import TestDatabase
+from tests.conftest import DatabaseUnderTest
 from tests.support.tokens import SigningKey
 
 SUPERADMIN = object()  # the default: a token holding "*"
@@ -25,7 +25,9 @@ SUPERADMIN = object()  # the default: a token holding "*"
 class Api:
     """Calls the dbs app in-process; `token=` picks the caller (SUPERADMIN, None for no token, or a JWT)."""
 
-    def __init__(self, client: TestClient, signing_key: SigningKey, engine: Engine, database: TestDatabase) -> None:
+    def __init__(
+        self, client: TestClient, signing_key: SigningKey, engine: Engine, database: DatabaseUnderTest
+    ) -> None:
         self.client = client
         self.signing_key = signing_key
         self.engine = engine
@@ -93,7 +95,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def dbs_settings(
-    database: TestDatabase, signing_key: SigningKey, tmp_path_factory: pytest.TempPathFactory
+    database: DatabaseUnderTest, signing_key: SigningKey, tmp_path_factory: pytest.TempPathFactory
 ) -> DbsSettings:
     var_dir: Path = tmp_path_factory.mktemp("dbs")
     return DbsSettings(
@@ -107,7 +109,7 @@ def dbs_settings(
 
 
 @pytest.fixture(scope="module")
-def api_module(dbs_settings: DbsSettings, database: TestDatabase, signing_key: SigningKey) -> Iterator[Api]:
+def api_module(dbs_settings: DbsSettings, database: DatabaseUnderTest, signing_key: SigningKey) -> Iterator[Api]:
     engine = create_engine(sync_url(database.url))
     try:
         with TestClient(dbs.main.create_app(dbs_settings), raise_server_exceptions=False) as client:
