@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dbs.charges.router import routers as charges
+from dbs.db import audit_log
 from dbs.drugs.router import routers as drugs
 from dbs.logistics.router import routers as logistics
 from dbs.organization.router import routers as organization
+from shared.audit_router import audit_router
 
-routers = [*organization, *drugs, *charges, *logistics]
+routers = [*organization, *drugs, *charges, *logistics, audit_router("dbs", audit_log)]

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from gateway import console_files
 from gateway.auth.router import router as auth
+from gateway.db import audit_log
 from gateway.proxy.router import router as proxy
+from gateway.system.logs.router import router as logs
+from gateway.system.roles.router import router as roles
+from gateway.system.users.router import router as users
+from shared.audit_router import audit_router
 
-routers = [auth, proxy, console_files.router]
+routers = [auth, users, roles, logs, audit_router("system", audit_log), proxy, console_files.router]

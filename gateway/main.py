@@ -11,11 +11,17 @@ from fastapi import FastAPI
 
 from gateway.api import routers
 from gateway.auth.keys import load_signing_key
-from gateway.auth.service import ensure_superadmin
+from gateway.auth.ratelimit import RateLimits
+from gateway.auth.revocation import Revocations
+from gateway.auth.service import AuthContext, ensure_superadmin
+from gateway.proxy.routes import RouteTable
+from gateway.security import GatewaySecurityMiddleware
 from gateway.settings import GatewaySettings
 from shared.app import LifespanPart, create_service_app
 from shared.auth import KeySet
 from shared.balancer import Balancer
+from shared.kvstore import kv_store
+from shared.service_client import ServiceClient
 
 settings_class = GatewaySettings
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,22 +29,28 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("hamp.gateway")
 
 
-def _keys_part(settings: GatewaySettings) -> LifespanPart:
+def _auth_part(settings: GatewaySettings) -> LifespanPart:
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
         key = await asyncio.to_thread(load_signing_key, settings)
         app.state.signing_key = key
         # The gateway verifies its own tokens with its own public key: no JWKS round trip.
         app.state.verifier.keys.load(key.jwks())
+        store = kv_store(settings)
+        revocations = Revocations(store, settings.access_token_minutes * 60)
+        rate_limits = RateLimits(store, settings)
+        app.state.auth = AuthContext(key, settings, store, revocations)
+        app.state.rate_limits = rate_limits
+        app.state.verifier.checks += [revocations.check, rate_limits.api]
         async with app.state.db.transaction() as session:
             generated = await ensure_superadmin(session, settings)
         if generated:
             # Printed once, on the first start; never stored in clear anywhere.
-            print(
-                f"HAMP superadmin created: user {settings.superadmin_username!r} password {generated!r}",
-                flush=True,
-            )
-        yield
+            print(f"HAMP superadmin created: user {settings.superadmin_username!r} password {generated!r}", flush=True)
+        try:
+            yield
+        finally:
+            await store.aclose()
 
     return part
 
@@ -49,8 +61,11 @@ def _proxy_part(settings: GatewaySettings) -> LifespanPart:
         timeout = httpx2.Timeout(settings.proxy_read_timeout_seconds, connect=settings.proxy_connect_timeout_seconds)
         limits = httpx2.Limits(max_connections=500, max_keepalive_connections=100, keepalive_expiry=30)
         async with httpx2.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
+            balancer = Balancer(app.state.registry, settings.breaker_failures, settings.breaker_open_seconds)
             app.state.http = client
-            app.state.balancer = Balancer(app.state.registry, settings.breaker_failures, settings.breaker_open_seconds)
+            app.state.balancer = balancer
+            app.state.routes = RouteTable(client, balancer)
+            app.state.service_client = ServiceClient(balancer, settings.http_timeout_seconds, http=client)
             yield
 
     return part
@@ -63,10 +78,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="HAMP 网关 (gateway)",
         routers=routers,
         migrations_dir=MIGRATIONS,
-        extra_parts=[_keys_part(settings)],
+        extra_parts=[_auth_part(settings)],
         discover=True,
         after_registry=[_proxy_part(settings)],
     )
+    app.add_middleware(GatewaySecurityMiddleware, settings=settings)
     app.state.keyset = KeySet()
     return app
 

@@ -31,6 +31,21 @@ class GatewaySettings(ServiceSettings):
     )
     proxy_connect_timeout_seconds: float = Field(3.0, description="Connecting to a service instance.")
     proxy_read_timeout_seconds: float = Field(60.0, description="Waiting for a service's answer.")
+    trusted_networks: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+        description="CIDRs admitted at all (hospital LAN, VPN address pool), JSON list; others get 403.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to call the API from other sites, JSON list."
+    )
+    password_min_length: int = Field(8, description="Shortest password accepted.")
+    lockout_failures: int = Field(5, description="Failed logins that lock an account …")
+    lockout_window_minutes: int = Field(10, description="… within this many minutes.")
+    lockout_minutes: int = Field(30, description="How long a lock lasts (0: until the superadmin unlocks it).")
+    login_rate_per_ip_per_minute: int = Field(30, description="Login attempts one address may make per minute.")
+    login_rate_per_user_per_minute: int = Field(10, description="Login attempts on one user name per minute.")
+    api_rate_per_second: float = Field(20.0, description="Sustained API requests per second per user.")
+    api_burst: int = Field(100, description="Requests a user may make at once before the rate applies.")
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="CIDRs of reverse proxies (Ingress) whose X-Forwarded-For is believed, JSON list.",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+from pydantic import BaseModel
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.context import current_request_id, current_route, principal_var
+from shared.paging import Page, PageParams
 from shared.types import UTCDateTime, utcnow
 
 # Keys never stored, whatever entity they appear on.
@@ -66,3 +69,55 @@ async def record(
             after=_scrub(after),
         )
     )
+
+
+class AuditEntry(BaseModel):
+    module: str
+    id: int
+    at: datetime
+    actor: str
+    actor_id: int | None
+    action: str
+    entity: str
+    entity_id: str
+    route: str
+    request_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+async def read_log(
+    session: AsyncSession,
+    table: Table,
+    module: str,
+    params: PageParams,
+    *,
+    user: str = "",
+    entity: str = "",
+    entity_id: str = "",
+    request_id: str = "",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Page[AuditEntry]:
+    query = select(table)
+    for column, value in (("actor", user), ("entity", entity), ("entity_id", entity_id), ("request_id", request_id)):
+        if value:
+            query = query.where(table.c[column] == value)
+    if start is not None:
+        query = query.where(table.c.at >= start)
+    if end is not None:
+        query = query.where(table.c.at < end)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(
+        query.order_by(table.c.at.desc(), table.c.id.desc()).offset(params.offset).limit(params.size)
+    )
+    items = [
+        AuditEntry(
+            module=module,
+            **{k: v for k, v in row._mapping.items() if k not in ("before", "after")},
+            before=json.loads(row.before) if row.before else None,
+            after=json.loads(row.after) if row.after else None,
+        )
+        for row in rows
+    ]
+    return Page(items=items, total=total, page=params.page, size=params.size)

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -27,6 +28,7 @@ log = logging.getLogger("hamp.auth")
 
 ALGORITHM = "RS256"
 PERMISSION_KEY = "x-permission"
+RESOURCE_LABEL_KEY = "x-resource-label"
 JWKS_REFRESH_SECONDS = 10.0
 
 
@@ -37,10 +39,17 @@ class Principal:
     name: str
     permissions: frozenset[str]
     session_id: str = ""
+    # None: every department; otherwise only records of these departments (the role's data scope).
+    departments: frozenset[int] | None = None
+    must_change_password: bool = False
     claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def can(self, permission: str) -> bool:
         return permission_granted(self.permissions, permission)
+
+    def can_any_of(self, module: str) -> bool:
+        """Holds some permission of a module (`dbs`), or everything."""
+        return "*" in self.permissions or any(p.split(":", 1)[0] == module for p in self.permissions)
 
 
 def permission_granted(granted: frozenset[str] | set[str], permission: str) -> bool:
@@ -93,6 +102,8 @@ class TokenVerifier:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
+        # Extra checks after the signature (the gateway adds revocation and rate limits).
+        self.checks: list[Callable[[Principal], Awaitable[None]]] = []
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -119,14 +130,20 @@ class TokenVerifier:
             raise Unauthorized(Text("令牌无效", "Invalid token"), code="token_invalid") from exc
         if claims.get("typ") != "access":
             raise Unauthorized(Text("不是访问令牌", "Not an access token"), code="token_invalid")
-        return Principal(
+        departments = claims.get("dept")
+        principal = Principal(
             user_id=int(claims["sub"]),
             username=str(claims.get("username", "")),
             name=str(claims.get("name", "")),
             permissions=frozenset(claims.get("perms", [])),
             session_id=str(claims.get("sid", "")),
+            departments=None if departments is None else frozenset(int(d) for d in departments),
+            must_change_password=bool(claims.get("mcp", False)),
             claims=claims,
         )
+        for check in self.checks:
+            await check(principal)
+        return principal
 
 
 def bearer_token(request: Request) -> str | None:
@@ -163,17 +180,21 @@ class _PermissionCheck:
         self.permission = permission
 
     async def __call__(self, principal: CurrentPrincipal) -> Principal:
-        if not principal.can(self.permission):
-            raise Forbidden(
-                Text(f"没有权限：{self.permission}", f"Missing permission: {self.permission}"),
-                code="permission_denied",
-            )
+        require_permission(principal, self.permission)
         return principal
 
 
-def requires(permission: str) -> dict[str, Any]:
-    """Route keyword arguments that enforce `permission` and publish it in OpenAPI."""
-    return {
-        "dependencies": [Depends(_PermissionCheck(permission))],
-        "openapi_extra": {PERMISSION_KEY: permission},
-    }
+def require_permission(principal: Principal, permission: str) -> None:
+    if principal.must_change_password:
+        raise Forbidden(Text("请先修改初始密码", "Change your initial password first"), code="password_change_required")
+    if not principal.can(permission):
+        raise Forbidden(Text(f"没有权限：{permission}", f"Missing permission: {permission}"), code="permission_denied")
+
+
+def requires(permission: str, resource_label: Text | None = None) -> dict[str, Any]:
+    """Route keyword arguments that enforce `permission` and publish it in OpenAPI (with the
+    resource's name, for the role editor's permission tree)."""
+    extra: dict[str, Any] = {PERMISSION_KEY: permission}
+    if resource_label is not None:
+        extra[RESOURCE_LABEL_KEY] = {"zh": resource_label.zh, "en": resource_label.en}
+    return {"dependencies": [Depends(_PermissionCheck(permission))], "openapi_extra": extra}

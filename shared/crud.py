@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from shared import audit
-from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.i18n import Text
 from shared.paging import Page, PageParams
+from shared.pii import MASKS
 from shared.types import utcnow
 
 
@@ -51,12 +52,33 @@ class Resource:
     unique: Sequence[Sequence[str]] = (("name",),)
     references: Sequence[Reference] = ()
     field_labels: dict[str, Text] = field(default_factory=dict)
+    # The field holding the record's department, when a role's data scope applies to it.
+    scope_field: str | None = None
+    # Personal fields masked for viewers without pii:read: field -> "phone" | "id_card".
+    pii: dict[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> Any:
         return getattr(self.table, name)
 
     def label_of(self, name: str) -> str | Text:
         return self.field_labels.get(name, name)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: which departments' records they may see, and whether unmasked."""
+
+    departments: frozenset[int] | None = None
+    reveal_pii: bool = True
+
+
+EVERYTHING = Viewer()
+
+
+def _in_scope(resource: Resource, viewer: Viewer, record: SQLModel) -> bool:
+    if resource.scope_field is None or viewer.departments is None:
+        return True
+    return getattr(record, resource.scope_field) in viewer.departments
 
 
 def _like_pattern(text: str) -> str:
@@ -82,13 +104,18 @@ async def _reference_names(
     return names
 
 
-async def _present(session: AsyncSession, resource: Resource, records: Sequence[SQLModel]) -> list[BaseModel]:
+async def _present(
+    session: AsyncSession, resource: Resource, records: Sequence[SQLModel], viewer: Viewer
+) -> list[BaseModel]:
     names = await _reference_names(session, resource, records)
     out = []
     for record in records:
         data = _row_dict(record)
         for ref in resource.references:
             data[ref.name_field] = names[ref.field].get(data.get(ref.field))
+        if not viewer.reveal_pii:
+            for name, kind in resource.pii.items():
+                data[name] = MASKS[kind](data.get(name))
         out.append(resource.read_schema.model_validate(data))
     return out
 
@@ -106,9 +133,15 @@ def _order_by(resource: Resource, sort: str) -> Any:
 
 
 async def list_records(
-    session: AsyncSession, resource: Resource, params: PageParams, filters: dict[str, Any] | None = None
+    session: AsyncSession,
+    resource: Resource,
+    params: PageParams,
+    filters: dict[str, Any] | None = None,
+    viewer: Viewer = EVERYTHING,
 ) -> Page[Any]:
     query = select(resource.table)
+    if resource.scope_field is not None and viewer.departments is not None:
+        query = query.where(resource.column(resource.scope_field).in_(viewer.departments))
     for name, value in (filters or {}).items():
         if value is not None:
             query = query.where(resource.column(name) == value)
@@ -120,21 +153,50 @@ async def list_records(
     rows = await session.execute(
         query.order_by(order, resource.table.id.asc()).offset(params.offset).limit(params.size)
     )
-    items = await _present(session, resource, rows.scalars().all())
+    items = await _present(session, resource, rows.scalars().all(), viewer)
     return Page(items=items, total=total, page=params.page, size=params.size)
 
 
-async def _get(session: AsyncSession, resource: Resource, record_id: int) -> SQLModel:
+async def _get(session: AsyncSession, resource: Resource, record_id: int, viewer: Viewer) -> SQLModel:
     record = await session.get(resource.table, record_id)
-    if record is None:
+    # Outside the viewer's departments a record is as good as absent: its existence is not told.
+    if record is None or not _in_scope(resource, viewer, record):
         raise NotFound(
             Text(f"{resource.label.zh}（编号 {record_id}）不存在", f"{resource.label.en} {record_id} not found")
         )
     return record
 
 
-async def get_record(session: AsyncSession, resource: Resource, record_id: int) -> BaseModel:
-    return (await _present(session, resource, [await _get(session, resource, record_id)]))[0]
+async def get_record(
+    session: AsyncSession, resource: Resource, record_id: int, viewer: Viewer = EVERYTHING
+) -> BaseModel:
+    return (await _present(session, resource, [await _get(session, resource, record_id, viewer)], viewer))[0]
+
+
+def _unmask(resource: Resource, values: dict[str, Any], stored: dict[str, Any] | None) -> None:
+    """A masked number sent back unchanged keeps the stored one; any other masked value is refused."""
+    errors = []
+    for name, kind in resource.pii.items():
+        value = values.get(name)
+        if not isinstance(value, str) or "*" not in value:
+            continue
+        if stored is not None and value == MASKS[kind](stored.get(name)):
+            values[name] = stored.get(name)
+        else:
+            errors.append(field_error(name, Text("请输入完整号码", "enter the full number"), "masked_value"))
+    if errors:
+        raise Invalid(Text("号码不完整", "A number is incomplete"), code="masked_value", errors=errors)
+
+
+def _check_scope_of_values(resource: Resource, values: dict[str, Any], viewer: Viewer) -> None:
+    if resource.scope_field is None or viewer.departments is None:
+        return
+    if values.get(resource.scope_field) not in viewer.departments:
+        raise Forbidden(
+            Text("所选科室不在您的数据权限范围内", "That department is outside your data scope"),
+            code="outside_data_scope",
+            errors=[field_error(resource.scope_field, Text("超出数据权限范围", "outside your data scope"))],
+        )
 
 
 async def _check_references(
@@ -198,8 +260,12 @@ async def _check_unique(
             )
 
 
-async def create_record(session: AsyncSession, resource: Resource, data: BaseModel) -> BaseModel:
+async def create_record(
+    session: AsyncSession, resource: Resource, data: BaseModel, viewer: Viewer = EVERYTHING
+) -> BaseModel:
     values = data.model_dump()
+    _unmask(resource, values, None)
+    _check_scope_of_values(resource, values, viewer)
     await _check_references(session, resource, values, None)
     await _check_unique(session, resource, values, None)
     now = utcnow()
@@ -214,13 +280,17 @@ async def create_record(session: AsyncSession, resource: Resource, data: BaseMod
         entity_id=record.id,
         after=_row_dict(record),
     )
-    return (await _present(session, resource, [record]))[0]
+    return (await _present(session, resource, [record], viewer))[0]
 
 
-async def update_record(session: AsyncSession, resource: Resource, record_id: int, data: BaseModel) -> BaseModel:
-    record = await _get(session, resource, record_id)
+async def update_record(
+    session: AsyncSession, resource: Resource, record_id: int, data: BaseModel, viewer: Viewer = EVERYTHING
+) -> BaseModel:
+    record = await _get(session, resource, record_id, viewer)
     before = _row_dict(record)
     values = data.model_dump()
+    _unmask(resource, values, before)
+    _check_scope_of_values(resource, values, viewer)
     await _check_references(session, resource, values, before)
     await _check_unique(session, resource, values, record_id)
     for name, value in values.items():
@@ -236,11 +306,13 @@ async def update_record(session: AsyncSession, resource: Resource, record_id: in
         before=before,
         after=_row_dict(record),
     )
-    return (await _present(session, resource, [record]))[0]
+    return (await _present(session, resource, [record], viewer))[0]
 
 
-async def set_enabled(session: AsyncSession, resource: Resource, record_id: int, enabled: bool) -> BaseModel:
-    record = await _get(session, resource, record_id)
+async def set_enabled(
+    session: AsyncSession, resource: Resource, record_id: int, enabled: bool, viewer: Viewer = EVERYTHING
+) -> BaseModel:
+    record = await _get(session, resource, record_id, viewer)
     before = _row_dict(record)
     if record.enabled != enabled:
         record.enabled = enabled
@@ -255,7 +327,7 @@ async def set_enabled(session: AsyncSession, resource: Resource, record_id: int,
             before=before,
             after=_row_dict(record),
         )
-    return (await _present(session, resource, [record]))[0]
+    return (await _present(session, resource, [record], viewer))[0]
 
 
 def _referencing_columns(resource: Resource) -> list[Any]:
@@ -269,8 +341,8 @@ def _referencing_columns(resource: Resource) -> list[Any]:
     return found
 
 
-async def delete_record(session: AsyncSession, resource: Resource, record_id: int) -> None:
-    record = await _get(session, resource, record_id)
+async def delete_record(session: AsyncSession, resource: Resource, record_id: int, viewer: Viewer = EVERYTHING) -> None:
+    record = await _get(session, resource, record_id, viewer)
     for column in _referencing_columns(resource):
         query = select(func.count()).select_from(column.table).where(column == record_id)
         if (await session.execute(query)).scalar_one():

@@ -9,17 +9,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from shared import crud
-from shared.auth import requires
+from shared.auth import CurrentPrincipal, Principal, requires
 from shared.db import ReadSession, WriteSession
 from shared.paging import Page, Paging
+from shared.pii import PII_PERMISSION
+
+
+def viewer_of(principal: Principal) -> crud.Viewer:
+    return crud.Viewer(departments=principal.departments, reveal_pii=principal.can(PII_PERMISSION))
 
 
 def crud_router(resource: crud.Resource, service: str, path: str, tag: str) -> APIRouter:
     """Routes under /api/<service>/<path>; read and write permissions `<service>:<key>:read|write`."""
     create_schema: Any = resource.create_schema
     read_schema: Any = resource.read_schema
-    read = requires(f"{service}:{resource.key}:read")
-    write = requires(f"{service}:{resource.key}:write")
+    read = requires(f"{service}:{resource.key}:read", resource.label)
+    write = requires(f"{service}:{resource.key}:write", resource.label)
     router = APIRouter(prefix=f"/api/{service}/{path}", tags=[tag])
     label = resource.label.en
 
@@ -27,35 +32,32 @@ def crud_router(resource: crud.Resource, service: str, path: str, tag: str) -> A
     async def list_(
         session: ReadSession,
         paging: Paging,
+        principal: CurrentPrincipal,
         enabled: Annotated[bool | None, Query(description="Only enabled (true) or disabled (false).")] = None,
     ) -> Any:
-        return await crud.list_records(session, resource, paging, {"enabled": enabled})
+        return await crud.list_records(session, resource, paging, {"enabled": enabled}, viewer_of(principal))
 
     @router.get("/{record_id}", response_model=read_schema, summary=f"Get one {label}", **read)
-    async def get(session: ReadSession, record_id: int) -> Any:
-        return await crud.get_record(session, resource, record_id)
+    async def get(session: ReadSession, record_id: int, principal: CurrentPrincipal) -> Any:
+        return await crud.get_record(session, resource, record_id, viewer_of(principal))
 
     @router.post(
-        "",
-        response_model=read_schema,
-        status_code=status.HTTP_201_CREATED,
-        summary=f"Create {label}",
-        **write,
+        "", response_model=read_schema, status_code=status.HTTP_201_CREATED, summary=f"Create {label}", **write
     )
-    async def create(session: WriteSession, body: create_schema) -> Any:
-        return await crud.create_record(session, resource, body)
+    async def create(session: WriteSession, body: create_schema, principal: CurrentPrincipal) -> Any:
+        return await crud.create_record(session, resource, body, viewer_of(principal))
 
     @router.put("/{record_id}", response_model=read_schema, summary=f"Update {label}", **write)
-    async def update(session: WriteSession, record_id: int, body: create_schema) -> Any:
-        return await crud.update_record(session, resource, record_id, body)
+    async def update(session: WriteSession, record_id: int, body: create_schema, principal: CurrentPrincipal) -> Any:
+        return await crud.update_record(session, resource, record_id, body, viewer_of(principal))
 
     @router.post("/{record_id}/disable", response_model=read_schema, summary=f"Disable {label}", **write)
-    async def disable(session: WriteSession, record_id: int) -> Any:
-        return await crud.set_enabled(session, resource, record_id, False)
+    async def disable(session: WriteSession, record_id: int, principal: CurrentPrincipal) -> Any:
+        return await crud.set_enabled(session, resource, record_id, False, viewer_of(principal))
 
     @router.post("/{record_id}/enable", response_model=read_schema, summary=f"Enable {label}", **write)
-    async def enable(session: WriteSession, record_id: int) -> Any:
-        return await crud.set_enabled(session, resource, record_id, True)
+    async def enable(session: WriteSession, record_id: int, principal: CurrentPrincipal) -> Any:
+        return await crud.set_enabled(session, resource, record_id, True, viewer_of(principal))
 
     @router.delete(
         "/{record_id}",
@@ -64,8 +66,8 @@ def crud_router(resource: crud.Resource, service: str, path: str, tag: str) -> A
         summary=f"Delete {label} (409 while referenced)",
         **write,
     )
-    async def delete(session: WriteSession, record_id: int) -> Response:
-        await crud.delete_record(session, resource, record_id)
+    async def delete(session: WriteSession, record_id: int, principal: CurrentPrincipal) -> Response:
+        await crud.delete_record(session, resource, record_id, viewer_of(principal))
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router

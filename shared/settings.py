@@ -84,6 +84,14 @@ class ServiceSettings(HampSettings):
     jwks: str = Field("", description="A JWKS document (JSON) used instead of jwks_url, e.g. from a Secret.")
     jwt_issuer: str = Field("hamp-gateway", description="Expected `iss` of access tokens.")
     jwt_audience: str = Field("hamp", description="Expected `aud` of access tokens.")
+    redis_url: str = Field("", description="Redis for cache, rate limits and revocations (redis://host:6379/0).")
+    redis_sentinels: str = Field(
+        "", description="Redis Sentinel addresses, host:port comma-separated; used instead of redis_url."
+    )
+    redis_master_name: str = Field("hamp", description="The master's name in Sentinel.")
+    redis_password: str = Field("", description="Redis password (from a Secret).")
+    redis_db: int = Field(0, description="Redis database number.")
+    redis_prefix: str = Field("hamp:", description="Prefix of every Redis key.")
     storage_url: str = Field(
         "", description="Object storage: empty for var/objects, or http(s)://key:secret@minio:9000."
     )

@@ -58,6 +58,8 @@ doctors = Resource(
         Reference("registration_type_id", RegistrationType, REGISTRATION_TYPE),
     ),
     field_labels=FIELDS,
+    scope_field="department_id",
+    pii={"phone": "phone"},
 )
 handlers = Resource(
     key="handler",
@@ -70,4 +72,6 @@ handlers = Resource(
     unique=(("name", "phone"),),
     references=(Reference("department_id", Department, DEPARTMENT),),
     field_labels=FIELDS,
+    scope_field="department_id",
+    pii={"phone": "phone"},
 )

@@ -19,6 +19,12 @@ class UserOut(BaseModel):
     real_name: str
     permissions: list[str]
     must_change_password: bool
+    department_id: int | None = None
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=1, max_length=128)
 
 
 class TokenOut(BaseModel):

@@ -23,6 +23,7 @@ def issue_access_token(
     issuer: str,
     audience: str,
     lifetime_seconds: int,
+    extra: dict[str, object] | None = None,
 ) -> str:
     now = int(time.time())
     claims = {
@@ -38,6 +39,7 @@ def issue_access_token(
         "nbf": now - 5,
         "exp": now + lifetime_seconds,
         "jti": uuid.uuid4().hex,
+        **(extra or {}),
     }
     return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
 

@@ -16,8 +16,9 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from gateway.proxy.client_ip import client_ip
+from gateway.proxy.routes import find_route
 from gateway.system.modules import MODULES
-from shared.auth import current_principal
+from shared.auth import current_principal, require_permission
 from shared.context import current_request_id
 from shared.errors import NotFound, Problem, Unavailable
 from shared.i18n import Text
@@ -79,6 +80,19 @@ async def _stream(response: httpx2.Response) -> AsyncIterator[bytes]:
         await response.aclose()
 
 
+async def _authorize(request: Request, service: str) -> None:
+    """The same permission the service will check, checked first here: a caller without it
+    never reaches the service, and a module the caller has nothing in is refused even when it
+    is not running (403, not 503)."""
+    principal = await current_principal(request)
+    if not principal.can_any_of(service) or principal.must_change_password:
+        require_permission(principal, f"{service}:*")
+    routes = await request.app.state.routes.routes(service)
+    route = find_route(routes, request.method, request.url.path) if routes else None
+    if route is not None and route.permission:
+        require_permission(principal, route.permission)
+
+
 @router.api_route(
     "/api/{service}/{path:path}",
     methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
@@ -87,10 +101,9 @@ async def _stream(response: httpx2.Response) -> AsyncIterator[bytes]:
 async def proxy(service: str, path: str, request: Request) -> StreamingResponse:
     if service not in MODULES:
         raise NotFound(Text(f"没有名为 {service} 的服务", f"No service named {service}"), code="unknown_service")
-    is_public_doc = path == "openapi.json"
-    if not is_public_doc:
-        await current_principal(request)
     state = request.app.state
+    if path != "openapi.json":
+        await _authorize(request, service)
     client: httpx2.AsyncClient = state.http
     body = _Body(request)
     has_body = request.method in ("POST", "PUT", "PATCH", "DELETE")

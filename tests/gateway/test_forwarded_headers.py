@@ -49,13 +49,14 @@ def test_forwarded_for(peer: str, forwarded: str, trusted: list[str], expected_i
 
 
 def test_hop_by_hop_headers_are_not_forwarded_and_request_id_is_ours() -> None:
-    request_id_var.set("rid-1")
+    reset = request_id_var.set("rid-1")
     request = _request(
         "10.1.2.3",
         {"Connection": "keep-alive", "Upgrade": "h2c", "X-Request-ID": "spoofed", "Authorization": "Bearer t"},
         [],
     )
     headers = _request_headers(request)
+    request_id_var.reset(reset)
     names = [k.lower() for k, _ in headers]
     assert "connection" not in names and "upgrade" not in names and "host" not in names
     assert dict(headers)["x-request-id"] == "rid-1" and names.count("x-request-id") == 1

@@ -17,6 +17,8 @@ from gateway.settings import GatewaySettings
 from tests.support.tokens import SigningKey
 
 PASSWORD = "Gw-test-password-1"
+# The test client calls from an address inside the trusted networks, as a hospital PC would.
+LOCAL = ("127.0.0.1", 50000)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         superadmin_password=PASSWORD,
         access_token_minutes=1,
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), client=LOCAL) as client:
         yield client
 
 
@@ -149,13 +151,13 @@ def test_jwks_publishes_the_verifying_key(gateway: TestClient, tmp_path: Path) -
 
 def test_superadmin_password_is_generated_when_not_set(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     settings = GatewaySettings(var_dir=tmp_path, registry_urls="", log_to_file=False)
-    with TestClient(create_app(settings)):
+    with TestClient(create_app(settings), client=LOCAL):
         pass
     printed = capsys.readouterr().out
     assert "HAMP superadmin created" in printed
     password = printed.split("password ")[1].split("'")[1]
     assert len(password) >= 12
-    with TestClient(create_app(settings)) as client:  # second start: no new password printed
+    with TestClient(create_app(settings), client=LOCAL) as client:  # second start: no new password printed
         assert "HAMP superadmin created" not in capsys.readouterr().out
         login = client.post("/api/auth/login", json={"username": "admin", "password": password})
         assert login.status_code == 200
@@ -167,10 +169,10 @@ def test_reset_password_saves_a_new_password_and_ends_sessions(tmp_path: Path) -
     from gateway.main import reset_password
 
     settings = GatewaySettings(var_dir=tmp_path, registry_urls="", log_to_file=False, superadmin_password=PASSWORD)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), client=LOCAL) as client:
         old = _login(client)
     new_password = asyncio.run(reset_password(settings, "admin"))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), client=LOCAL) as client:
         assert client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD}).status_code == 401
         assert client.post("/api/auth/login", json={"username": "admin", "password": new_password}).status_code == 200
         assert client.post("/api/auth/refresh", json={"refresh_token": old["refresh_token"]}).status_code == 401

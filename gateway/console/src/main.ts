@@ -36,6 +36,13 @@ configureHttp({
     }
     void router.replace({ name: 'login', query: { redirect: current.fullPath } })
   },
+  onPasswordChangeRequired: () => {
+    useAuthStore(pinia).requirePasswordChange()
+    if (isNavigating()) return
+    const current = router.currentRoute.value
+    if (current.name === 'change-password' || current.meta.public) return
+    void router.replace({ name: 'change-password', query: { redirect: current.fullPath } })
+  },
 })
 
 app.use(router)

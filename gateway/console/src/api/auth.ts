@@ -7,7 +7,9 @@ export interface User {
   username: string
   real_name: string
   permissions: string[]
+  /** While true the token carries no permissions: only a password change is possible. */
   must_change_password: boolean
+  department_id?: number | null
 }
 
 export interface LoginAnswer {
@@ -32,4 +34,7 @@ export const authApi = {
   me: () => http.get<User>('/api/auth/me'),
   modules: () => http.get<ModuleInfo[]>('/api/auth/modules'),
   logout: () => http.post<void>('/api/auth/logout'),
+  /** New tokens come back; the user's other sessions end. 422 names the field at fault. */
+  changePassword: (currentPassword: string, newPassword: string) =>
+    http.post<LoginAnswer>('/api/auth/password', { current_password: currentPassword, new_password: newPassword }),
 }

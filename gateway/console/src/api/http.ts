@@ -50,6 +50,8 @@ export interface HttpHooks {
   onUnauthorized: () => void
   /** Message for a network failure (no answer at all) in the current language. */
   networkMessage: () => string
+  /** A 403 `password_change_required`: the user must change the password first. */
+  onPasswordChangeRequired?: () => void
 }
 
 let hooks: HttpHooks = {
@@ -147,6 +149,7 @@ export async function request<T>(method: string, url: string, options: RequestOp
     }
     hooks.onUnauthorized()
   }
+  if (response.status === 403 && problem.code === 'password_change_required') hooks.onPasswordChangeRequired?.()
   throw new ApiError(problem)
 }
 

@@ -1,9 +1,16 @@
-import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router'
+import {
+  createRouter,
+  createWebHistory,
+  type RouteComponent,
+  type RouteLocationNormalized,
+  type RouteRecordRaw,
+} from 'vue-router'
 
 import { ApiError } from '@/api/http'
 import { i18n, localized } from '@/i18n'
 import { readPermission, resources } from '@/resources'
 import { useAuthStore } from '@/stores/auth'
+import { SYSTEM_PAGES } from '@/system/pages'
 
 /** Modules that have their own pages in the console; the others show a placeholder. */
 export const MODULES_WITH_PAGES = new Set(['dbs'])
@@ -16,12 +23,34 @@ const resourceRoutes: RouteRecordRaw[] = resources.map((resource) => ({
   meta: { module: 'dbs', resource: resource.path, permission: readPermission(resource) },
 }))
 
+const systemComponents: Record<string, () => Promise<{ default: RouteComponent }>> = {
+  users: () => import('@/views/system/UsersView.vue'),
+  roles: () => import('@/views/system/RolesView.vue'),
+  'login-log': () => import('@/views/system/LoginLogView.vue'),
+  'operation-log': () => import('@/views/system/OperationLogView.vue'),
+  sessions: () => import('@/views/system/SessionsView.vue'),
+}
+
+const systemRoutes: RouteRecordRaw[] = SYSTEM_PAGES.map((page) => ({
+  path: `system/${page.path}`,
+  name: `system-${page.path}`,
+  component: systemComponents[page.path],
+  meta: { module: 'system', permission: page.permission, titleKey: page.titleKey },
+}))
+
 const routes: RouteRecordRaw[] = [
   {
     path: '/login',
     name: 'login',
     component: () => import('@/views/LoginView.vue'),
     meta: { public: true, titleKey: 'login.title' },
+  },
+  {
+    // Signed in but not yet through the mandatory change of an initial (or reset) password.
+    path: '/change-password',
+    name: 'change-password',
+    component: () => import('@/views/ChangePasswordView.vue'),
+    meta: { titleKey: 'password.title' },
   },
   {
     path: '/',
@@ -40,6 +69,17 @@ const routes: RouteRecordRaw[] = [
         },
       },
       ...resourceRoutes,
+      {
+        path: 'system',
+        name: 'system',
+        component: () => import('@/views/ErrorView.vue'),
+        beforeEnter: () => {
+          const auth = useAuthStore()
+          const first = SYSTEM_PAGES.find((p) => auth.can(p.permission))
+          return first ? `/system/${first.path}` : { name: 'forbidden' }
+        },
+      },
+      ...systemRoutes,
       {
         path: ':module(oms|hms|tms|dms|sms|pms)',
         name: 'module',
@@ -114,6 +154,10 @@ router.beforeEach(async (to) => {
     }
     // The gateway is unreachable or failed: stay, the layout shows what it can.
     console.error('HAMP: cannot load the profile', error)
+  }
+  // An initial or reset password must be changed before anything else.
+  if (auth.mustChangePassword && to.name !== 'change-password') {
+    return { name: 'change-password', query: { redirect: to.fullPath } }
   }
   if (to.meta.permission && !auth.can(to.meta.permission)) return { name: 'forbidden' }
   return true

@@ -32,6 +32,19 @@ function writeStored(value: StoredSession | null): void {
   }
 }
 
+/** One claim of a JWT, read without checking it (the server checks; this is only for display). */
+function tokenClaim(token: string | null, name: string): string | null {
+  const payload = token?.split('.')[1]
+  if (!payload) return null
+  try {
+    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '='))
+    const value = (JSON.parse(json) as Record<string, unknown>)[name]
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : null
+  } catch {
+    return null
+  }
+}
+
 /** Modules the console has pages for; used only when /api/auth/modules cannot be read. */
 const FALLBACK_MODULES: ModuleInfo[] = [{ key: 'dbs', name: { zh: '数据中心', en: 'Master data' }, available: true }]
 
@@ -44,6 +57,11 @@ export const useAuthStore = defineStore('auth', () => {
 
   const loggedIn = computed(() => token.value !== null)
   const permissions = computed(() => user.value?.permissions ?? [])
+  const mustChangePassword = computed(() => Boolean(user.value?.must_change_password))
+  /** Whether the 系统管理 menu shows: any `system:` permission, or `*`. */
+  const hasSystem = computed(() => hasModule(permissions.value, 'system'))
+  /** The id of this login (the token's `sid`), to mark it among the online sessions. */
+  const sessionId = computed(() => tokenClaim(token.value, 'sid'))
 
   /** Modules shown in the menu: available on the server and granted to this user. */
   const visibleModules = computed(() => modules.value.filter((m) => m.available && hasModule(permissions.value, m.key)))
@@ -72,8 +90,21 @@ export const useAuthStore = defineStore('auth', () => {
   async function login(username: string, password: string): Promise<User> {
     const answer = await authApi.login(username, password)
     adopt(answer)
-    await loadModules()
+    // Until the initial password is changed every other call is refused (403).
+    if (!answer.user.must_change_password) await loadModules()
     return answer.user
+  }
+
+  /** Changes the password; the answer carries new tokens (the other sessions end). */
+  async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    const answer = await authApi.changePassword(currentPassword, newPassword)
+    adopt(answer)
+    await loadModules()
+  }
+
+  /** A call was refused with `password_change_required` (e.g. reset while logged in). */
+  function requirePasswordChange(): void {
+    if (user.value) user.value = { ...user.value, must_change_password: true, permissions: [] }
   }
 
   let renewing: Promise<boolean> | null = null
@@ -108,7 +139,8 @@ export const useAuthStore = defineStore('auth', () => {
   /** Reads the user and modules once per page load (the token came from storage). */
   async function ensureProfile(): Promise<void> {
     if (!token.value || user.value) return
-    const [me] = await Promise.all([authApi.me(), loadModules()])
+    const me = await authApi.me()
+    if (!me.must_change_password) await loadModules()
     user.value = me
   }
 
@@ -131,5 +163,23 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
-  return { token, user, modules, loggedIn, permissions, visibleModules, can, login, renew, ensureProfile, clear, logout }
+  return {
+    token,
+    user,
+    modules,
+    loggedIn,
+    permissions,
+    mustChangePassword,
+    hasSystem,
+    sessionId,
+    visibleModules,
+    can,
+    login,
+    changePassword,
+    requirePasswordChange,
+    renew,
+    ensureProfile,
+    clear,
+    logout,
+  }
 })

@@ -1,0 +1,189 @@
+// The system-management API of the gateway (docs/system-api.md): users, roles, the
+// permission catalogue, the login and operation logs and the online sessions.
+
+import type { Localized, Page } from '@/resources/types'
+
+import { http, type Query } from './http'
+
+export type UserStatus = 'active' | 'disabled'
+
+export interface RoleRef {
+  id: number
+  name: string
+}
+
+export interface UserAdmin {
+  id: number
+  username: string
+  real_name: string
+  /** Masked (`138****5678`) unless the caller holds `pii:read`. */
+  phone: string | null
+  department_id: number | null
+  status: UserStatus
+  locked: boolean
+  locked_until: string | null
+  is_superadmin: boolean
+  must_change_password: boolean
+  roles: RoleRef[]
+  last_login_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface UserCreate {
+  username: string
+  real_name: string
+  /** Left out of a PUT when the console only has the masked value (unchanged). */
+  phone?: string | null
+  department_id: number | null
+  role_ids: number[]
+}
+
+export type UserUpdate = Omit<UserCreate, 'username'>
+
+export interface UserCreated {
+  user: UserAdmin
+  initial_password: string
+}
+
+export type DataScope = 'all' | 'departments' | 'own'
+
+export interface Role {
+  id: number
+  name: string
+  description: string | null
+  permissions: string[]
+  data_scope: DataScope
+  department_ids: number[]
+  user_count: number
+  created_at: string
+  updated_at: string
+}
+
+export interface RoleInput {
+  name: string
+  description: string | null
+  permissions: string[]
+  data_scope: DataScope
+  department_ids: number[]
+}
+
+/** `GET /api/system/permissions`: module → resource → permission. */
+export interface CatalogueModule {
+  module: string
+  name?: Localized
+  resources: CatalogueResource[]
+}
+
+export interface CatalogueResource {
+  key: string
+  name?: Localized
+  permissions: CataloguePermission[]
+}
+
+export interface CataloguePermission {
+  key: string
+  action: string
+  name?: Localized
+}
+
+export interface LoginLogEntry {
+  id: number
+  at: string
+  username: string
+  user_id: number | null
+  ip: string
+  user_agent: string
+  result: 'success' | 'failure'
+  reason: string | null
+}
+
+export interface OperationLogEntry {
+  module: string
+  id: number
+  at: string
+  actor: string | null
+  actor_id: number | null
+  action: string
+  entity: string
+  entity_id: string | number | null
+  route: string | null
+  request_id: string | null
+  before: Record<string, unknown> | null
+  after: Record<string, unknown> | null
+}
+
+export interface OnlineSession {
+  id: string
+  user_id: number
+  username: string
+  real_name: string
+  ip: string
+  user_agent: string
+  created_at: string
+  last_used_at: string
+  expires_at: string
+}
+
+export interface PageQuery extends Query {
+  page?: number
+  size?: number
+}
+
+export interface UserQuery extends PageQuery {
+  q?: string
+  status?: UserStatus
+}
+
+export interface LoginLogQuery extends PageQuery {
+  username?: string
+  result?: 'success' | 'failure'
+  ip?: string
+  from?: string
+  to?: string
+}
+
+export interface OperationLogQuery extends PageQuery {
+  user?: string
+  module?: string
+  entity?: string
+  from?: string
+  to?: string
+}
+
+const USERS = '/api/system/users'
+const ROLES = '/api/system/roles'
+
+export const usersApi = {
+  list: (query: UserQuery, signal?: AbortSignal) => http.get<Page<UserAdmin>>(USERS, query, { signal }),
+  get: (id: number) => http.get<UserAdmin>(`${USERS}/${id}`),
+  create: (body: UserCreate) => http.post<UserCreated>(USERS, body),
+  update: (id: number, body: UserUpdate) => http.put<UserAdmin>(`${USERS}/${id}`, body),
+  disable: (id: number) => http.post<UserAdmin>(`${USERS}/${id}/disable`),
+  enable: (id: number) => http.post<UserAdmin>(`${USERS}/${id}/enable`),
+  unlock: (id: number) => http.post<UserAdmin>(`${USERS}/${id}/unlock`),
+  resetPassword: (id: number) => http.post<{ initial_password: string }>(`${USERS}/${id}/reset-password`),
+  forceLogout: (id: number) => http.post<void>(`${USERS}/${id}/force-logout`),
+}
+
+export const rolesApi = {
+  list: (query: PageQuery & { q?: string }, signal?: AbortSignal) => http.get<Page<Role>>(ROLES, query, { signal }),
+  get: (id: number) => http.get<Role>(`${ROLES}/${id}`),
+  create: (body: RoleInput) => http.post<Role>(ROLES, body),
+  update: (id: number, body: RoleInput) => http.put<Role>(`${ROLES}/${id}`, body),
+  remove: (id: number) => http.delete(`${ROLES}/${id}`),
+  catalogue: () => http.get<CatalogueModule[]>('/api/system/permissions'),
+}
+
+export const logsApi = {
+  logins: (query: LoginLogQuery, signal?: AbortSignal) =>
+    http.get<Page<LoginLogEntry>>('/api/system/login-log', query, { signal }),
+  operations: (query: OperationLogQuery, signal?: AbortSignal) =>
+    http.get<Page<OperationLogEntry>>('/api/system/operation-log', query, { signal }),
+}
+
+export const sessionsApi = {
+  list: (query: PageQuery & { username?: string }, signal?: AbortSignal) =>
+    http.get<Page<OnlineSession>>('/api/system/sessions', query, { signal }),
+  end: (id: string) => http.delete(`/api/system/sessions/${encodeURIComponent(id)}`),
+}

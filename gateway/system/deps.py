@@ -1,0 +1,23 @@
+"""What the system routers take from the app: the auth context, whether to show personal data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway.auth.service import AuthContext
+from shared.auth import CurrentPrincipal
+from shared.pii import PII_PERMISSION
+
+
+def _auth_context(request: Request) -> AuthContext:
+    return request.app.state.auth
+
+
+def _reveal_pii(principal: CurrentPrincipal) -> bool:
+    return principal.can(PII_PERMISSION)
+
+
+Auth = Annotated[AuthContext, Depends(_auth_context)]
+RevealPii = Annotated[bool, Depends(_reveal_pii)]

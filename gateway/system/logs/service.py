@@ -1,0 +1,159 @@
+"""The login log, online sessions, and the operation log merged from every running service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.auth.service import AuthContext, end_session
+from gateway.db import audit_log
+from gateway.system.models import LoginLog, LoginResult, Session, User
+from shared import audit
+from shared.audit import AuditEntry, read_log
+from shared.errors import Invalid, NotFound, field_error
+from shared.i18n import Text
+from shared.paging import MAX_PAGE_SIZE, Page, PageParams
+from shared.service_client import ServiceClient
+from shared.types import utcnow
+
+
+class LoginLogOut(BaseModel):
+    id: int
+    at: datetime
+    username: str
+    user_id: int | None
+    ip: str
+    user_agent: str
+    result: LoginResult
+    reason: str
+
+
+class SessionOut(BaseModel):
+    id: str
+    user_id: int
+    username: str
+    real_name: str
+    ip: str
+    user_agent: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+
+
+async def login_log(
+    session: AsyncSession,
+    params: PageParams,
+    username: str,
+    result: LoginResult | None,
+    ip: str,
+    start: datetime | None,
+    end: datetime | None,
+) -> Page[LoginLogOut]:
+    query = select(LoginLog)
+    if username:
+        query = query.where(LoginLog.username == username)
+    if result is not None:
+        query = query.where(LoginLog.result == result)
+    if ip:
+        query = query.where(LoginLog.ip == ip)
+    if start is not None:
+        query = query.where(LoginLog.at >= start)
+    if end is not None:
+        query = query.where(LoginLog.at < end)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(
+        query.order_by(LoginLog.at.desc(), LoginLog.id.desc()).offset(params.offset).limit(params.size)
+    )
+    items = [LoginLogOut.model_validate(r, from_attributes=True) for r in rows.scalars()]
+    return Page(items=items, total=total, page=params.page, size=params.size)
+
+
+async def online_sessions(session: AsyncSession, params: PageParams, username: str) -> Page[SessionOut]:
+    query = (
+        select(Session, User.username, User.real_name)
+        .join(User, User.id == Session.user_id)
+        .where(Session.revoked_at.is_(None), Session.expires_at > utcnow())
+    )
+    if username:
+        query = query.where(User.username == username)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(query.order_by(Session.last_used_at.desc()).offset(params.offset).limit(params.size))
+    items = [
+        SessionOut(
+            id=s.id,
+            user_id=s.user_id,
+            username=name,
+            real_name=real,
+            ip=s.ip,
+            user_agent=s.user_agent,
+            created_at=s.created_at,
+            last_used_at=s.last_used_at,
+            expires_at=s.expires_at,
+        )
+        for s, name, real in rows
+    ]
+    return Page(items=items, total=total, page=params.page, size=params.size)
+
+
+async def end_one_session(session: AsyncSession, session_id: str, ctx: AuthContext) -> None:
+    record = await session.get(Session, session_id)
+    if record is None:
+        raise NotFound(Text("会话不存在", "No such session"))
+    await end_session(session, record, "forced", ctx)
+    await audit.record(
+        session,
+        audit_log,
+        action="force_logout",
+        entity="session",
+        entity_id=session_id,
+        after={"user_id": record.user_id},
+    )
+
+
+async def operation_log(
+    session: AsyncSession, client: ServiceClient, modules: list[str], params: PageParams, filters: dict[str, Any]
+) -> Page[AuditEntry]:
+    """One module: its own paging. Several: the newest rows of each, merged by time; deep pages
+    need a module filter (each service is asked for at most one page of 200). "system" is the
+    gateway's own log, read here; the others are asked over HTTP with the caller's token."""
+    if len(modules) == 1:
+        return await _page_of(session, client, modules[0], params, filters)
+    window = params.page * params.size
+    if window > MAX_PAGE_SIZE:
+        raise Invalid(
+            Text("跨模块查询最多翻到第 200 条，请按模块筛选", "Filter by module to page past 200 rows"),
+            code="page_too_deep",
+            errors=[field_error("page", Text("请按模块筛选", "filter by module"), "page_too_deep")],
+        )
+    first = PageParams(page=1, size=window, sort="", q="")
+    pages = [await _page_of(session, client, m, first, filters) for m in modules]
+    merged = sorted((e for p in pages for e in p.items), key=lambda e: (e.at, e.module, e.id), reverse=True)
+    return Page(
+        items=merged[params.offset : params.offset + params.size],
+        total=sum(p.total for p in pages),
+        page=params.page,
+        size=params.size,
+    )
+
+
+async def _page_of(
+    session: AsyncSession, client: ServiceClient, module: str, params: PageParams, filters: dict[str, Any]
+) -> Page[AuditEntry]:
+    if module == "system":
+        return await read_log(session, audit_log, "system", params, **filters)
+    query = {"page": params.page, "size": params.size, "user": filters["user"], "entity": filters["entity"]}
+    for key, name in (("start", "from"), ("end", "to")):
+        if filters[key] is not None:
+            query[name] = filters[key].isoformat()
+    answer = await client.request(
+        module, "GET", f"/api/{module}/audit-log", params={k: v for k, v in query.items() if v}
+    )
+    if answer.status_code in (401, 403):
+        # A service may grant the caller less than the merged view does: what it refuses is left out.
+        return Page(items=[], total=0, page=params.page, size=params.size)
+    answer.raise_for_status()
+    return Page[AuditEntry].model_validate(answer.json())

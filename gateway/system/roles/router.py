@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from gateway.system.catalogue import ModuleNode, catalogue, permission_keys
+from gateway.system.deps import Auth
+from gateway.system.roles import service
+from gateway.system.roles.schemas import RoleIn, RoleOut
+from shared.auth import requires
+from shared.db import ReadSession, WriteSession
+from shared.i18n import Text
+from shared.paging import Page, Paging
+
+LABEL = Text("角色", "role")
+READ = requires("system:role:read", LABEL)
+WRITE = requires("system:role:write", LABEL)
+
+router = APIRouter(prefix="/api/system", tags=["system 角色与权限"])
+
+
+async def _catalogue(request: Request) -> list[ModuleNode]:
+    return await catalogue(request.app, request.app.state.routes)
+
+
+@router.get("/permissions", response_model=list[ModuleNode], summary="The permission catalogue, by module", **READ)
+async def permissions(request: Request) -> list[ModuleNode]:
+    return await _catalogue(request)
+
+
+@router.get("/roles", response_model=Page[RoleOut], summary="List roles", **READ)
+async def list_roles(session: ReadSession, paging: Paging) -> Page[RoleOut]:
+    return await service.list_roles(session, paging)
+
+
+@router.post("/roles", response_model=RoleOut, status_code=201, summary="Create a role", **WRITE)
+async def create_role(session: WriteSession, body: RoleIn, request: Request) -> RoleOut:
+    return await service.create_role(session, body, permission_keys(await _catalogue(request)))
+
+
+@router.get("/roles/{role_id}", response_model=RoleOut, summary="Get one role", **READ)
+async def get_role(session: ReadSession, role_id: int) -> RoleOut:
+    return await service.get_role(session, role_id)
+
+
+@router.put("/roles/{role_id}", response_model=RoleOut, summary="Update a role", **WRITE)
+async def update_role(session: WriteSession, role_id: int, body: RoleIn, request: Request, auth: Auth) -> RoleOut:
+    return await service.update_role(session, role_id, body, permission_keys(await _catalogue(request)), auth)
+
+
+@router.delete(
+    "/roles/{role_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a role (409 while users hold it)",
+    **WRITE,
+)
+async def delete_role(session: WriteSession, role_id: int) -> Response:
+    await service.delete_role(session, role_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

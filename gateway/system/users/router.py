@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from gateway.system.deps import Auth, RevealPii
+from gateway.system.models import UserStatus
+from gateway.system.users import service
+from gateway.system.users.schemas import PasswordReset, UserAdminOut, UserCreate, UserCreated, UserIn
+from shared.auth import requires
+from shared.db import ReadSession, WriteSession
+from shared.i18n import Text
+from shared.paging import Page, Paging
+
+LABEL = Text("用户", "user")
+READ = requires("system:user:read", LABEL)
+WRITE = requires("system:user:write", LABEL)
+
+router = APIRouter(prefix="/api/system/users", tags=["system 用户"])
+
+
+@router.get("", response_model=Page[UserAdminOut], summary="List users", **READ)
+async def list_users(
+    session: ReadSession, paging: Paging, reveal: RevealPii, status: Annotated[UserStatus | None, Query()] = None
+) -> Page[UserAdminOut]:
+    return await service.list_users(session, paging, status, reveal)
+
+
+@router.post("", response_model=UserCreated, status_code=201, summary="Create a user (one-time password)", **WRITE)
+async def create_user(session: WriteSession, body: UserCreate) -> UserCreated:
+    return await service.create_user(session, body)
+
+
+@router.get("/{user_id}", response_model=UserAdminOut, summary="Get one user", **READ)
+async def get_user(session: ReadSession, user_id: int, reveal: RevealPii) -> UserAdminOut:
+    return await service.get_user(session, user_id, reveal)
+
+
+@router.put("/{user_id}", response_model=UserAdminOut, summary="Update a user", **WRITE)
+async def update_user(session: WriteSession, user_id: int, body: UserIn, auth: Auth, reveal: RevealPii) -> UserAdminOut:
+    return await service.update_user(session, user_id, body, auth, reveal)
+
+
+@router.post("/{user_id}/disable", response_model=UserAdminOut, summary="Disable (ends sessions)", **WRITE)
+async def disable(session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii) -> UserAdminOut:
+    return await service.set_status(session, user_id, UserStatus.DISABLED, auth, reveal)
+
+
+@router.post("/{user_id}/enable", response_model=UserAdminOut, summary="Enable", **WRITE)
+async def enable(session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii) -> UserAdminOut:
+    return await service.set_status(session, user_id, UserStatus.ACTIVE, auth, reveal)
+
+
+@router.post("/{user_id}/unlock", response_model=UserAdminOut, summary="Clear a lockout", **WRITE)
+async def unlock(session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii) -> UserAdminOut:
+    return await service.unlock(session, user_id, auth, reveal)
+
+
+@router.post("/{user_id}/reset-password", response_model=PasswordReset, summary="New one-time password", **WRITE)
+async def reset_password(session: WriteSession, user_id: int, auth: Auth) -> PasswordReset:
+    return await service.reset_password(session, user_id, auth)
+
+
+@router.post(
+    "/{user_id}/force-logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="End all the user's sessions",
+    **WRITE,
+)
+async def force_logout(session: WriteSession, user_id: int, auth: Auth) -> Response:
+    await service.force_logout(session, user_id, auth)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
