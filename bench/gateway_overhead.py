@@ -43,6 +43,9 @@ def start_platform(var_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Pop
         HAMP_REGISTRY_URLS=f"http://127.0.0.1:{ports['registry']}/eureka/",
         HAMP_JWKS_URL=f"http://127.0.0.1:{ports['gateway']}/api/auth/jwks",
         HAMP_LOG_LEVEL="WARNING",
+        # One benchmark user sends what a whole hospital would: lift the per-user API limit.
+        HAMP_GATEWAY_API_RATE_PER_SECOND="1000000",
+        HAMP_GATEWAY_API_BURST="1000000",
     )
     started = time.monotonic()
     process = subprocess.Popen(

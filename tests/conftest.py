@@ -80,9 +80,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir = tmp_path_factory.mktemp("platform")
     registry_port = free_port()
     password = f"Pw-{uuid.uuid4().hex[:12]}"
+    # Tests call far faster than people click: the per-user API rate limit has tests of its own.
     env = platform_env(
         var_dir,
         registry_port,
+        HAMP_GATEWAY_API_RATE_PER_SECOND="100000",
+        HAMP_GATEWAY_API_BURST="100000",
+        HAMP_GATEWAY_LOGIN_RATE_PER_IP_PER_MINUTE="100000",
         HAMP_GATEWAY_SUPERADMIN_PASSWORD=password,
         HAMP_JWKS_URL="",
         HAMP_DEMO_DATA="false",
