@@ -33,8 +33,8 @@ export interface UserAdmin {
 export interface UserCreate {
   username: string
   real_name: string
-  /** Left out of a PUT when the console only has the masked value (unchanged). */
-  phone?: string | null
+  /** Mobile; the masked value the list showed, sent back unchanged, keeps the stored number. */
+  phone: string | null
   department_id: number | null
   role_ids: number[]
 }

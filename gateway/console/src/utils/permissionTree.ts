@@ -26,9 +26,21 @@ export interface TreeLabels {
 }
 
 function resourceLabel(key: string, module: string, name: Localized | undefined, labels: TreeLabels): string {
-  const text = labels.localized(name)
-  if (text) return text
-  return key.startsWith(`${module}:`) ? key.slice(module.length + 1) : key
+  const text = labels.localized(name) || (key.startsWith(`${module}:`) ? key.slice(module.length + 1) : key)
+  // The server's English names are lower case ("department"): a tree label starts upper case.
+  return text.charAt(0).toUpperCase() + text.slice(1)
+}
+
+/**
+ * The catalogue with each module's resources in the given order (the console's menu order for
+ * master data); resources the order does not know keep the server's order, after the others.
+ */
+export function orderResources(catalogue: CatalogueModule[], rank: (resourceKey: string) => number): CatalogueModule[] {
+  return catalogue.map((m) => {
+    const indexed = m.resources.map((r, i) => ({ r, i, rank: rank(r.key) }))
+    indexed.sort((a, b) => a.rank - b.rank || a.i - b.i)
+    return { ...m, resources: indexed.map((x) => x.r) }
+  })
 }
 
 export function buildTree(catalogue: CatalogueModule[], labels: TreeLabels, disabled = false): PermissionNode[] {

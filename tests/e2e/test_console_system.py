@@ -1,0 +1,344 @@
+"""System management in a real browser: roles, users, a forced password change, menus and
+routes that follow permissions, the gateway refusing a module the user lacks, and a forced
+logout from 在线会话 (docs/system-api.md, docs/console.md).
+
+The superadmin creates a role 数据中心管理员 holding only the dbs permissions (ticked in the
+permission tree) and a user with it, and reads the one-time password. The new user logs in,
+must change the password (a weak one first: the server's message shows under the field),
+then sees only 数据中心; /system/users typed by hand shows the 403 page; the pharmacy API
+called by hand with the console's own token answers 403. The superadmin (in a second
+browser context) force-logs-out that user from 在线会话; the user's next call answers 401
+and the console returns to its login page.
+
+Drives Debian's Chromium (/usr/bin/chromium) with Playwright's sync API (never
+`playwright install`); the `platform` fixture (tests/conftest.py) runs registry, gateway
+(serving gateway/console/dist) and dbs on embedded SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+# "That session ends within seconds" (docs/system-api.md): how long a revoked token may live on.
+REVOCATION_WAIT_S = 20
+
+CONSOLE_INDEX = Path(__file__).resolve().parents[2] / "gateway" / "console" / "dist" / "index.html"
+
+ROLE_NAME = "数据中心管理员"
+NEW_PASSWORD = "Dbs2026console"
+WEAK_PASSWORD = "onlyletters"  # no digit: the policy refuses it
+
+# How the console keeps its session (src/stores/auth.ts) and a call made by hand with it.
+FETCH_WITH_CONSOLE_TOKEN = """async (url) => {
+    const session = JSON.parse(localStorage.getItem('hamp.session') || 'null')
+    const token = session && session.accessToken
+    const answer = await fetch(url, {headers: token ? {Authorization: 'Bearer ' + token} : {}})
+    return {status: answer.status, body: await answer.text(), hadToken: Boolean(token)}
+}"""
+FETCH_WITH_TOKEN = """async ([url, token]) => {
+    const answer = await fetch(url, {headers: {Authorization: 'Bearer ' + token}})
+    return {status: answer.status, body: await answer.text()}
+}"""
+
+
+def _require(condition: bool, message: str) -> None:
+    """Skip on a developer's machine; under CI a missing browser or build is a failure."""
+    if condition:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _browser_available() -> None:
+    """Checked before the platform starts, so a skip costs nothing."""
+    _require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    _require(
+        CONSOLE_INDEX.is_file(),
+        "the console is not built (cd gateway/console && npm ci && npm run build)",
+    )
+
+
+@dataclass
+class Browsers:
+    """One Chromium; each person gets a context of their own (their own localStorage)."""
+
+    chromium: Any
+    pages: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def page(self, who: str) -> Any:
+        if who not in self.pages:
+            context = self.chromium.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            page.on("pageerror", lambda exc: self.errors.append(f"{who}: {exc}"))
+            self.pages[who] = page
+        return self.pages[who]
+
+    def screenshots(self, name: str) -> list[str]:
+        paths = []
+        for who, page in self.pages.items():
+            path = f"/tmp/hamp-console-{name}-{who}-{int(time.time())}.png"
+            try:
+                page.screenshot(path=path, full_page=True)
+                paths.append(path)
+            except Exception as exc:  # the browser may already be gone
+                paths.append(f"(no screenshot of {who}: {exc})")
+        return paths
+
+
+@contextmanager
+def launch() -> Iterator[Browsers]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield Browsers(chromium)
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def browsers() -> Iterator[Browsers]:
+    with launch() as state:
+        yield state
+
+
+# --- steps ------------------------------------------------------------------------------
+
+
+def _login(page: Any, base: str, username: str, password: str) -> None:
+    page.goto(base + "/")
+    page.wait_for_url("**/login**")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-password").press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def _logout(page: Any) -> None:
+    page.get_by_test_id("logout-button").click()
+    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    page.wait_for_url("**/login**")
+
+
+def _open_system_page(page: Any, name: str, table: str) -> None:
+    item = page.get_by_test_id(f"menu-system-{name}")
+    if not item.is_visible():
+        page.get_by_test_id("menu-system").locator(".el-sub-menu__title").click()
+    item.click()
+    page.wait_for_url(f"**/system/{name}")
+    page.get_by_test_id(table).wait_for()
+
+
+def _choose(page: Any, text: str) -> None:
+    """Clicks an option of the select dropdown that is open now."""
+    page.locator(".el-select-dropdown__item:visible").get_by_text(text, exact=True).click()
+
+
+def _create_dbs_role(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    _open_system_page(page, "roles", "roles-table")
+    page.get_by_test_id("create-button").click()
+    dialog = page.get_by_test_id("role-dialog")
+    dialog.get_by_test_id("field-name").fill(ROLE_NAME)
+    dialog.get_by_test_id("field-description").fill("只管理数据中心（浏览器测试）")
+    tree = dialog.get_by_test_id("permission-tree")
+    dbs = tree.locator(".el-tree-node__content").filter(has=page.get_by_test_id("perm-module-dbs"))
+    expect(dbs).to_have_count(1)
+    dbs.locator(".el-checkbox").first.click()
+    # Every dbs box is ticked (one resource checked here), nothing of 系统管理.
+    departments = tree.locator(".el-tree-node__content").filter(has=page.get_by_test_id("perm-resource-dbs:department"))
+    expect(departments.locator(".el-checkbox").first).to_have_class(re.compile(r"is-checked"))
+    system = tree.locator(".el-tree-node__content").filter(has=page.get_by_test_id("perm-module-system"))
+    expect(system.locator(".el-checkbox").first).not_to_have_class(re.compile(r"is-checked"))
+    dialog.get_by_test_id("save-button").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("roles-table")).to_contain_text(ROLE_NAME)
+
+
+def _create_user(page: Any, username: str, real_name: str) -> str:
+    """Creates the user with the role; answers the one-time password the console shows."""
+    from playwright.sync_api import expect
+
+    _open_system_page(page, "users", "users-table")
+    # The superadmin's own row offers no 停用.
+    admin_actions = page.get_by_test_id("users-table").get_by_test_id("user-actions-admin")
+    expect(admin_actions.get_by_test_id("row-edit")).to_be_visible()
+    expect(admin_actions.get_by_test_id("row-disable")).to_have_count(0)
+
+    page.get_by_test_id("create-button").click()
+    dialog = page.get_by_test_id("user-dialog")
+    dialog.get_by_test_id("field-username").fill(username)
+    dialog.get_by_test_id("field-real_name").fill(real_name)
+    dialog.get_by_test_id("field-role_ids").click()
+    _choose(page, ROLE_NAME)
+    dialog.locator(".el-dialog__header").click()  # closes the dropdown, not the dialog
+    expect(dialog.get_by_test_id("field-role_ids")).to_contain_text(ROLE_NAME)
+    dialog.get_by_test_id("save-button").click()
+
+    shown = page.get_by_test_id("password-dialog")
+    expect(shown).to_be_visible()
+    expect(shown).to_contain_text("只显示这一次")
+    expect(shown.get_by_test_id("password-username")).to_have_text(username)
+    password = shown.get_by_test_id("initial-password").inner_text().strip()
+    assert password, "no one-time password shown"
+    shown.get_by_test_id("password-dialog-close").click()
+    expect(shown).to_be_hidden()
+    row = page.get_by_test_id("users-table").locator(".el-table__body tr").filter(has_text=username)
+    expect(row).to_contain_text(ROLE_NAME)
+    return password
+
+
+def _change_initial_password(page: Any, initial: str) -> None:
+    from playwright.sync_api import expect
+
+    page.wait_for_url("**/change-password**")
+    form = page.get_by_test_id("change-password-page")
+    # Nothing else is reachable first: the app sends every route back here.
+    expect(page.get_by_test_id("main-menu")).to_have_count(0)
+
+    form.get_by_test_id("field-current_password").fill(initial)
+    form.get_by_test_id("field-new_password").fill(WEAK_PASSWORD)
+    form.get_by_test_id("field-confirm_password").fill(WEAK_PASSWORD)
+    form.get_by_test_id("password-submit").click()
+    # The server's policy message (422 errors[field=new_password]) under the field.
+    error = form.get_by_test_id("form-item-new_password").locator(".el-form-item__error")
+    expect(error).to_be_visible()
+    expect(error).not_to_be_empty()
+    expect(page).to_have_url(re.compile(r"/change-password"))
+
+    form.get_by_test_id("field-new_password").fill(NEW_PASSWORD)
+    form.get_by_test_id("field-confirm_password").fill(NEW_PASSWORD)
+    form.get_by_test_id("password-submit").click()
+    page.wait_for_url(lambda url: "/change-password" not in url and "/login" not in url)
+    page.get_by_test_id("logout-button").wait_for()
+
+
+def _top_menu(page: Any) -> list[str]:
+    return page.get_by_test_id("main-menu").evaluate(
+        "menu => [...menu.children].map(li => li.getAttribute('data-testid')).filter(Boolean)"
+    )
+
+
+def _force_logout(page: Any, username: str) -> None:
+    from playwright.sync_api import expect
+
+    _open_system_page(page, "sessions", "sessions-table")
+    page.get_by_test_id("search-input").fill(username)
+    page.get_by_test_id("search-input").press("Enter")
+    rows = page.get_by_test_id("sessions-table").locator(".el-table__body tr")
+    expect(rows.first).to_contain_text(username)
+    # The change of password ended the user's other sessions: one is left.
+    expect(rows).to_have_count(1)
+    rows.first.get_by_test_id("row-force-logout").click()
+    page.locator(".el-message-box").get_by_role("button", name="强制下线").click()
+    expect(page.get_by_test_id("sessions-table").locator(".el-table__body tr")).to_have_count(0)
+
+
+def _wait_for_401(page: Any, base: str, token: str) -> dict:
+    deadline = time.monotonic() + REVOCATION_WAIT_S
+    while True:
+        answer = page.evaluate(FETCH_WITH_TOKEN, [base + "/api/dbs/departments?size=1", token])
+        if answer["status"] == 401 or time.monotonic() > deadline:
+            return answer
+        time.sleep(1)
+
+
+# --- the scenario -----------------------------------------------------------------------
+
+
+def run_scenario(base: str, admin_username: str, admin_password: str, browsers: Browsers) -> None:
+    from playwright.sync_api import expect
+
+    suffix = uuid.uuid4().hex[:6]
+    username = f"dbsadmin{suffix}"
+    real_name = f"数据员{suffix}"
+
+    # 1. The superadmin: a dbs-only role, a user with it, the one-time password; logs out.
+    page = browsers.page("first")
+    _login(page, base, admin_username, admin_password)
+    page.get_by_test_id("logout-button").wait_for()
+    expect(page.get_by_test_id("menu-system")).to_be_visible()
+    _create_dbs_role(page)
+    initial = _create_user(page, username, real_name)
+    _logout(page)
+
+    # 2. The new user: forced to change the password before anything else.
+    _login(page, base, username, initial)
+    _change_initial_password(page, initial)
+
+    # 3. Only 数据中心 (dbs is the one module running), no 系统管理.
+    expect(page.get_by_test_id("menu-dbs")).to_be_visible()
+    expect(page.get_by_test_id("menu-system")).to_have_count(0)
+    assert _top_menu(page) == ["menu-home", "menu-dbs"], _top_menu(page)
+    expect(page.get_by_test_id("menu-dbs-departments")).to_be_visible()
+
+    # 4. A system page typed by hand: the 403 page.
+    page.goto(base + "/system/users")
+    page.wait_for_url("**/403")
+    expect(page.get_by_test_id("error-403")).to_be_visible()
+
+    # 5. The pharmacy API by hand with the console's token: the gateway refuses it (403);
+    #    dbs, which the role grants, answers.
+    token = page.evaluate("() => JSON.parse(localStorage.getItem('hamp.session')).accessToken")
+    dbs = page.evaluate(FETCH_WITH_CONSOLE_TOKEN, base + "/api/dbs/departments?size=1")
+    assert dbs["status"] == 200, dbs
+    pms = page.evaluate(FETCH_WITH_CONSOLE_TOKEN, base + "/api/pms/stock")
+    assert pms["hadToken"], pms
+    assert pms["status"] == 403, f"GET /api/pms/stock without a pms permission answered {pms['status']}: {pms['body']}"
+
+    page.get_by_test_id("menu-dbs-departments").click()
+    page.wait_for_url("**/dbs/departments")
+    page.get_by_test_id("resource-table").wait_for()
+
+    # 6. The superadmin, in a browser of its own, ends the user's session in 在线会话.
+    admin = browsers.page("admin")
+    _login(admin, base, admin_username, admin_password)
+    admin.get_by_test_id("logout-button").wait_for()
+    _force_logout(admin, username)
+
+    # 7. The user's next call answers 401, and the console goes back to its login page.
+    answer = _wait_for_401(page, base, token)
+    assert answer["status"] == 401, f"the user's token still works {REVOCATION_WAIT_S}s after force logout: {answer}"
+    page.get_by_role("button", name="刷新").click()
+    page.wait_for_url("**/login**")
+    expect(page.get_by_test_id("login-username")).to_be_visible()
+    assert page.evaluate("() => localStorage.getItem('hamp.session')") is None
+
+    assert not browsers.errors, f"JavaScript errors on the page: {browsers.errors}"
+
+
+def test_dbs_only_administrator(platform: Any, browsers: Browsers) -> None:
+    try:
+        run_scenario(platform.gateway_url, platform.admin_username, platform.admin_password, browsers)
+    except BaseException:
+        print(f"screenshots: {browsers.screenshots('system')}")
+        raise
