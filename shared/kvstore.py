@@ -165,7 +165,6 @@ class MemoryStore:
             if entry is None:
                 self._put(key, 1, now + window)
                 return 1
-            entry.expires = now + window
             if isinstance(entry.value, _Bucket):
                 raise TypeError(f"key {key!r} holds a token bucket (used by take), not a counter")
             count = int(entry.value) + 1  # a value set() as a whole number counts on, as in Redis
@@ -248,7 +247,7 @@ class MemoryStore:
 # found without expiry (written by something else) gets one, so it can never lock out for ever.
 _INCR = """
 local n = redis.call('INCR', KEYS[1])
-if true then
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return n
