@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from gateway.api import routers
 from gateway.auth.keys import load_signing_key
@@ -20,7 +20,9 @@ from gateway.settings import GatewaySettings
 from shared.app import LifespanPart, create_service_app
 from shared.auth import KeySet
 from shared.balancer import Balancer
-from shared.kvstore import kv_store
+from shared.errors import problem_response
+from shared.i18n import Text
+from shared.kvstore import KeyValueUnavailable, kv_store
 from shared.service_client import ServiceClient
 
 settings_class = GatewaySettings
@@ -42,6 +44,7 @@ def _auth_part(settings: GatewaySettings) -> LifespanPart:
         app.state.auth = AuthContext(key, settings, store, revocations)
         app.state.rate_limits = rate_limits
         app.state.verifier.checks += [revocations.check, rate_limits.api]
+        app.state.ready_checks.append(("key-value store", store.ping))
         async with app.state.db.transaction() as session:
             generated = await ensure_superadmin(session, settings)
         if generated:
@@ -71,6 +74,18 @@ def _proxy_part(settings: GatewaySettings) -> LifespanPart:
     return part
 
 
+async def _security_store_unavailable(request: Request, exc: Exception) -> Response:
+    """Revocations, lockouts and rate limits live in the key-value store: without it the gateway
+    fails closed (503), it does not wave requests through."""
+    log.error("key-value store unavailable: %s", exc)
+    return problem_response(
+        503,
+        "security_store_unavailable",
+        Text("安全检查暂不可用，请稍后再试", "Security checks are unavailable; try again shortly"),
+        headers={"Retry-After": "5"},
+    )
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     app = create_service_app(
@@ -83,6 +98,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         after_registry=[_proxy_part(settings)],
     )
     app.add_middleware(GatewaySecurityMiddleware, settings=settings)
+    app.add_exception_handler(KeyValueUnavailable, _security_store_unavailable)
     app.state.keyset = KeySet()
     return app
 

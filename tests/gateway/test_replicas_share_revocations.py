@@ -61,3 +61,35 @@ def test_failed_logins_on_both_replicas_count_towards_one_lockout(replicas: tupl
     refused = second.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
     assert refused.status_code == 401
     assert refused.json()["code"] == "account_locked"
+
+
+def test_without_redis_the_gateway_fails_closed(tmp_path: Path) -> None:
+    from tests.support.servers import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings = GatewaySettings(
+        var_dir=tmp_path, registry_urls="", log_to_file=False, superadmin_password=PASSWORD, redis_url=dead
+    )
+    with TestClient(create_app(settings), client=LAN) as gateway:
+        login = gateway.post("/api/auth/login", json={"username": "admin", "password": PASSWORD})
+        assert login.status_code == 503
+        assert login.json()["code"] == "security_store_unavailable"
+        assert login.headers["retry-after"]
+        # A token that is valid in every other respect is not waved through either.
+        from gateway.auth.tokens import issue_access_token
+
+        key = gateway.app.state.signing_key
+        token = issue_access_token(
+            key,
+            user_id=1,
+            username="admin",
+            name="admin",
+            permissions=["*"],
+            session_id="s1",
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            lifetime_seconds=60,
+        )
+        me = gateway.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 503
+        assert gateway.get("/health/ready").status_code == 503
