@@ -6,7 +6,11 @@ from dbs.charges.router import routers as charges
 from dbs.db import audit_log
 from dbs.drugs.router import routers as drugs
 from dbs.logistics.router import routers as logistics
+from dbs.organization import service as organization_service
 from dbs.organization.router import routers as organization
 from shared.audit_router import audit_router
 
-routers = [*organization, *drugs, *charges, *logistics, audit_router("dbs", audit_log)]
+# Resources with personal fields, masked in the audit log too.
+PERSONAL = {r.key: r.pii for r in (organization_service.doctors, organization_service.handlers)}
+
+routers = [*organization, *drugs, *charges, *logistics, audit_router("dbs", audit_log, PERSONAL)]

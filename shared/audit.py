@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.context import current_request_id, current_route, principal_var
 from shared.paging import Page, PageParams
+from shared.pii import MASKS
 from shared.types import UTCDateTime, utcnow
+
+# entity -> {field: "phone" | "id_card"}: what to mask in before/after for viewers without pii:read.
+PersonalFields = dict[str, dict[str, str]]
 
 # Keys never stored, whatever entity they appear on.
 SECRET_KEYS = frozenset({"password", "password_hash", "secret", "token", "refresh_token", "access_token"})
@@ -98,6 +102,8 @@ async def read_log(
     request_id: str = "",
     start: datetime | None = None,
     end: datetime | None = None,
+    personal: PersonalFields | None = None,
+    reveal_pii: bool = True,
 ) -> Page[AuditEntry]:
     query = select(table)
     for column, value in (("actor", user), ("entity", entity), ("entity_id", entity_id), ("request_id", request_id)):
@@ -111,12 +117,23 @@ async def read_log(
     rows = await session.execute(
         query.order_by(table.c.at.desc(), table.c.id.desc()).offset(params.offset).limit(params.size)
     )
+    masks = {} if reveal_pii else (personal or {})
+
+    def values(text: str | None, entity: str) -> dict[str, Any] | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        for name, kind in masks.get(entity, {}).items():
+            if isinstance(data.get(name), str):
+                data[name] = MASKS[kind](data[name])
+        return data
+
     items = [
         AuditEntry(
             module=module,
             **{k: v for k, v in row._mapping.items() if k not in ("before", "after")},
-            before=json.loads(row.before) if row.before else None,
-            after=json.loads(row.after) if row.after else None,
+            before=values(row.before, row.entity),
+            after=values(row.after, row.entity),
         )
         for row in rows
     ]

@@ -8,17 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import Table
 
-from shared.audit import AuditEntry, read_log
-from shared.auth import requires
+from shared.audit import AuditEntry, PersonalFields, read_log
+from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession
 from shared.i18n import Text
 from shared.paging import Page, Paging
+from shared.pii import PII_PERMISSION
 
 From = Annotated[datetime | None, Query(alias="from", description="ISO 8601, inclusive.")]
 To = Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive.")]
 
 
-def audit_router(service: str, table: Table) -> APIRouter:
+def audit_router(service: str, table: Table, personal: PersonalFields | None = None) -> APIRouter:
+    """`personal`: the fields masked in before/after for callers without pii:read."""
     router = APIRouter(prefix=f"/api/{service}", tags=["audit 操作日志"])
 
     @router.get(
@@ -30,6 +32,7 @@ def audit_router(service: str, table: Table) -> APIRouter:
     async def audit_log(
         session: ReadSession,
         paging: Paging,
+        principal: CurrentPrincipal,
         user: Annotated[str, Query(max_length=64, description="Actor's user name.")] = "",
         entity: Annotated[str, Query(max_length=64)] = "",
         entity_id: Annotated[str, Query(max_length=64)] = "",
@@ -48,6 +51,8 @@ def audit_router(service: str, table: Table) -> APIRouter:
             request_id=request_id,
             start=start,
             end=end,
+            personal=personal,
+            reveal_pii=principal.can(PII_PERMISSION),
         )
 
     return router

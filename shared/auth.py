@@ -184,9 +184,13 @@ class _PermissionCheck:
         return principal
 
 
+def password_change_required() -> Forbidden:
+    return Forbidden(Text("请先修改初始密码", "Change your initial password first"), code="password_change_required")
+
+
 def require_permission(principal: Principal, permission: str) -> None:
     if principal.must_change_password:
-        raise Forbidden(Text("请先修改初始密码", "Change your initial password first"), code="password_change_required")
+        raise password_change_required()
     if not principal.can(permission):
         raise Forbidden(Text(f"没有权限：{permission}", f"Missing permission: {permission}"), code="permission_denied")
 

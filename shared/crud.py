@@ -147,7 +147,9 @@ async def list_records(
             query = query.where(resource.column(name) == value)
     if params.q:
         pattern = _like_pattern(params.q.lower())
-        query = query.where(or_(*(func.lower(resource.column(f)).like(pattern, escape="\\") for f in resource.search)))
+        # Searching a masked number would tell its hidden digits: only those who may see it search it.
+        searched = [f for f in resource.search if viewer.reveal_pii or f not in resource.pii]
+        query = query.where(or_(*(func.lower(resource.column(f)).like(pattern, escape="\\") for f in searched)))
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     order = _order_by(resource, params.sort)
     rows = await session.execute(

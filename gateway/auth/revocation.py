@@ -16,7 +16,9 @@ from shared.errors import Unauthorized
 from shared.i18n import Text
 from shared.kvstore import KeyValueStore
 
-REVOKED = Unauthorized(Text("登录已失效，请重新登录", "Session ended; log in again"), code="token_revoked")
+
+def _revoked() -> Unauthorized:
+    return Unauthorized(Text("登录已失效，请重新登录", "Session ended; log in again"), code="token_revoked")
 
 
 class Revocations:
@@ -34,8 +36,9 @@ class Revocations:
         """Refuses a revoked token. Without the store this raises KeyValueUnavailable, which the
         gateway answers 503: it fails closed."""
         if await self.store.get(f"revoked:session:{principal.session_id}"):
-            raise REVOKED
+            raise _revoked()
         not_before = await self.store.get(f"revoked:user:{principal.user_id}")
         issued_ms = principal.claims.get("iat_ms", principal.claims.get("iat", 0) * 1000)
-        if not_before and issued_ms < float(not_before) * 1000:
-            raise REVOKED
+        # Whole milliseconds on both sides: a token made in the same millisecond as the marker is new.
+        if not_before and issued_ms < int(float(not_before) * 1000):
+            raise _revoked()

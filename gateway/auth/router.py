@@ -6,7 +6,7 @@ from gateway.auth import service
 from gateway.auth.schemas import LoginIn, ModuleOut, PasswordChangeIn, RefreshIn, TokenOut, UserOut
 from gateway.proxy.client_ip import client_ip
 from gateway.system.modules import MODULES
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, password_change_required
 from shared.db import ReadSession, WriteSession, get_database
 from shared.errors import Problem
 
@@ -77,6 +77,8 @@ async def jwks(request: Request) -> dict:
 
 @router.get("/modules", response_model=list[ModuleOut], summary="Modules and whether a service runs them")
 async def modules(request: Request, principal: CurrentPrincipal) -> list[ModuleOut]:
+    if principal.must_change_password:
+        raise password_change_required()
     registry = request.app.state.registry
     return [
         ModuleOut(key=key, name=name, available=bool(registry and registry.instances(key.upper())))

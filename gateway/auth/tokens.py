@@ -41,7 +41,7 @@ def issue_access_token(
         "jti": uuid.uuid4().hex,
         **(extra or {}),
     }
-    return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+    return jwt.encode(claims, key.signer, algorithm="RS256", headers={"kid": key.kid})
 
 
 def new_refresh_token() -> str:

@@ -19,5 +19,10 @@ def _reveal_pii(principal: CurrentPrincipal) -> bool:
     return principal.can(PII_PERMISSION)
 
 
+def _actor_is_superadmin(principal: CurrentPrincipal) -> bool:
+    return "*" in principal.permissions
+
+
 Auth = Annotated[AuthContext, Depends(_auth_context)]
 RevealPii = Annotated[bool, Depends(_reveal_pii)]
+ActorIsSuperadmin = Annotated[bool, Depends(_actor_is_superadmin)]

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from gateway.system.deps import Auth
+from gateway.system.deps import Auth, RevealPii
 from gateway.system.logs import service
 from gateway.system.logs.service import LoginLogOut, SessionOut
 from gateway.system.models import LoginResult
@@ -74,6 +74,7 @@ async def operation_log(
     session: ReadSession,
     request: Request,
     paging: Paging,
+    reveal: RevealPii,
     user: Annotated[str, Query(max_length=64)] = "",
     module: Annotated[str, Query(max_length=16)] = "",
     entity: Annotated[str, Query(max_length=64)] = "",
@@ -84,4 +85,4 @@ async def operation_log(
     running = [m for m in MODULES if registry and registry.instances(m.upper())]
     modules = [m for m in ["system", *running] if not module or m == module]
     filters = {"user": user, "entity": entity, "start": start, "end": end}
-    return await service.operation_log(session, request.app.state.service_client, modules, paging, filters)
+    return await service.operation_log(session, request.app.state.service_client, modules, paging, filters, reveal)

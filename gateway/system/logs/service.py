@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.auth.service import AuthContext, end_session
 from gateway.db import audit_log
 from gateway.system.models import LoginLog, LoginResult, Session, User
+from gateway.system.users.service import PERSONAL
 from shared import audit
 from shared.audit import AuditEntry, read_log
 from shared.errors import Invalid, NotFound, field_error
@@ -115,13 +116,18 @@ async def end_one_session(session: AsyncSession, session_id: str, ctx: AuthConte
 
 
 async def operation_log(
-    session: AsyncSession, client: ServiceClient, modules: list[str], params: PageParams, filters: dict[str, Any]
+    session: AsyncSession,
+    client: ServiceClient,
+    modules: list[str],
+    params: PageParams,
+    filters: dict[str, Any],
+    reveal_pii: bool,
 ) -> Page[AuditEntry]:
     """One module: its own paging. Several: the newest rows of each, merged by time; deep pages
     need a module filter (each service is asked for at most one page of 200). "system" is the
     gateway's own log, read here; the others are asked over HTTP with the caller's token."""
     if len(modules) == 1:
-        return await _page_of(session, client, modules[0], params, filters)
+        return await _page_of(session, client, modules[0], params, filters, reveal_pii)
     window = params.page * params.size
     if window > MAX_PAGE_SIZE:
         raise Invalid(
@@ -130,7 +136,7 @@ async def operation_log(
             errors=[field_error("page", Text("请按模块筛选", "filter by module"), "page_too_deep")],
         )
     first = PageParams(page=1, size=window, sort="", q="")
-    pages = [await _page_of(session, client, m, first, filters) for m in modules]
+    pages = [await _page_of(session, client, m, first, filters, reveal_pii) for m in modules]
     merged = sorted((e for p in pages for e in p.items), key=lambda e: (e.at, e.module, e.id), reverse=True)
     return Page(
         items=merged[params.offset : params.offset + params.size],
@@ -141,10 +147,15 @@ async def operation_log(
 
 
 async def _page_of(
-    session: AsyncSession, client: ServiceClient, module: str, params: PageParams, filters: dict[str, Any]
+    session: AsyncSession,
+    client: ServiceClient,
+    module: str,
+    params: PageParams,
+    filters: dict[str, Any],
+    reveal_pii: bool,
 ) -> Page[AuditEntry]:
     if module == "system":
-        return await read_log(session, audit_log, "system", params, **filters)
+        return await read_log(session, audit_log, "system", params, **filters, personal=PERSONAL, reveal_pii=reveal_pii)
     query = {"page": params.page, "size": params.size, "user": filters["user"], "entity": filters["entity"]}
     for key, name in (("start", "from"), ("end", "to")):
         if filters[key] is not None:

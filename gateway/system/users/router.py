@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from gateway.system.deps import Auth, RevealPii
+from gateway.system.deps import ActorIsSuperadmin, Auth, RevealPii
 from gateway.system.models import UserStatus
 from gateway.system.users import service
 from gateway.system.users.schemas import PasswordReset, UserAdminOut, UserCreate, UserCreated, UserIn
@@ -38,28 +38,36 @@ async def get_user(session: ReadSession, user_id: int, reveal: RevealPii) -> Use
 
 
 @router.put("/{user_id}", response_model=UserAdminOut, summary="Update a user", **WRITE)
-async def update_user(session: WriteSession, user_id: int, body: UserIn, auth: Auth, reveal: RevealPii) -> UserAdminOut:
-    return await service.update_user(session, user_id, body, auth, reveal)
+async def update_user(
+    session: WriteSession, user_id: int, body: UserIn, auth: Auth, reveal: RevealPii, su: ActorIsSuperadmin
+) -> UserAdminOut:
+    return await service.update_user(session, user_id, body, auth, reveal, su)
 
 
 @router.post("/{user_id}/disable", response_model=UserAdminOut, summary="Disable (ends sessions)", **WRITE)
-async def disable(session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii) -> UserAdminOut:
-    return await service.set_status(session, user_id, UserStatus.DISABLED, auth, reveal)
+async def disable(
+    session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii, su: ActorIsSuperadmin
+) -> UserAdminOut:
+    return await service.set_status(session, user_id, UserStatus.DISABLED, auth, reveal, su)
 
 
 @router.post("/{user_id}/enable", response_model=UserAdminOut, summary="Enable", **WRITE)
-async def enable(session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii) -> UserAdminOut:
-    return await service.set_status(session, user_id, UserStatus.ACTIVE, auth, reveal)
+async def enable(
+    session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii, su: ActorIsSuperadmin
+) -> UserAdminOut:
+    return await service.set_status(session, user_id, UserStatus.ACTIVE, auth, reveal, su)
 
 
 @router.post("/{user_id}/unlock", response_model=UserAdminOut, summary="Clear a lockout", **WRITE)
-async def unlock(session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii) -> UserAdminOut:
-    return await service.unlock(session, user_id, auth, reveal)
+async def unlock(
+    session: WriteSession, user_id: int, auth: Auth, reveal: RevealPii, su: ActorIsSuperadmin
+) -> UserAdminOut:
+    return await service.unlock(session, user_id, auth, reveal, su)
 
 
 @router.post("/{user_id}/reset-password", response_model=PasswordReset, summary="New one-time password", **WRITE)
-async def reset_password(session: WriteSession, user_id: int, auth: Auth) -> PasswordReset:
-    return await service.reset_password(session, user_id, auth)
+async def reset_password(session: WriteSession, user_id: int, auth: Auth, su: ActorIsSuperadmin) -> PasswordReset:
+    return await service.reset_password(session, user_id, auth, su)
 
 
 @router.post(
@@ -69,6 +77,6 @@ async def reset_password(session: WriteSession, user_id: int, auth: Auth) -> Pas
     summary="End all the user's sessions",
     **WRITE,
 )
-async def force_logout(session: WriteSession, user_id: int, auth: Auth) -> Response:
-    await service.force_logout(session, user_id, auth)
+async def force_logout(session: WriteSession, user_id: int, auth: Auth, su: ActorIsSuperadmin) -> Response:
+    await service.force_logout(session, user_id, auth, su)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

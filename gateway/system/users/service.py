@@ -13,16 +13,29 @@ from gateway.db import audit_log
 from gateway.system.models import Role, User, UserRole, UserStatus
 from gateway.system.users.schemas import PasswordReset, RoleRef, UserAdminOut, UserCreate, UserCreated, UserIn
 from shared import audit
-from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.i18n import Text
 from shared.paging import Page, PageParams
 from shared.pii import mask_phone
 from shared.types import utcnow
 
-SUPERADMIN_PROTECTED = Conflict(
-    Text("超级管理员账号不能被停用或更改角色", "The superadmin cannot be disabled or given roles"),
-    code="superadmin_protected",
-)
+
+def _superadmin_protected() -> Conflict:
+    return Conflict(
+        Text("超级管理员账号不能被停用或更改角色", "The superadmin cannot be disabled or given roles"),
+        code="superadmin_protected",
+    )
+
+
+def _superadmin_only() -> Forbidden:
+    return Forbidden(
+        Text("只有超级管理员本人可以管理超级管理员账号", "Only the superadmin may manage the superadmin account"),
+        code="superadmin_protected",
+    )
+
+
+# What the audit log masks for viewers without pii:read.
+PERSONAL = {"user": {"phone": "phone"}}
 
 
 def _initial_password() -> str:
@@ -66,13 +79,24 @@ async def _get(session: AsyncSession, user_id: int) -> User:
     return user
 
 
+async def _managed(session: AsyncSession, user_id: int, actor_is_superadmin: bool) -> User:
+    """A user the actor may change: anyone's account but the superadmin's, which only the
+    superadmin may touch (a user administrator must not be able to take it over)."""
+    user = await _get(session, user_id)
+    if user.is_superadmin and not actor_is_superadmin:
+        raise _superadmin_only()
+    return user
+
+
 async def list_users(
     session: AsyncSession, params: PageParams, status: UserStatus | None, reveal_pii: bool
 ) -> Page[UserAdminOut]:
     query = select(User)
     if params.q:
         like = f"%{params.q}%"
-        query = query.where(or_(User.username.like(like), User.real_name.like(like), User.phone.like(like)))
+        # Searching a masked number would tell its hidden digits: only those who may see it search it.
+        searched = [User.username, User.real_name, *([User.phone] if reveal_pii else [])]
+        query = query.where(or_(*(column.like(like) for column in searched)))
     if status is not None:
         query = query.where(User.status == status)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
@@ -130,12 +154,12 @@ async def create_user(session: AsyncSession, data: UserCreate) -> UserCreated:
 
 
 async def update_user(
-    session: AsyncSession, user_id: int, data: UserIn, ctx: AuthContext, reveal_pii: bool
+    session: AsyncSession, user_id: int, data: UserIn, ctx: AuthContext, reveal_pii: bool, actor_is_superadmin: bool
 ) -> UserAdminOut:
-    user = await _get(session, user_id)
+    user = await _managed(session, user_id, actor_is_superadmin)
     before = await _out(session, user, reveal_pii=True)
     if user.is_superadmin and data.role_ids:
-        raise SUPERADMIN_PROTECTED
+        raise _superadmin_protected()
     phone = data.phone
     if phone and "*" in phone:
         # A masked number sent back unchanged keeps the stored one.
@@ -164,23 +188,24 @@ async def update_user(
     return await _out(session, user, reveal_pii)
 
 
-async def _change(session: AsyncSession, user: User, action: str, reveal_pii: bool) -> tuple[dict, UserAdminOut]:
-    before = _audit_view(await _out(session, user, reveal_pii=True))
+async def _audited(session: AsyncSession, user: User, action: str, before: dict) -> None:
     user.updated_at = utcnow()
     await session.flush()
-    after = await _out(session, user, reveal_pii=True)
-    await audit.record(
-        session, audit_log, action=action, entity="user", entity_id=user.id, before=before, after=_audit_view(after)
-    )
-    return before, await _out(session, user, reveal_pii)
+    after = _audit_view(await _out(session, user, reveal_pii=True))
+    await audit.record(session, audit_log, action=action, entity="user", entity_id=user.id, before=before, after=after)
 
 
 async def set_status(
-    session: AsyncSession, user_id: int, status: UserStatus, ctx: AuthContext, reveal_pii: bool
+    session: AsyncSession,
+    user_id: int,
+    status: UserStatus,
+    ctx: AuthContext,
+    reveal_pii: bool,
+    actor_is_superadmin: bool,
 ) -> UserAdminOut:
-    user = await _get(session, user_id)
+    user = await _managed(session, user_id, actor_is_superadmin)
     if user.is_superadmin and status != UserStatus.ACTIVE:
-        raise SUPERADMIN_PROTECTED
+        raise _superadmin_protected()
     before = _audit_view(await _out(session, user, reveal_pii=True))
     if user.status == status:
         return await _out(session, user, reveal_pii)
@@ -203,27 +228,34 @@ async def set_status(
     return await _out(session, user, reveal_pii)
 
 
-async def unlock(session: AsyncSession, user_id: int, ctx: AuthContext, reveal_pii: bool) -> UserAdminOut:
-    user = await _get(session, user_id)
+async def unlock(
+    session: AsyncSession, user_id: int, ctx: AuthContext, reveal_pii: bool, actor_is_superadmin: bool
+) -> UserAdminOut:
+    user = await _managed(session, user_id, actor_is_superadmin)
+    before = _audit_view(await _out(session, user, reveal_pii=True))
     user.locked_until = None
     await ctx.store.delete(f"login-failures:{user.id}")
-    return (await _change(session, user, "unlock", reveal_pii))[1]
+    await _audited(session, user, "unlock", before)
+    return await _out(session, user, reveal_pii)
 
 
-async def reset_password(session: AsyncSession, user_id: int, ctx: AuthContext) -> PasswordReset:
-    user = await _get(session, user_id)
+async def reset_password(
+    session: AsyncSession, user_id: int, ctx: AuthContext, actor_is_superadmin: bool
+) -> PasswordReset:
+    user = await _managed(session, user_id, actor_is_superadmin)
+    before = _audit_view(await _out(session, user, reveal_pii=True))
     password = _initial_password()
     user.password_hash = await hash_password_async(password)
     user.must_change_password = not user.is_superadmin
     user.locked_until = None
-    await _change(session, user, "reset_password", reveal_pii=True)
+    await _audited(session, user, "reset_password", before)
     await end_user_sessions(session, user_id, "password_reset", ctx)
     await ctx.revocations.reissue_user(user_id)
     return PasswordReset(initial_password=password)
 
 
-async def force_logout(session: AsyncSession, user_id: int, ctx: AuthContext) -> int:
-    user = await _get(session, user_id)
+async def force_logout(session: AsyncSession, user_id: int, ctx: AuthContext, actor_is_superadmin: bool) -> int:
+    user = await _managed(session, user_id, actor_is_superadmin)
     ended = await end_user_sessions(session, user.id, "forced", ctx)
     await ctx.revocations.reissue_user(user_id)
     await audit.record(
