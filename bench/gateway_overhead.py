@@ -93,7 +93,7 @@ def wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, str]:
     out = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{min(2, connections)}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
@@ -131,16 +131,21 @@ def main() -> None:
         ).groups()
         stop_platform(process)
         process, warm, lines = start_platform(var_dir, ports)
-        token = login(gateway, user, password)
-        path = "/api/dbs/departments"
-        wrk(gateway + path, token, 3, args.connections)  # warm-up: connection pools, caches
-        via_gateway = wrk(gateway + path, token, args.seconds, args.connections)
-        direct = wrk(dbs + path, token, args.seconds, args.connections)
-        stop_platform(process)
+        try:
+            token = login(gateway, user, password)
+            path = "/api/dbs/departments"
+            wrk(gateway + path, token, 3, args.connections)  # warm-up: connection pools, caches
+            via_gateway = wrk(gateway + path, token, args.seconds, args.connections)
+            direct = wrk(dbs + path, token, args.seconds, args.connections)
+        finally:
+            stop_platform(process)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
 
-    print(f"machine: {os.cpu_count()} cores; wrk -t2 -c{args.connections} -d{args.seconds}s; SQLite (embedded)")
+    print(
+        f"machine: {os.cpu_count()} cores; wrk -t{min(2, args.connections)} -c{args.connections} "
+        f"-d{args.seconds}s; SQLite (embedded)"
+    )
     print(f"hamp up to ready, first start (migrations + demo data): {first:.1f} s")
     print(f"hamp up to ready, warm restart:                          {warm:.1f} s")
     print(f"{'GET ' + path:<34} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
