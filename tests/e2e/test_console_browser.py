@@ -8,56 +8,18 @@ Drives Debian's Chromium (/usr/bin/chromium) with Playwright's sync API (never
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, browser_available  # noqa: F401
+
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 15_000
-
-
-CONSOLE_INDEX = Path(__file__).resolve().parents[2] / "gateway" / "console" / "dist" / "index.html"
-
-
-def _require(condition: bool, message: str) -> None:
-    """Skip on a developer's machine; under CI a missing browser or build is a failure."""
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _require_chromium() -> None:
-    _require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    _require(
-        CONSOLE_INDEX.is_file(),
-        "the console is not built (cd gateway/console && npm ci && npm run build)",
-    )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _browser_available() -> None:
-    """Checked before the platform starts, so a skip costs nothing."""
-    _require_chromium()
 
 
 @dataclass
