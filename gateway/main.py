@@ -19,7 +19,7 @@ from gateway.security import GatewaySecurityMiddleware
 from gateway.settings import GatewaySettings
 from shared.app import LifespanPart, create_service_app
 from shared.auth import KeySet
-from shared.balancer import Balancer
+from shared.balancer import Balancer, FixedOrRegistry
 from shared.errors import problem_response
 from shared.i18n import Text
 from shared.kvstore import KeyValueUnavailable, kv_store
@@ -64,7 +64,11 @@ def _proxy_part(settings: GatewaySettings) -> LifespanPart:
         timeout = httpx2.Timeout(settings.proxy_read_timeout_seconds, connect=settings.proxy_connect_timeout_seconds)
         limits = httpx2.Limits(max_connections=500, max_keepalive_connections=100, keepalive_expiry=30)
         async with httpx2.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
-            balancer = Balancer(app.state.registry, settings.breaker_failures, settings.breaker_open_seconds)
+            balancer = Balancer(
+                FixedOrRegistry(settings.service_urls, app.state.registry),
+                settings.breaker_failures,
+                settings.breaker_open_seconds,
+            )
             app.state.http = client
             app.state.balancer = balancer
             app.state.routes = RouteTable(client, balancer)

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import KeySet, TokenVerifier
 from shared.db import Database
-from shared.errors import install_error_handlers
+from shared.errors import Unavailable, install_error_handlers
+from shared.i18n import Text
 from shared.logging import configure_logging
 from shared.middleware import RequestContextMiddleware
 from shared.migrations import upgrade
@@ -151,6 +152,41 @@ def registry_part(settings: ServiceSettings, *, discover: bool = False) -> Lifes
     return part
 
 
+def service_client_part(settings: ServiceSettings) -> LifespanPart:
+    """`app.state.services`: calls to other services by app name, as the caller or as this service."""
+
+    @asynccontextmanager
+    async def part(app: FastAPI) -> AsyncIterator[None]:
+        from shared.balancer import Balancer, FixedOrRegistry
+        from shared.service_auth import ServiceTokens, service_secret
+        from shared.service_client import ServiceClient
+
+        async def fetch() -> tuple[str, int]:
+            answer = await client.request(
+                "GATEWAY",
+                "POST",
+                "/api/auth/service-token",
+                json={"service": settings.component, "secret": service_secret(settings)},
+                identity="none",
+            )
+            if answer.status_code != 200:
+                raise Unavailable(
+                    Text("网关未签发服务令牌", "The gateway gave no service token"), code="service_token_refused"
+                )
+            body = answer.json()
+            return body["access_token"], int(body["expires_in"])
+
+        balancer = Balancer(FixedOrRegistry(settings.service_urls, app.state.registry))
+        client = ServiceClient(balancer, settings.http_timeout_seconds, tokens=ServiceTokens(fetch))
+        app.state.services = client
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    return part
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -168,6 +204,7 @@ def create_service_app(
         auth_part(settings),
         *extra_parts,
         registry_part(settings, discover=discover),
+        service_client_part(settings),
         *after_registry,
     ]
     return create_app(settings, title=title, routers=routers, parts=parts)

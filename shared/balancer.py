@@ -17,6 +17,27 @@ class InstanceSource(Protocol):
     def instances(self, app_name: str) -> list: ...
 
 
+@dataclass(frozen=True)
+class FixedInstance:
+    instance_id: str
+    base_url: str
+
+
+class FixedOrRegistry:
+    """Fixed addresses by app name (`service_urls`) first, then the registry."""
+
+    def __init__(self, fixed: dict[str, str], registry: InstanceSource | None) -> None:
+        self.fixed = {
+            app.upper(): [FixedInstance(f"{app.upper()}@{url}", url.rstrip("/"))] for app, url in fixed.items()
+        }
+        self.registry = registry
+
+    def instances(self, app_name: str) -> list:
+        if app_name in self.fixed:
+            return self.fixed[app_name]
+        return self.registry.instances(app_name) if self.registry else []
+
+
 @dataclass
 class Breaker:
     failures: int = 0

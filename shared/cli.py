@@ -41,6 +41,25 @@ def _migrate(args: argparse.Namespace) -> None:
         print(f"{name}: migrated")
 
 
+def _make_migration(args: argparse.Namespace) -> None:
+    """Autogenerates the next revision of a component from its models, against a scratch SQLite
+    database migrated to the current head (so it holds only what changed)."""
+    import tempfile
+    from pathlib import Path
+
+    from alembic import command
+
+    from shared.migrations import alembic_config, upgrade
+
+    module = components.load(args.component)
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = module.settings_class(database_url=f"sqlite+aiosqlite:///{Path(scratch) / 'scratch.db'}")
+        upgrade(settings, module.MIGRATIONS)
+        command.revision(
+            alembic_config(settings, module.MIGRATIONS), message=args.message, autogenerate=True, rev_id=args.rev_id
+        )
+
+
 def _demo(args: argparse.Namespace) -> None:
     names = [args.component] if args.component else components.available()
     for name in names:
@@ -87,6 +106,12 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("migrate", help="apply database migrations (all services, or one)")
     p.add_argument("component", nargs="?", choices=(*components.SERVICES, "gateway"))
     p.set_defaults(func=_migrate)
+
+    p = commands.add_parser("make-migration", help="autogenerate a component's next migration from its models")
+    p.add_argument("component", choices=(*components.SERVICES, "gateway"))
+    p.add_argument("-m", "--message", required=True)
+    p.add_argument("--rev-id", help="the revision id (default: random)")
+    p.set_defaults(func=_make_migration)
 
     p = commands.add_parser("demo-data", help="load demo data into services that are still empty")
     p.add_argument("component", nargs="?", choices=components.ALL)

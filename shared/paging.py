@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 
@@ -42,3 +44,10 @@ def _page_params(
 
 
 Paging = Annotated[PageParams, Depends(_page_params)]
+
+
+async def fetch_page(session: AsyncSession, query: Select, paging: PageParams, *order_by: Any) -> tuple[list, int]:
+    """One page of `query` (ORM rows) and the count of all its rows."""
+    total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
+    rows = await session.execute(query.order_by(*order_by).offset(paging.offset).limit(paging.size))
+    return list(rows.scalars()), total

@@ -2,15 +2,17 @@
 
 `await client.request("DBS", "GET", "/api/dbs/doctors/3")`: the instances come from the
 registry, in round robin, skipping those whose breaker is open; each call has a timeout;
-the request id, language and the caller's token go along. Only what is safe is retried on
-another instance: any method when the connection could not be made (nothing was sent), and
-idempotent methods — or a request carrying an Idempotency-Key — after a timeout or a 5xx.
+the request id and language go along, and the caller's token — or, with `identity="service"`,
+this service's own token (shared.service_auth), which is what calls between services use.
+Only what is safe is retried on another instance: any method when the connection could not
+be made (nothing was sent), and idempotent methods — or a request carrying an
+Idempotency-Key — after a timeout or a 5xx.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import httpx2
 
@@ -18,24 +20,38 @@ from shared.balancer import Balancer
 from shared.context import current_language, current_request_id, token_var
 from shared.errors import Unavailable
 from shared.i18n import Text
+from shared.service_auth import ServiceTokens
 
 log = logging.getLogger("hamp.service_client")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_ATTEMPTS = 3
+Identity = Literal["caller", "service", "none"]
 
 
 class ServiceClient:
-    def __init__(self, balancer: Balancer, timeout: float = 10.0, http: httpx2.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        balancer: Balancer,
+        timeout: float = 10.0,
+        http: httpx2.AsyncClient | None = None,
+        tokens: ServiceTokens | None = None,
+    ) -> None:
         self.balancer = balancer
         self.http = http or httpx2.AsyncClient(timeout=httpx2.Timeout(timeout, connect=min(timeout, 3.0)))
+        self.tokens = tokens
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+    async def _headers(self, extra: dict[str, str] | None, identity: Identity) -> dict[str, str]:
         headers = {"X-Request-ID": current_request_id(), "Accept-Language": current_language()}
-        if token := token_var.get():
+        token = token_var.get() if identity == "caller" else None
+        if identity == "service":
+            if self.tokens is None:
+                raise RuntimeError("this client has no service identity")
+            token = await self.tokens.token()
+        if token:
             headers["Authorization"] = f"Bearer {token}"
         return {**headers, **(extra or {})}
 
@@ -48,9 +64,19 @@ class ServiceClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        identity: Identity = "caller",
     ) -> httpx2.Response:
+        """`identity`: whose token goes along — the caller's, this service's, or none."""
         method = method.upper()
-        headers = self._headers(headers)
+        response = await self._request(app, method, path, json, params, await self._headers(headers, identity))
+        if response.status_code == 401 and identity == "service" and self.tokens is not None:
+            self.tokens.forget()  # the gateway's key may have rotated: one more try with a new token
+            response = await self._request(app, method, path, json, params, await self._headers(headers, identity))
+        return response
+
+    async def _request(
+        self, app: str, method: str, path: str, json: Any, params: dict[str, Any] | None, headers: dict[str, str]
+    ) -> httpx2.Response:
         retry_safe = method in IDEMPOTENT or "Idempotency-Key" in headers
         last_error: Exception | None = None
         last_response: httpx2.Response | None = None

@@ -96,6 +96,16 @@ class ServiceSettings(HampSettings):
         "", description="Object storage: empty for var/objects, or http(s)://key:secret@minio:9000."
     )
     http_timeout_seconds: float = Field(10.0, description="Timeout of calls to other services.")
+    service_secret: str = Field(
+        "",
+        description="Shared secret services trade at the gateway for their own short-lived tokens (from a Secret). "
+        "Empty: var/keys/service-secret, made on first use (embedded profile).",
+    )
+    service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='Fixed base URLs of other components by app name (JSON, {"DBS": "http://…"}), '
+        "asked before the registry; for setups without one.",
+    )
 
     @property
     def app_name(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -41,6 +41,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local_today(timezone: str) -> date:
+    """Today at the hospital (its time zone), whatever the server's clock zone."""
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def local_time(moment: datetime, timezone: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from tests.support.databases import (
+    MYSQL_URL,
+    mysql_database,
+)
 from tests.support.servers import Component, free_port, platform_env, require, wait_http
 from tests.support.tokens import SigningKey
-
-MYSQL_URL = os.environ.get("HAMP_TEST_MYSQL_URL", "")
 
 
 @pytest.fixture(scope="session")
@@ -29,15 +29,6 @@ class DatabaseUnderTest:
     url: str
 
 
-def _mysql_database(name: str) -> tuple[str, str]:
-    """(async url of a new database, sync url of the server) on the MariaDB under test."""
-    server = make_url(MYSQL_URL)
-    admin_url = server.set(drivername="mysql+pymysql", database=None)
-    return server.set(drivername="mysql+aiomysql", database=name).render_as_string(False), admin_url.render_as_string(
-        False
-    )
-
-
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
     """A fresh, empty database for one module, on SQLite and on MariaDB."""
@@ -47,7 +38,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         return
     require(bool(MYSQL_URL), "HAMP_TEST_MYSQL_URL is not set (no MariaDB to test against)")
     name = f"hamp_test_{uuid.uuid4().hex[:10]}"
-    url, admin = _mysql_database(name)
+    url, admin = mysql_database(name)
     engine = create_engine(admin)
     with engine.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))

@@ -3,7 +3,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from gateway.auth import service
-from gateway.auth.schemas import LoginIn, ModuleOut, PasswordChangeIn, RefreshIn, TokenOut, UserOut
+from gateway.auth.schemas import (
+    LoginIn,
+    ModuleOut,
+    PasswordChangeIn,
+    RefreshIn,
+    ServiceTokenIn,
+    ServiceTokenOut,
+    TokenOut,
+    UserOut,
+)
 from gateway.proxy.client_ip import client_ip
 from gateway.system.modules import MODULES
 from shared.auth import CurrentPrincipal, password_change_required
@@ -36,6 +45,16 @@ async def login(body: LoginIn, request: Request) -> TokenOut:
                 service.log_refusal(session, body.username, client, "rate_limited")
             refusal = exc
     raise refusal
+
+
+@router.post(
+    "/service-token",
+    response_model=ServiceTokenOut,
+    summary="A service trades the shared service secret for its own short-lived token",
+)
+async def service_token(body: ServiceTokenIn, request: Request) -> ServiceTokenOut:
+    await request.app.state.rate_limits.login(client_ip(request), f"service:{body.service}")
+    return await service.service_token(body.service, body.secret, _context(request))
 
 
 @router.post("/refresh", response_model=TokenOut, summary="Trade a refresh token for new tokens (it rotates)")

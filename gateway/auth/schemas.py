@@ -39,3 +39,14 @@ class ModuleOut(BaseModel):
     key: str
     name: dict[str, str]
     available: bool
+
+
+class ServiceTokenIn(BaseModel):
+    service: str = Field(min_length=1, max_length=16)
+    secret: str = Field(min_length=1, max_length=200)
+
+
+class ServiceTokenOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int

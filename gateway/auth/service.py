@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 import time
@@ -16,7 +17,8 @@ from gateway.auth.keys import SigningKey
 from gateway.auth.passwords import hash_password_async, verify_password
 from gateway.auth.policy import check_password
 from gateway.auth.revocation import Revocations
-from gateway.auth.schemas import TokenOut, UserOut
+from gateway.auth.schemas import ServiceTokenOut, TokenOut, UserOut
+from gateway.auth.service_grants import SERVICE_GRANTS
 from gateway.auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
 from gateway.settings import GatewaySettings
 from gateway.system.models import (
@@ -34,9 +36,13 @@ from gateway.system.models import (
 from shared.errors import Invalid, Unauthorized, field_error
 from shared.i18n import Text
 from shared.kvstore import KeyValueStore
+from shared.service_auth import service_secret
 from shared.types import local_time, utcnow
 
 log = logging.getLogger("hamp.gateway.auth")
+
+# Service tokens carry user id 0: no user has it, so no user's revocation or lockout touches them.
+SERVICE_USER_ID = 0
 
 LOGIN_FAILED = Text("用户名或密码错误", "Wrong user name or password")
 
@@ -337,6 +343,29 @@ async def change_password(
     record.refresh_hash = hash_refresh_token(new_refresh)
     await session.flush()
     return await _tokens(session, user, record, new_refresh, ctx)
+
+
+async def service_token(service_name: str, secret: str, ctx: AuthContext) -> ServiceTokenOut:
+    """A service's own token, with only the permissions SERVICE_GRANTS gives it."""
+    expected = service_secret(ctx.settings)
+    grants = SERVICE_GRANTS.get(service_name)
+    if grants is None or not hmac.compare_digest(secret.encode(), expected.encode()):
+        log.warning("service token refused for %r", service_name)
+        raise Unauthorized(Text("服务凭据无效", "Invalid service credentials"), code="service_credentials_invalid")
+    lifetime = ctx.settings.access_token_minutes * 60
+    token = issue_access_token(
+        ctx.key,
+        user_id=SERVICE_USER_ID,
+        username=f"service:{service_name}",
+        name=service_name,
+        permissions=list(grants),
+        session_id="",
+        issuer=ctx.settings.jwt_issuer,
+        audience=ctx.settings.jwt_audience,
+        lifetime_seconds=lifetime,
+        extra={"svc": service_name},
+    )
+    return ServiceTokenOut(access_token=token, expires_in=lifetime)
 
 
 async def reset_password(session: AsyncSession, username: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from shared import components
 from tests.support.servers import ROOT, free_port, wait_http
 
 pytestmark = pytest.mark.e2e
@@ -45,13 +46,11 @@ class Running:
 @pytest.fixture(scope="module")
 def hamp_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     var_dir = tmp_path_factory.mktemp("hamp-up")
-    ports = {name: free_port() for name in ("registry", "dbs", "gateway")}
+    ports = {name: free_port() for name in components.available()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAMP_")}
+    env.update({f"HAMP_{name.upper()}_PORT": str(port) for name, port in ports.items()})
     env.update(
         HAMP_VAR_DIR=str(var_dir),
-        HAMP_REGISTRY_PORT=str(ports["registry"]),
-        HAMP_DBS_PORT=str(ports["dbs"]),
-        HAMP_GATEWAY_PORT=str(ports["gateway"]),
         HAMP_REGISTRY_URLS=f"http://127.0.0.1:{ports['registry']}/eureka/",
         HAMP_JWKS_URL=f"http://127.0.0.1:{ports['gateway']}/api/auth/jwks",
     )
@@ -122,7 +121,7 @@ def test_restarts_a_component_that_dies(hamp_up: Running) -> None:
 
 def test_ctrl_c_stops_everything(hamp_up: Running) -> None:
     pids = [int(p.read_text()) for p in (hamp_up.var_dir / "run").glob("*.pid")]
-    assert len(pids) == 3
+    assert len(pids) == len(components.available())
     hamp_up.process.send_signal(signal.SIGINT)
     assert hamp_up.process.wait(60) == 0
     hamp_up.wait_for_line(r"\[hamp\] stopped", timeout=1)

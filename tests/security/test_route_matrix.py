@@ -33,7 +33,7 @@ DBS = dbs_routes()
 GATEWAY = gateway_routes()
 
 # Routes of the gateway open to anyone (in the trusted networks).
-PUBLIC = {"POST /api/auth/login", "POST /api/auth/refresh", "GET /api/auth/jwks"}
+PUBLIC = {"POST /api/auth/login", "POST /api/auth/refresh", "GET /api/auth/jwks", "POST /api/auth/service-token"}
 # Routes that need a login but no permission.
 LOGIN_ONLY = {"POST /api/auth/logout", "GET /api/auth/me", "POST /api/auth/password", "GET /api/auth/modules"}
 

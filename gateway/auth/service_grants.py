@@ -1,0 +1,26 @@
+"""What each service may do on the others with its own token: the least each needs, named here once.
+
+A service absent from this map gets no token at all.
+"""
+
+from __future__ import annotations
+
+SERVICE_GRANTS: dict[str, tuple[str, ...]] = {
+    # Schedules name their doctor, department and registration type.
+    "dms": ("dbs:doctor:read", "dbs:department:read", "dbs:registration_type:read"),
+    # Registration books slots and freezes fees; pricing freezes drug and item prices; paid
+    # prescriptions go to the pharmacy.
+    "oms": (
+        "dbs:department:read",
+        "dbs:doctor:read",
+        "dbs:registration_type:read",
+        "dbs:drug:read",
+        "dbs:charge_item:read",
+        "dbs:unit:read",
+        "dms:schedule:read",
+        "dms:booking:write",
+        "pms:dispensing:write",
+    ),
+    # Dispensing is reported back to outpatient.
+    "pms": ("oms:dispensing:write",),
+}

@@ -1,0 +1,120 @@
+"""Applying a request once per `Idempotency-Key`.
+
+The key is claimed by inserting its row in the same transaction as the work; a second request
+with the key finds the row and gets the first answer back. Two requests racing with one key:
+the second's insert waits on the first's (unique index), then fails, and it reads the stored
+answer. A failed attempt (4xx, 5xx) rolls back with its key, so a retry is evaluated anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.errors import Invalid, field_error
+from shared.i18n import Text as Message
+from shared.types import UTCDateTime, utcnow
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 100
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+        Column("scope", String(100), nullable=False),
+        Column("request_hash", String(64), nullable=False),
+        Column("status", Integer, nullable=False),
+        Column("body", Text, nullable=True),
+        Column("at", UTCDateTime(), nullable=False, index=True),
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    replayed: bool = False
+
+
+def key_of(request: Request) -> str | None:
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        return None
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise Invalid(
+            Message("Idempotency-Key 无效", "Invalid Idempotency-Key"),
+            errors=[field_error(HEADER, Message("最多 100 个可见字符", "At most 100 visible characters"))],
+        )
+    return key
+
+
+def request_hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _reused() -> Invalid:
+    return Invalid(
+        Message("该 Idempotency-Key 已用于另一个请求", "This Idempotency-Key was used for a different request"),
+        code="idempotency_key_reused",
+    )
+
+
+async def _stored(session: AsyncSession, table: Table, key: str, scope: str, digest: str) -> Answer | None:
+    row = (await session.execute(select(table).where(table.c.key == key))).mappings().first()
+    if row is None:
+        return None
+    if row["scope"] != scope or row["request_hash"] != digest:
+        raise _reused()
+    return Answer(row["status"], json.loads(row["body"]) if row["body"] else None, replayed=True)
+
+
+class _KeyTaken(Exception):
+    pass
+
+
+Work = Callable[[AsyncSession], Awaitable[Answer]]
+
+
+async def run_once(db: Database, table: Table, key: str | None, scope: str, payload: Any, work: Work) -> Answer:
+    """Runs `work` in one transaction unless `key` was already applied; answers what it answered."""
+    if key is None:
+        async with db.transaction() as session:
+            return await work(session)
+    digest = request_hash(payload)
+    for _ in range(2):
+        try:
+            async with db.transaction() as session:
+                if (stored := await _stored(session, table, key, scope, digest)) is not None:
+                    return stored
+                try:
+                    await session.execute(
+                        insert(table).values(
+                            key=key, scope=scope, request_hash=digest, status=0, body=None, at=utcnow()
+                        )
+                    )
+                except IntegrityError as exc:
+                    raise _KeyTaken from exc
+                answer = await work(session)
+                body = json.dumps(answer.body, ensure_ascii=False, default=str)
+                await session.execute(update(table).where(table.c.key == key).values(status=answer.status, body=body))
+                return answer
+        except _KeyTaken:
+            # Another request holding this key committed first: answer what it answered.
+            continue
+    async with db.transaction() as session:
+        stored = await _stored(session, table, key, scope, digest)
+    if stored is None:
+        raise RuntimeError(f"idempotency key {key!r} neither applied nor stored")
+    return stored
