@@ -1,0 +1,134 @@
+"""Examinations (项目检查): results of paid item lines that need one, with report files.
+
+Files go to the object store before the rows that name them commit; if the transaction fails,
+the stored files are deleted again, so there is never a file without its record or a record
+without its file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms.db import audit_log, change_feed, counters
+from oms.exams.models import ExamFile, ExamFileOut, ExamOut, ExamResult, ExamResultOut
+from oms.orders.models import LineState, Order, OrderLine
+from oms.visits.models import Visit
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Conflict, NotFound
+from shared.feed import publish
+from shared.i18n import Text
+from shared.storage import ObjectStore, StoredObject
+from shared.types import utcnow
+from shared.uploads import JPEG, PDF, PNG
+
+EXTENSIONS = {PDF: ".pdf", PNG: ".png", JPEG: ".jpg"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def exams_query(state: str | None) -> Any:
+    states = [state] if state else [LineState.paid, LineState.examined]
+    return (
+        select(OrderLine, Order, Visit)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Visit, Visit.id == Order.visit_id)
+        .where(OrderLine.needs_exam.is_(True), OrderLine.state.in_(states))  # type: ignore[attr-defined]
+    )
+
+
+async def _result_out(session: AsyncSession, line_id: int) -> ExamResultOut | None:
+    result = (await session.execute(select(ExamResult).where(ExamResult.line_id == line_id))).scalar_one_or_none()
+    if result is None:
+        return None
+    files = await session.execute(select(ExamFile).where(ExamFile.result_id == result.id).order_by(ExamFile.id))
+    return ExamResultOut(
+        text=result.text,
+        examined_by=result.examined_by,
+        examined_at=result.examined_at,
+        files=[ExamFileOut.model_validate(f) for f in files.scalars()],
+    )
+
+
+async def exam_out(session: AsyncSession, line: OrderLine, order: Order, visit: Visit) -> ExamOut:
+    return ExamOut(
+        line_id=line.id, order_id=order.id, visit_id=visit.id, visit_number=visit.number,
+        patient_name=visit.patient_name, name=line.name, state=line.state,
+        result=await _result_out(session, line.id),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+async def get_exam(session: AsyncSession, line_id: int) -> ExamOut:
+    row = (await session.execute(exams_query(None).where(OrderLine.id == line_id))).first()
+    if row is None:
+        raise NotFound(
+            Text("没有该检查项目（须为已缴费、需检查的项目）", "No such examination (a paid item that needs one)")
+        )
+    return await exam_out(session, *row)
+
+
+async def store_files(store: ObjectStore, uploads: list[Upload]) -> list[tuple[Upload, StoredObject]]:
+    stored: list[tuple[Upload, StoredObject]] = []
+    try:
+        for upload in uploads:
+            now = utcnow()
+            key = f"exams/{now:%Y/%m}/{uuid.uuid4().hex}{EXTENSIONS[upload.content_type]}"
+            stored.append((upload, await store.put(key, upload.data, upload.content_type)))
+    except BaseException:
+        await delete_files(store, [s for _, s in stored])
+        raise
+    return stored
+
+
+async def delete_files(store: ObjectStore, stored: list[StoredObject]) -> None:
+    for obj in stored:
+        await store.delete(obj.key)
+
+
+async def record_result(
+    session: AsyncSession, line_id: int, text: str, stored: list[tuple[Upload, StoredObject]], principal: Principal
+) -> ExamOut:
+    row = (await session.execute(exams_query(None).where(OrderLine.id == line_id).with_for_update())).first()
+    if row is None:
+        raise NotFound(
+            Text("没有该检查项目（须为已缴费、需检查的项目）", "No such examination (a paid item that needs one)")
+        )
+    line, order, visit = row
+    if line.state != LineState.paid:
+        raise Conflict(Text("该项目已有检查结果", "This examination already has its result"), code="already_examined")
+    result = ExamResult(line_id=line_id, visit_id=visit.id, text=text, examined_by=principal.username,
+                        examined_at=utcnow())  # fmt: skip
+    session.add(result)
+    await session.flush()
+    for upload, obj in stored:
+        session.add(
+            ExamFile(result_id=result.id, key=obj.key, filename=upload.filename[:200], content_type=obj.content_type,
+                     size=obj.size, sha256=obj.sha256)
+        )  # fmt: skip
+    line.state = LineState.examined
+    session.add(line)
+    await session.flush()
+    answer = await exam_out(session, line, order, visit)
+    await audit.record(session, audit_log, action="examine", entity="exam", entity_id=line_id,
+                       after=answer.model_dump(mode="json"))  # fmt: skip
+    await publish(session, change_feed, counters, entity="exam", entity_id=line_id, action="examined",
+                  data={"visit_id": visit.id, "department_id": visit.department_id, "item_id": line.item_id,
+                        "files": len(stored)})  # fmt: skip
+    return answer
+
+
+async def get_file(session: AsyncSession, file_id: int) -> ExamFile:
+    found = await session.get(ExamFile, file_id)
+    if found is None:
+        raise NotFound(Text("文件不存在", "No such file"))
+    return found

@@ -1,0 +1,92 @@
+"""HTTP for pricing: prescriptions and item orders, and the pharmacy's report that it dispensed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from oms import remote
+from oms.db import idempotency_keys
+from oms.orders import service
+from oms.orders.models import ItemOrderIn, Order, OrderKind, OrderOut, OrderState, PrescriptionIn
+from shared.auth import CurrentPrincipal, requires
+from shared.db import ReadSession, WriteSession, get_database
+from shared.i18n import Text
+from shared.idempotency import Answer, key_of, run_once
+from shared.paging import Page, Paging, fetch_page
+
+ORDER = Text("处方与项目单", "order")
+READ = requires("oms:order:read", ORDER)
+WRITE = requires("oms:order:write", ORDER)
+
+router = APIRouter(prefix="/api/oms", tags=["orders 划价"])
+
+
+@router.post(
+    "/visits/{visit_id}/prescriptions", response_model=OrderOut, status_code=201, summary="Price a prescription",
+    **WRITE,
+)  # fmt: skip
+async def price_prescription(
+    session: WriteSession, request: Request, visit_id: int, body: PrescriptionIn, principal: CurrentPrincipal
+) -> OrderOut:
+    priced = await service.price_drugs(remote.services(request), body.lines)
+    timezone = request.app.state.settings.timezone
+    return await service.create_order(session, visit_id, OrderKind.drug, priced, principal, timezone)
+
+
+@router.post(
+    "/visits/{visit_id}/item-orders", response_model=OrderOut, status_code=201, summary="Price examination and "
+    "treatment items", **WRITE,
+)  # fmt: skip
+async def price_items(
+    session: WriteSession, request: Request, visit_id: int, body: ItemOrderIn, principal: CurrentPrincipal
+) -> OrderOut:
+    priced = await service.price_items(remote.services(request), body.lines)
+    timezone = request.app.state.settings.timezone
+    return await service.create_order(session, visit_id, OrderKind.item, priced, principal, timezone)
+
+
+@router.get("/orders", response_model=Page[OrderOut], summary="Orders", **READ)
+async def list_orders(
+    session: ReadSession,
+    paging: Paging,
+    visit_id: Annotated[int | None, Query(ge=1)] = None,
+    kind: OrderKind | None = None,
+    state: OrderState | None = None,
+) -> Page[OrderOut]:
+    query = service.list_orders({"visit_id": visit_id, "kind": kind, "state": state})
+    rows, total = await fetch_page(session, query, paging, Order.id.desc())  # type: ignore[union-attr]
+    items = [await service.order_out(session, order) for order in rows]
+    return Page(items=items, total=total, page=paging.page, size=paging.size)
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut, summary="An order with its lines", **READ)
+async def get_order(session: ReadSession, order_id: int) -> OrderOut:
+    return await service.order_out(session, await service.get_order(session, order_id))
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderOut, summary="Cancel an unpaid order", **WRITE)
+async def cancel_order(session: WriteSession, order_id: int) -> OrderOut:
+    return await service.cancel_order(session, order_id)
+
+
+@router.post(
+    "/orders/{order_id}/dispensed",
+    response_model=OrderOut,
+    summary="The pharmacy reports a prescription dispensed (sent by pms's outbox, with an Idempotency-Key)",
+    **requires("oms:dispensing:write", Text("发药回执", "dispensing report")),
+)
+async def dispensed(request: Request, order_id: int, body: dict[str, Any]) -> Response:
+    async def work(session: Any) -> Answer:
+        return Answer(200, jsonable_encoder(await service.mark_dispensed(session, order_id)))
+
+    answer = await run_once(
+        get_database(request), idempotency_keys, key_of(request), f"dispensed:{order_id}", body, work
+    )
+    return JSONResponse(answer.body, status_code=answer.status)
+
+
+routers = [router]

@@ -1,0 +1,253 @@
+"""Pricing (处方划价, 项目划价): prices come from dbs at pricing and are frozen on the lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms import remote
+from oms.db import audit_log, change_feed, counters
+from oms.orders.models import (
+    NUMBER_PREFIX,
+    DrugLineIn,
+    ItemLineIn,
+    LineOut,
+    LineState,
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderOut,
+    OrderState,
+)
+from oms.visits import service as visits
+from oms.visits.models import Visit, VisitState
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.feed import publish
+from shared.i18n import Text
+from shared.sequences import business_number
+from shared.service_client import ServiceClient
+from shared.types import local_today, utcnow
+
+DRUG = Text("药品", "drug")
+CHARGE_ITEM = Text("收费项目", "charge item")
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    item_id: int
+    code: str
+    name: str
+    spec: str
+    unit: str
+    unit_price: Decimal
+    quantity: int
+    needs_exam: bool
+    usage: str | None
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+async def price_drugs(client: ServiceClient, lines: list[DrugLineIn]) -> list[PricedLine]:
+    priced = []
+    for index, line in enumerate(lines):
+        drug = await remote.enabled_record(
+            client, "DBS", f"/api/dbs/drugs/{line.drug_id}", f"lines.{index}.drug_id", DRUG
+        )
+        priced.append(
+            PricedLine(
+                line.drug_id,
+                drug["code"],
+                drug["name"],
+                drug.get("spec") or "",
+                drug.get("unit_name") or "",
+                Decimal(drug["price"]),
+                line.quantity,
+                False,
+                line.usage,
+            )
+        )
+    return priced
+
+
+async def price_items(client: ServiceClient, lines: list[ItemLineIn]) -> list[PricedLine]:
+    priced = []
+    for index, line in enumerate(lines):
+        field = f"lines.{index}.charge_item_id"
+        item = await remote.enabled_record(
+            client, "DBS", f"/api/dbs/charge-items/{line.charge_item_id}", field, CHARGE_ITEM
+        )
+        if item["scope"] == "inpatient":
+            raise Invalid(
+                Text("住院项目不能在门诊划价", "An inpatient item cannot be priced in outpatient"),
+                code="bad_reference",
+                errors=[field_error(field, Text("仅限住院", "is inpatient only"), "bad_reference")],
+            )
+        priced.append(
+            PricedLine(
+                line.charge_item_id,
+                item["code"],
+                item["name"],
+                "",
+                item.get("unit_name") or "",
+                Decimal(item["price"]),
+                line.quantity,
+                bool(item.get("needs_exam")),
+                None,
+            )
+        )
+    return priced
+
+
+async def order_lines(session: AsyncSession, order_id: int) -> list[OrderLine]:
+    rows = await session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
+    return list(rows.scalars())
+
+
+async def order_out(session: AsyncSession, order: Order, visit_number: str | None = None) -> OrderOut:
+    if visit_number is None:
+        visit_number = (await session.get(Visit, order.visit_id)).number  # type: ignore[union-attr]
+    lines = [LineOut.model_validate(line) for line in await order_lines(session, order.id)]  # type: ignore[arg-type]
+    return OrderOut(
+        id=order.id, number=order.number, visit_id=order.visit_id, visit_number=visit_number, kind=order.kind,
+        state=order.state, total=order.total, lines=lines, created_by=order.created_by,
+        created_at=order.created_at, paid_at=order.paid_at,
+    )  # fmt: skip
+
+
+async def get_order(session: AsyncSession, order_id: int, *, for_update: bool = False) -> Order:
+    query = select(Order).where(Order.id == order_id)
+    if for_update:
+        query = query.with_for_update()
+    order = (await session.execute(query)).scalar_one_or_none()
+    if order is None:
+        raise NotFound(Text("处方/项目单不存在", "No such order"))
+    return order
+
+
+async def create_order(
+    session: AsyncSession,
+    visit_id: int,
+    kind: OrderKind,
+    priced: list[PricedLine],
+    principal: Principal,
+    timezone: str,
+) -> OrderOut:
+    visit = await visits.get_visit(session, visit_id, for_update=True)
+    visits.require_open(visit)
+    now = utcnow()
+    order = Order(
+        number=await business_number(session, counters, NUMBER_PREFIX[kind], local_today(timezone)),
+        visit_id=visit_id, kind=kind, state=OrderState.priced, total=sum((p.amount for p in priced), Decimal("0.00")),
+        created_by=principal.username, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(order)
+    await session.flush()
+    for p in priced:
+        session.add(
+            OrderLine(
+                order_id=order.id, item_id=p.item_id, code=p.code, name=p.name, spec=p.spec, unit=p.unit,
+                unit_price=p.unit_price, quantity=p.quantity, amount=p.amount, needs_exam=p.needs_exam,
+                usage=p.usage, state=LineState.priced,
+            )
+        )  # fmt: skip
+    await session.flush()
+    answer = await order_out(session, order, visit.number)
+    await audit.record(session, audit_log, action="create", entity="order", entity_id=order.id,
+                       after=answer.model_dump(mode="json"))  # fmt: skip
+    await publish_order(session, order, "priced", visit)
+    return answer
+
+
+async def publish_order(session: AsyncSession, order: Order, action: str, visit: Visit, **data: Any) -> None:
+    await publish(
+        session, change_feed, counters, entity="order", entity_id=order.id, action=action,
+        data={"number": order.number, "kind": order.kind, "visit_id": visit.id, "department_id": visit.department_id,
+              "doctor_id": visit.doctor_id, "total": str(order.total), **data},
+    )  # fmt: skip
+
+
+async def _set_order_state(
+    session: AsyncSession, order: Order, to: OrderState, lines_from: LineState, lines_to: LineState, **values: Any
+) -> None:
+    before = (await order_out(session, order)).model_dump(mode="json")
+    order.state = to
+    order.updated_at = utcnow()
+    for name, value in values.items():
+        setattr(order, name, value)
+    session.add(order)
+    await session.execute(
+        update(OrderLine).where(OrderLine.order_id == order.id, OrderLine.state == lines_from).values(state=lines_to)
+    )
+    await session.flush()
+    after = (await order_out(session, order)).model_dump(mode="json")
+    await audit.record(session, audit_log, action=to.value, entity="order", entity_id=order.id, before=before,
+                       after=after)  # fmt: skip
+
+
+async def cancel_order(session: AsyncSession, order_id: int) -> OrderOut:
+    order = await get_order(session, order_id, for_update=True)
+    if order.state != OrderState.priced:
+        raise Conflict(
+            Text("已缴费的处方请办理退费", "A paid order is refunded, not cancelled"), code="refund_required"
+        )
+    await _set_order_state(session, order, OrderState.cancelled, LineState.priced, LineState.cancelled)
+    visit = await visits.get_visit(session, order.visit_id)
+    await publish_order(session, order, "cancelled", visit)
+    return await order_out(session, order)
+
+
+async def settle_order(session: AsyncSession, order_id: int) -> Order:
+    """Marks an order paid, once: the conditional update is the guard against a double payment."""
+    done = await session.execute(
+        update(Order).where(Order.id == order_id, Order.state == OrderState.priced)
+        .values(state=OrderState.paid, paid_at=utcnow(), updated_at=utcnow())
+    )  # fmt: skip
+    order = await get_order(session, order_id)
+    await session.refresh(order)
+    if not done.rowcount:
+        if order.state == OrderState.paid:
+            raise Conflict(Text("该处方已缴费，不能重复缴费", "This order is already paid"), code="already_paid")
+        raise Conflict(Text(f"处方状态为 {order.state}，不能缴费", f"A {order.state} order cannot be paid"),
+                       code="not_payable")  # fmt: skip
+    await session.execute(
+        update(OrderLine).where(OrderLine.order_id == order_id, OrderLine.state == LineState.priced)
+        .values(state=LineState.paid)
+    )  # fmt: skip
+    return order
+
+
+async def mark_dispensed(session: AsyncSession, order_id: int) -> OrderOut:
+    """The pharmacy dispensed a paid prescription (reported through pms's outbox)."""
+    order = await get_order(session, order_id, for_update=True)
+    if order.kind != OrderKind.drug:
+        raise Conflict(Text("只有处方可以发药", "Only prescriptions are dispensed"), code="not_a_prescription")
+    if order.state == OrderState.dispensed:
+        return await order_out(session, order)
+    if order.state != OrderState.paid:
+        raise Conflict(Text(f"处方状态为 {order.state}，不能发药", f"A {order.state} order cannot be dispensed"),
+                       code="not_dispensable")  # fmt: skip
+    await _set_order_state(session, order, OrderState.dispensed, LineState.paid, LineState.dispensed)
+    visit = await visits.get_visit(session, order.visit_id, for_update=True)
+    await publish_order(session, order, "dispensed", visit)
+    waiting = await session.execute(
+        select(Order.id).where(Order.visit_id == visit.id, Order.kind == OrderKind.drug, Order.state == OrderState.paid)
+    )
+    if waiting.first() is None and VisitState(visit.state) == VisitState.paid:
+        await visits.set_state(session, visit, VisitState.dispensed)
+    return await order_out(session, order)
+
+
+def list_orders(filters: dict[str, Any]) -> Any:
+    query = select(Order)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Order, name) == value)
+    return query

@@ -1,0 +1,53 @@
+"""门诊患者库: the outpatient desk's patients."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import field_validator
+from sqlalchemy import String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from oms.db import OmsTable
+from shared.i18n import Text
+from shared.id_card import IdCard, latest_today
+from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
+from shared.types import Phone
+
+
+class Sex(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class PatientFields(SQLModel):
+    name: str = Field(min_length=1, max_length=50, index=True)
+    sex: Sex = Field(sa_type=String(10))
+    birth_date: date
+    id_card: str | None = Field(default=None, max_length=18)
+    phone: str | None = Field(default=None, max_length=20, index=True)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class Patient(PatientFields, RecordColumns, OmsTable, table=True):
+    __tablename__ = "patients"
+    # NULLs are distinct on SQLite and MySQL alike: any number of patients without an ID card.
+    __table_args__ = (UniqueConstraint("id_card"),)
+
+
+class PatientIn(PatientFields):
+    model_config = INPUT_CONFIG
+    id_card: IdCard = None
+    phone: Phone = None
+
+    @field_validator("birth_date")
+    @classmethod
+    def _not_in_future(cls, value: date) -> date:
+        if value > latest_today():
+            raise ValueError(Text("出生日期不能晚于今天", "must not be in the future"))
+        return value
+
+
+class PatientOut(PatientFields, RecordOut):
+    pass

@@ -1,0 +1,108 @@
+"""HTTP for payments, refunds and receipts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from oms.db import idempotency_keys
+from oms.payments import receipts, service
+from oms.payments.models import Payment, PaymentIn, PaymentKind, PaymentOut, RefundIn
+from shared.auth import CurrentPrincipal, requires
+from shared.db import ReadSession, get_database
+from shared.i18n import Text
+from shared.idempotency import Answer, key_of, run_once
+from shared.paging import Page, Paging, fetch_page
+
+PAYMENT = Text("缴费", "payment")
+READ = requires("oms:payment:read", PAYMENT)
+
+router = APIRouter(prefix="/api/oms", tags=["payments 缴费与退费"])
+
+
+async def _once(request: Request, scope: str, body: Any, work: Any) -> Response:
+    answer = await run_once(get_database(request), idempotency_keys, key_of(request), scope, body, work)
+    return JSONResponse(answer.body, status_code=200 if answer.replayed else answer.status)
+
+
+@router.post(
+    "/payments",
+    response_model=PaymentOut,
+    status_code=201,
+    summary="Pay a registration fee (no order_id) or an order; the amount is the server's (Idempotency-Key)",
+    **requires("oms:payment:write", PAYMENT),
+)
+async def pay(request: Request, body: PaymentIn, principal: CurrentPrincipal) -> Response:
+    timezone = request.app.state.settings.timezone
+
+    async def work(session: Any) -> Answer:
+        return Answer(201, jsonable_encoder(await service.pay(session, body, principal, timezone)))
+
+    response = await _once(request, "POST /api/oms/payments", body.model_dump(mode="json"), work)
+    request.app.state.outbox.wake()  # a paid prescription goes to the pharmacy now, not at the next poll
+    return response
+
+
+@router.post(
+    "/refunds",
+    response_model=PaymentOut,
+    status_code=201,
+    summary="Refund a payment, or some of its lines, by a reversing record",
+    **requires("oms:refund:approve", Text("退费审批", "refund approval")),
+)
+async def refund(request: Request, body: RefundIn, principal: CurrentPrincipal) -> Response:
+    timezone = request.app.state.settings.timezone
+
+    async def work(session: Any) -> Answer:
+        return Answer(201, jsonable_encoder(await service.refund(session, body, principal, timezone)))
+
+    response = await _once(request, "POST /api/oms/refunds", body.model_dump(mode="json"), work)
+    request.app.state.outbox.wake()
+    return response
+
+
+def _day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, ZoneInfo(timezone))
+    return start, start + timedelta(days=1)
+
+
+@router.get("/payments", response_model=Page[PaymentOut], summary="Payments and refunds", **READ)
+async def list_payments(
+    request: Request,
+    session: ReadSession,
+    paging: Paging,
+    visit_id: Annotated[int | None, Query(ge=1)] = None,
+    kind: PaymentKind | None = None,
+    day: Annotated[date | None, Query(alias="date")] = None,
+) -> Page[PaymentOut]:
+    query = service.list_payments({"visit_id": visit_id, "kind": kind})
+    if day is not None:
+        start, end = _day_bounds(day, request.app.state.settings.timezone)
+        query = query.where(Payment.created_at >= start, Payment.created_at < end)
+    rows, total = await fetch_page(session, query, paging, Payment.id.desc())  # type: ignore[union-attr]
+    items = [await service.payment_out(session, p) for p in rows]
+    return Page(items=items, total=total, page=paging.page, size=paging.size)
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentOut, summary="A payment", **READ)
+async def get_payment(session: ReadSession, payment_id: int) -> PaymentOut:
+    return await service.payment_out(session, await service.get_payment(session, payment_id))
+
+
+@router.get("/payments/{payment_id}/receipt.pdf", summary="The printable receipt of a payment (PDF)", **READ)
+async def receipt(request: Request, session: ReadSession, payment_id: int) -> Response:
+    payment = await service.get_payment(session, payment_id)
+    pdf = await receipts.receipt_pdf(session, payment, request.app.state.settings)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{payment.number}.pdf"'},
+    )
+
+
+routers = [router]

@@ -1,0 +1,15 @@
+"""A visit as the desk sees it: with its orders and payments."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from oms.orders.models import OrderOut
+from oms.payments.models import PaymentOut
+from oms.visits.models import VisitOut
+
+
+class VisitDetail(BaseModel):
+    visit: VisitOut
+    orders: list[OrderOut]
+    payments: list[PaymentOut]

@@ -1,0 +1,299 @@
+"""Registration and the life of a visit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oms import remote
+from oms.db import audit_log, change_feed, counters, outbox
+from oms.patients.models import Patient
+from oms.visits.models import (
+    CLOSED_STATES,
+    MANUAL_TRANSITIONS,
+    RegistrationDoctor,
+    RegistrationIn,
+    Visit,
+    VisitOut,
+    VisitState,
+)
+from shared import audit
+from shared.auth import Principal
+from shared.db import Database
+from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.feed import publish
+from shared.i18n import Text
+from shared.outbox import enqueue
+from shared.sequences import business_number
+from shared.service_client import ServiceClient
+from shared.types import utcnow
+
+STATE_LABELS = {
+    VisitState.registered: "已挂号",
+    VisitState.in_consultation: "就诊中",
+    VisitState.paid: "已缴费",
+    VisitState.dispensed: "已取药",
+    VisitState.no_show: "未到诊",
+    VisitState.cancelled: "已退号",
+    VisitState.transferred: "已转住院",
+}
+
+
+def snapshot(visit: Visit) -> dict[str, Any]:
+    return VisitOut.model_validate(visit).model_dump(mode="json")
+
+
+async def get_visit(session: AsyncSession, visit_id: int, *, for_update: bool = False) -> Visit:
+    query = select(Visit).where(Visit.id == visit_id)
+    if for_update:
+        query = query.with_for_update()
+    visit = (await session.execute(query)).scalar_one_or_none()
+    if visit is None:
+        raise NotFound(Text("就诊记录不存在", "No such visit"))
+    return visit
+
+
+def require_open(visit: Visit) -> None:
+    if VisitState(visit.state) in CLOSED_STATES:
+        label = STATE_LABELS[VisitState(visit.state)]
+        raise Conflict(Text(f"就诊{label}，不能再办理", f"The visit is {visit.state}"), code="visit_closed")
+
+
+async def registration_doctors(
+    client: ServiceClient, today: date, department_id: int | None, registration_type_id: int | None
+) -> list[RegistrationDoctor]:
+    """Today's open shifts with free places, each with the fee it costs now."""
+    fees = {t["id"]: Decimal(t["fee"]) for t in await remote.registration_types(client)}
+    schedules = await remote.available_schedules(
+        client, date=today.isoformat(), department_id=department_id, registration_type_id=registration_type_id
+    )
+    return [
+        RegistrationDoctor(
+            **{k: s[k] for k in RegistrationDoctor.model_fields if k in s},
+            schedule_id=s["id"],
+            fee=fees[s["registration_type_id"]],
+        )
+        for s in schedules
+        if s["registration_type_id"] in fees and s.get("free", 0) > 0
+    ]
+
+
+async def _patient(session: AsyncSession, patient_id: int) -> Patient:
+    patient = await session.get(Patient, patient_id)
+    if patient is None or not patient.enabled:
+        state = Text("不存在", "does not exist") if patient is None else Text("已停用", "is disabled")
+        raise Invalid(
+            Text(f"患者{state.zh}", f"The patient {state.en}"),
+            code="bad_reference",
+            errors=[field_error("patient_id", state, "bad_reference")],
+        )
+    return patient
+
+
+async def prepare_registration(
+    db: Database, client: ServiceClient, body: RegistrationIn, today: date, key: str | None
+) -> tuple[dict[str, Any], Decimal, dict[str, Any], str]:
+    """Everything a registration needs from elsewhere, in order: the patient, today's schedule, its
+    fee, and the booked place (idempotent by the booking key, so a retried request books once)."""
+    async with db.transaction() as session:
+        patient = await _patient(session, body.patient_id)
+        patient_name = patient.name
+    schedule = await remote.schedule(client, body.schedule_id)
+    if schedule["date"] != today.isoformat():
+        raise Invalid(
+            Text("只能挂今天的号", "Only today's shifts can be registered"),
+            code="not_today",
+            errors=[field_error("schedule_id", Text("不是今天的排班", "is not today's shift"), "not_today")],
+        )
+    registration_type = await remote.enabled_record(
+        client,
+        "DBS",
+        f"/api/dbs/registration-types/{schedule['registration_type_id']}",
+        "schedule_id",
+        Text("挂号类型", "registration type"),
+    )
+    booking_key = f"oms-visit-{key or uuid.uuid4().hex}"
+    booking = await remote.book(client, booking_key, body.schedule_id)
+    schedule["patient_name"] = patient_name
+    return schedule, Decimal(registration_type["fee"]), booking, booking_key
+
+
+async def record_registration(
+    session: AsyncSession,
+    *,
+    body: RegistrationIn,
+    schedule: dict[str, Any],
+    fee: Decimal,
+    booking: dict[str, Any],
+    booking_key: str,
+    today: date,
+    principal: Principal,
+) -> Visit:
+    now = utcnow()
+    visit = Visit(
+        number=await business_number(session, counters, "MZ", today),
+        patient_id=body.patient_id,
+        patient_name=schedule["patient_name"],
+        department_id=schedule["department_id"],
+        department_name=schedule["department_name"],
+        doctor_id=schedule["doctor_id"],
+        doctor_name=schedule["doctor_name"],
+        registration_type_id=schedule["registration_type_id"],
+        registration_type_name=schedule["registration_type_name"],
+        schedule_id=schedule["id"],
+        booking_key=booking_key,
+        visit_date=today,
+        shift=schedule["shift"],
+        queue_no=booking["seq"],
+        fee=fee,
+        fee_paid=False,
+        state=VisitState.registered,
+        created_by=principal.username,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(visit)
+    await session.flush()
+    await audit.record(session, audit_log, action="create", entity="visit", entity_id=visit.id, after=snapshot(visit))
+    await publish(
+        session,
+        change_feed,
+        counters,
+        entity="visit",
+        entity_id=visit.id,
+        action="registered",
+        data={
+            "number": visit.number,
+            "visit_date": today.isoformat(),
+            "department_id": visit.department_id,
+            "doctor_id": visit.doctor_id,
+            "registration_type_id": visit.registration_type_id,
+            "fee": str(fee),
+        },
+    )
+    return visit
+
+
+async def release_later(session: AsyncSession, booking_key: str) -> None:
+    """Frees the visit's place at dms through the outbox: it happens even if dms is down now."""
+    await enqueue(
+        session,
+        outbox,
+        destination="DMS",
+        path=f"/api/dms/bookings/{booking_key}/release",
+        body={},
+        key=f"release-{booking_key}",
+    )
+
+
+async def release_unless_held(session: AsyncSession, booking_key: str) -> None:
+    """After a failed registration: free the place unless a visit holds it (a retry that lost a race
+    with its own first attempt must not free the first attempt's place)."""
+    held = await session.execute(select(Visit.id).where(Visit.booking_key == booking_key))
+    if held.first() is None:
+        await release_later(session, booking_key)
+
+
+async def set_state(session: AsyncSession, visit: Visit, to: VisitState, reason: str | None = None) -> None:
+    before = snapshot(visit)
+    visit.state = to
+    visit.state_reason = reason
+    visit.updated_at = utcnow()
+    session.add(visit)
+    await session.flush()
+    await audit.record(
+        session, audit_log, action="state", entity="visit", entity_id=visit.id, before=before, after=snapshot(visit)
+    )
+    await publish(
+        session,
+        change_feed,
+        counters,
+        entity="visit",
+        entity_id=visit.id,
+        action=to.value,
+        data={
+            "number": visit.number,
+            "visit_date": visit.visit_date.isoformat(),
+            "department_id": visit.department_id,
+            "doctor_id": visit.doctor_id,
+        },
+    )
+
+
+async def transition(session: AsyncSession, visit_id: int, to: VisitState, reason: str | None) -> Visit:
+    """A hand-made move (call in, no-show, transfer); the rest follow payments and dispensing."""
+    visit = await get_visit(session, visit_id, for_update=True)
+    current = VisitState(visit.state)
+    if to not in MANUAL_TRANSITIONS.get(current, frozenset()):
+        raise Conflict(
+            Text(
+                f"就诊状态不能从“{STATE_LABELS[current]}”变为“{STATE_LABELS[to]}”",
+                f"A visit cannot go from {current.value} to {to.value}",
+            ),
+            code="invalid_transition",
+        )
+    await set_state(session, visit, to, reason)
+    return visit
+
+
+async def cancel(session: AsyncSession, visit_id: int, reason: str) -> Visit:
+    """退号: only before the fee is paid (a paid fee is refunded instead) and before consultation."""
+    visit = await get_visit(session, visit_id, for_update=True)
+    if visit.fee_paid:
+        raise Conflict(Text("挂号费已缴，请办理退费", "The fee is paid: refund it instead"), code="refund_required")
+    if VisitState(visit.state) != VisitState.registered:
+        raise Conflict(
+            Text(
+                f"就诊{STATE_LABELS[VisitState(visit.state)]}，不能退号", f"A {visit.state} visit cannot be cancelled"
+            ),
+            code="invalid_transition",
+        )
+    await set_state(session, visit, VisitState.cancelled, reason)
+    await release_later(session, visit.booking_key)
+    return visit
+
+
+async def mark_paid(session: AsyncSession, visit: Visit) -> None:
+    """Paying an order moves a visit that is waiting or in consultation to paid."""
+    if VisitState(visit.state) in (VisitState.registered, VisitState.in_consultation):
+        await set_state(session, visit, VisitState.paid)
+
+
+async def queue(session: AsyncSession, doctor_id: int, day: date) -> list[Visit]:
+    waiting = Visit.state.in_([VisitState.registered, VisitState.in_consultation])  # type: ignore[attr-defined]
+    rows = await session.execute(
+        select(Visit)
+        .where(Visit.doctor_id == doctor_id, Visit.visit_date == day)
+        .order_by(waiting.desc(), Visit.queue_no)
+    )
+    return list(rows.scalars())
+
+
+def visits_query(filters: dict[str, Any], q: str, departments: frozenset[int] | None) -> Any:
+    query = select(Visit)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Visit, name) == value)
+    if departments is not None:
+        query = query.where(Visit.department_id.in_(departments))  # type: ignore[attr-defined]
+    if q:
+        pattern = f"%{q}%"
+        query = query.where(Visit.number.like(pattern) | Visit.patient_name.like(pattern))  # type: ignore[attr-defined]
+    return query
+
+
+async def settle_fee(session: AsyncSession, visit_id: int) -> Visit:
+    """Marks the fee paid, once: the conditional update is the guard against a double payment."""
+    done = await session.execute(
+        update(Visit).where(Visit.id == visit_id, Visit.fee_paid.is_(False)).values(fee_paid=True, updated_at=utcnow())  # type: ignore[attr-defined]
+    )
+    visit = await get_visit(session, visit_id)
+    await session.refresh(visit)
+    if not done.rowcount:
+        raise Conflict(Text("挂号费已缴，不能重复缴费", "The registration fee is already paid"), code="already_paid")
+    return visit

@@ -1,0 +1,85 @@
+"""A desk clerk's calls through the real gateway of a Stack, and direct looks at what was stored."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx2
+from sqlalchemy import create_engine, text
+
+from shared.migrations import sync_url
+from tests.support.stack import Stack
+
+HOSPITAL_TZ = "Asia/Shanghai"
+
+
+def hospital_today() -> date:
+    from datetime import datetime
+
+    return datetime.now(ZoneInfo(HOSPITAL_TZ)).date()
+
+
+class Desk:
+    def __init__(self, stack: Stack, database_urls: dict[str, str]) -> None:
+        self.stack = stack
+        self.http = httpx2.Client(base_url=stack.url("gateway"), headers=stack.bearer(), timeout=60)
+        self.engines = {name: create_engine(sync_url(url)) for name, url in database_urls.items()}
+
+    def close(self) -> None:
+        self.http.close()
+        for engine in self.engines.values():
+            engine.dispose()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+        return self.http.request(method, path, **kwargs)
+
+    def ok(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
+        answer = self.call(method, path, **kwargs)
+        assert answer.status_code == status, f"{method} {path}: {answer.status_code} {answer.text}"
+        return answer.json()
+
+    def scalar(self, service: str, sql: str, **params: Any) -> Any:
+        with self.engines[service].connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    # --- steps ------------------------------------------------------------------------------------
+    def patient(self, name: str = "张三", **fields: Any) -> dict[str, Any]:
+        body = {"name": name, "sex": "male", "birth_date": "1980-05-01", **fields}
+        return self.ok("POST", "/api/oms/patients", 201, json=body)
+
+    def doctor(self, code: str) -> dict[str, Any]:
+        found = self.ok("GET", "/api/dbs/doctors", params={"q": code})["items"]
+        return next(d for d in found if d["code"] == code)
+
+    def schedule(self, doctor_code: str, quota: int, shift: str = "morning", day: date | None = None) -> dict[str, Any]:
+        doctor = self.doctor(doctor_code)
+        body = {
+            "doctor_id": doctor["id"],
+            "date": (day or hospital_today()).isoformat(),
+            "shift": shift,
+            "registration_type_id": doctor["registration_type_id"],
+            "quota": quota,
+        }
+        return self.ok("POST", "/api/dms/schedules", 201, json=body)
+
+    def register(self, patient_id: int, schedule_id: int, method: str | None = "cash", key: str | None = None) -> Any:
+        body = {"patient_id": patient_id, "schedule_id": schedule_id, "payment_method": method}
+        return self.call("POST", "/api/oms/visits", json=body, headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+    def drug(self, code: str) -> dict[str, Any]:
+        return next(d for d in self.ok("GET", "/api/dbs/drugs", params={"q": code})["items"] if d["code"] == code)
+
+    def item(self, code: str) -> dict[str, Any]:
+        found = self.ok("GET", "/api/dbs/charge-items", params={"q": code})["items"]
+        return next(i for i in found if i["code"] == code)
+
+    def pay(self, visit_id: int, order_id: int | None, method: str = "cash", key: str | None = None) -> Any:
+        body = {"visit_id": visit_id, "order_id": order_id, "method": method}
+        return self.call("POST", "/api/oms/payments", json=body, headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+
+def a_week_later() -> date:
+    return hospital_today() + timedelta(days=7)
