@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
@@ -26,6 +26,8 @@ from shared.types import UTCDateTime, utcnow
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 100
+DEADLOCK = 1213
+ATTEMPTS = 3
 
 
 def idempotency_table(metadata: MetaData) -> Table:
@@ -93,7 +95,7 @@ async def run_once(db: Database, table: Table, key: str | None, scope: str, payl
         async with db.transaction() as session:
             return await work(session)
     digest = request_hash(payload)
-    for _ in range(2):
+    for _ in range(ATTEMPTS):
         try:
             async with db.transaction() as session:
                 if (stored := await _stored(session, table, key, scope, digest)) is not None:
@@ -105,6 +107,12 @@ async def run_once(db: Database, table: Table, key: str | None, scope: str, payl
                         )
                     )
                 except IntegrityError as exc:
+                    raise _KeyTaken from exc
+                except OperationalError as exc:
+                    # InnoDB: when the holder of the key rolls back, the requests waiting on it
+                    # deadlock among themselves (1213); all but one are refused. Try again.
+                    if getattr(exc.orig, "args", (None,))[0] != DEADLOCK:
+                        raise
                     raise _KeyTaken from exc
                 answer = await work(session)
                 body = json.dumps(answer.body, ensure_ascii=False, default=str)

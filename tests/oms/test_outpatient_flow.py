@@ -272,6 +272,23 @@ def test_an_unpaid_order_is_cancelled_a_paid_one_refunded(desk: Desk) -> None:
     receipt = desk.call("GET", f"/api/oms/payments/{refund['id']}/receipt.pdf")
     assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF")
 
+    # The pharmacy does not hand out the refunded line; the rest is dispensed and reported back.
+    if "pms" not in desk.stack.apps:
+        desk.stack.start("pms")
+
+    def at_pharmacy() -> list[dict]:
+        return [o for o in desk.ok("GET", "/api/pms/dispensing-orders")["items"] if o["order_id"] == paid["id"]]
+
+    wait_for(lambda: bool(at_pharmacy()) and any(line["cancelled"] for line in at_pharmacy()[0]["lines"]))
+    (dispensing,) = at_pharmacy()
+    assert [line["cancelled"] for line in dispensing["lines"]] == [True, False]
+    desk.ok("POST", f"/api/pms/dispensing-orders/{dispensing['id']}/dispense")
+    wait_for(lambda: desk.ok("GET", f"/api/oms/orders/{paid['id']}")["state"] == "dispensed")
+    lines = desk.ok("GET", f"/api/oms/orders/{paid['id']}")["lines"]
+    assert [line["state"] for line in lines] == ["refunded", "dispensed"]
+    late = desk.call("POST", "/api/oms/refunds", json={"payment_id": payment["id"], "reason": "发药后"})
+    assert late.status_code == 409 and late.json()["code"] == "not_refundable"
+
 
 def test_every_oms_write_of_this_module_left_its_audit_row(desk: Desk) -> None:
     """Runs last in this module: every write route the desk used above wrote an audit row with

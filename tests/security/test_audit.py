@@ -37,6 +37,7 @@ from tests.security.conftest import (
     read_audit,
     unique,
 )
+from tests.security.pms_scenarios import pms_api, test_every_pms_write_is_audited  # noqa: F401
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 DBS_WRITES = [r for r in dbs_routes() if r.method in WRITE_METHODS]

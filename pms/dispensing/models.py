@@ -1,0 +1,155 @@
+"""A dispensing order (取药单): a paid prescription as the pharmacy receives it, and its lines.
+
+What the sender describes (patient, doctor, drug names, specs) is frozen on the order as it
+arrived: the pharmacy dispenses what was paid, whatever the dictionary says later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from sqlalchemy import String, UniqueConstraint
+from sqlmodel import Field
+
+from pms.db import PmsTable
+from shared.i18n import Text
+from shared.records import INPUT_CONFIG
+from shared.types import UTCDateTime
+
+PENDING = "pending"
+DISPENSED = "dispensed"
+CANCELLED = "cancelled"
+State = Literal["pending", "dispensed", "cancelled"]
+# Only outpatient sends orders so far; inpatient (hms) will add its own source.
+Source = Literal["oms"]
+# As oms prices a line: a whole number 1–9999.
+MAX_QUANTITY = 9999
+
+
+class DispensingOrder(PmsTable, table=True):
+    __tablename__ = "dispensing_orders"
+    # One dispensing order per sender's order, whichever key it came with.
+    __table_args__ = (UniqueConstraint("source", "order_id"), UniqueConstraint("number"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(sa_type=String(32))
+    source: str = Field(sa_type=String(16))
+    order_id: int
+    order_number: str = Field(sa_type=String(32), index=True)
+    visit_number: str = Field(sa_type=String(32), index=True)
+    patient_name: str = Field(sa_type=String(50))
+    doctor_name: str = Field(sa_type=String(50))
+    department_name: str = Field(sa_type=String(50))
+    state: str = Field(default=PENDING, sa_type=String(16), index=True)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+    dispensed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    dispensed_by: str | None = Field(default=None, sa_type=String(64))
+
+
+class DispensingLine(PmsTable, table=True):
+    __tablename__ = "dispensing_lines"
+    __table_args__ = (UniqueConstraint("dispensing_order_id", "line_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dispensing_order_id: int = Field(foreign_key="dispensing_orders.id", index=True)
+    # The sender's line and drug ids: what the report back and, later, stock refer to.
+    line_id: int
+    drug_id: int = Field(index=True)
+    code: str = Field(sa_type=String(30))
+    name: str = Field(sa_type=String(100))
+    spec: str = Field(sa_type=String(100))
+    unit: str = Field(sa_type=String(50))
+    quantity: int
+    # Refunded at oms before dispensing: not handed out.
+    cancelled: bool = False
+
+
+# --- what the sender posts -----------------------------------------------------------------------
+
+
+class LineIn(BaseModel):
+    model_config = INPUT_CONFIG
+    line_id: int = Field(ge=1)
+    drug_id: int = Field(ge=1)
+    code: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1, max_length=100)
+    spec: str = Field(default="", max_length=100)
+    unit: str = Field(default="", max_length=50)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+    @field_validator("spec", "unit", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        # A drug without a spec or unit may come as null: store "" rather than refuse the order.
+        return "" if value is None else value
+
+
+class DispensingOrderIn(BaseModel):
+    model_config = INPUT_CONFIG
+    source: Source
+    order_id: int = Field(ge=1)
+    order_number: str = Field(min_length=1, max_length=32)
+    visit_number: str = Field(min_length=1, max_length=32)
+    patient_name: str = Field(min_length=1, max_length=50)
+    doctor_name: str = Field(default="", max_length=50)
+    department_name: str = Field(default="", max_length=50)
+    lines: list[LineIn] = Field(min_length=1, max_length=200)
+
+    @field_validator("doctor_name", "department_name", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return "" if value is None else value
+
+    @field_validator("lines")
+    @classmethod
+    def _distinct_lines(cls, lines: list[LineIn]) -> list[LineIn]:
+        ids = [line.line_id for line in lines]
+        if len(ids) != len(set(ids)):
+            raise ValueError(Text("同一处方行出现了两次", "a line_id appears twice"))
+        return lines
+
+
+# --- what the API answers ------------------------------------------------------------------------
+
+
+class LineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    line_id: int
+    drug_id: int
+    code: str
+    name: str
+    spec: str
+    unit: str
+    quantity: int
+    cancelled: bool
+
+
+class CancellationIn(BaseModel):
+    """oms refunded these lines before they were dispensed."""
+
+    model_config = INPUT_CONFIG
+    line_ids: list[int] = Field(min_length=1, max_length=200)
+    refund_number: str = Field(min_length=1, max_length=32)
+
+
+class DispensingOrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    number: str
+    source: Source
+    order_id: int
+    order_number: str
+    visit_number: str
+    patient_name: str
+    doctor_name: str
+    department_name: str
+    state: State
+    lines: list[LineOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    dispensed_at: dt.datetime | None
+    dispensed_by: str | None

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pms.db import idempotency_keys
+from pms.dispensing import service
+from pms.dispensing.models import CancellationIn, DispensingOrderIn, DispensingOrderOut, Source, State
+from shared.auth import CurrentPrincipal, requires
+from shared.db import ReadSession, WriteSession, get_database
+from shared.errors import Invalid, field_error
+from shared.i18n import Text
+from shared.idempotency import HEADER, Answer, key_of, run_once
+from shared.paging import Page, Paging
+from shared.types import utcnow
+
+TAG = "dispensing 取药"
+LABEL = Text("取药单", "dispensing orders")
+READ = requires("pms:dispensing:read", LABEL)
+WRITE = requires("pms:dispensing:write", LABEL)
+# Scope of the receive's keys: a key oms used elsewhere never matches one of these.
+RECEIVE_SCOPE = "pms:dispensing-order:receive"
+CANCEL_SCOPE = "pms:dispensing-order:cancel"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+router = APIRouter(prefix="/api/pms/dispensing-orders", tags=[TAG])
+OrderId = Annotated[int, Path(ge=1)]
+
+
+def _key_required() -> Invalid:
+    return Invalid(
+        Text("缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required"),
+        code="idempotency_key_required",
+        errors=[field_error(HEADER, Text("必填", "is required"), "missing")],
+    )
+
+
+def _hospital_today(request: Request) -> dt.date:
+    return utcnow().astimezone(ZoneInfo(request.app.state.settings.timezone)).date()
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DispensingOrderOut,
+    summary="Receive a paid prescription (sent by the oms outbox; applied once per Idempotency-Key)",
+    responses={201: {"description": f"The order; a repeat of the key answers it again with `{REPLAYED_HEADER}`"}},
+    **WRITE,
+)
+async def receive(body: DispensingOrderIn, request: Request) -> JSONResponse:
+    key = key_of(request)
+    if key is None:
+        raise _key_required()
+    day = _hospital_today(request)
+
+    async def work(session: AsyncSession) -> Answer:
+        order = await service.receive(session, body, day)
+        return Answer(201, order.model_dump(mode="json"))
+
+    payload = body.model_dump(mode="json")
+    answer = await run_once(get_database(request), idempotency_keys, key, RECEIVE_SCOPE, payload, work)
+    headers = {REPLAYED_HEADER: "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+@router.get("", response_model=Page[DispensingOrderOut], summary="Dispensing orders, newest first", **READ)
+async def list_orders(
+    session: ReadSession,
+    paging: Paging,
+    state: Annotated[State | None, Query(description="pending | dispensed")] = None,
+) -> Page[DispensingOrderOut]:
+    return await service.page(session, paging, state)
+
+
+@router.get("/{order_id}", response_model=DispensingOrderOut, summary="One dispensing order", **READ)
+async def get_order(session: ReadSession, order_id: OrderId) -> DispensingOrderOut:
+    return await service.get(session, order_id)
+
+
+@router.post(
+    "/{order_id}/dispense",
+    response_model=DispensingOrderOut,
+    summary="Hand the drugs out; the report to oms is queued in the same transaction",
+    **WRITE,
+)
+async def dispense(
+    session: WriteSession, order_id: OrderId, principal: CurrentPrincipal, request: Request, tasks: BackgroundTasks
+) -> DispensingOrderOut:
+    order = await service.dispense(session, order_id, principal.username)
+    relay = getattr(request.app.state, "outbox", None)
+    if relay is not None:
+        # After the response, so after the commit: the relay sends now instead of at its next pass.
+        tasks.add_task(relay.wake)
+    return order
+
+
+@router.post(
+    "/by-source/{source}/{order_id}/cancel",
+    response_model=DispensingOrderOut,
+    summary="The sender refunded lines before dispensing (sent by the oms outbox; once per Idempotency-Key)",
+    **WRITE,
+)
+async def cancel_lines(source: Source, order_id: OrderId, body: CancellationIn, request: Request) -> JSONResponse:
+    key = key_of(request)
+    if key is None:
+        raise _key_required()
+
+    async def work(session: AsyncSession) -> Answer:
+        return Answer(200, (await service.cancel_lines(session, source, order_id, body)).model_dump(mode="json"))
+
+    payload = {"source": source, "order_id": order_id, **body.model_dump(mode="json")}
+    answer = await run_once(get_database(request), idempotency_keys, key, CANCEL_SCOPE, payload, work)
+    return JSONResponse(answer.body, status_code=answer.status)
+
+
+routers = [router]

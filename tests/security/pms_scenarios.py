@@ -1,0 +1,188 @@
+"""Audit scenarios for every write route of pms, in the manner of test_audit.py's dbs walk.
+
+Not collected by itself (no test_ prefix): the lead wires it into the security suite, e.g. in
+test_audit.py:
+
+    from tests.security.pms_scenarios import pms_api, test_every_pms_write_is_audited  # noqa: F401
+
+Every write route in pms's OpenAPI is walked; a new one without a scenario in SCENARIOS fails.
+Each scenario first makes the calls that must be refused (and leave no row), then the one that
+succeeds (exactly one row: actor, action, entity, request id, route, before and after).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+import pms.main
+from pms.db import audit_log
+from pms.settings import PmsSettings
+from shared.migrations import sync_url
+from tests.conftest import DatabaseUnderTest
+from tests.pms.conftest import Api, order_body
+from tests.security.conftest import ISOLATED, MISSING_ID, Minter, Route, read_audit, routes_of
+from tests.support.tokens import SigningKey
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+ACTOR_ID, ACTOR = 43, "pms-auditor"
+ENTITY = "dispensing_order"
+
+
+def pms_routes() -> list[Route]:
+    return routes_of(pms.main.create_app(PmsSettings(**ISOLATED)).openapi())
+
+
+PMS_WRITES = [r for r in pms_routes() if r.method in WRITE_METHODS]
+
+
+@dataclass
+class Scenario:
+    refused: list[tuple[int, Callable[[], Any]]]  # (status, call) — each must leave no audit row
+    call: Callable[[], Any]  # the write that succeeds
+    status: int
+    action: str
+    check: Callable[[dict[str, Any], Any], None]  # (the row, the answer)
+
+
+_orders = iter(range(1000, 10**6))
+
+
+def _receive(api: Api, token: str) -> Scenario:
+    order_id = next(_orders)
+    body = order_body(order_id)
+    key = f"audit-{order_id}"
+
+    def check(row: dict[str, Any], answer: Any) -> None:
+        assert row["before"] is None
+        after = row["after"]
+        assert (after["number"], after["state"], after["order_id"]) == (answer.json()["number"], "pending", order_id)
+        assert [line["line_id"] for line in after["lines"]] == [line["line_id"] for line in body["lines"]]
+
+    return Scenario(
+        refused=[
+            (422, lambda: api.send(body, None, token=token)),  # no Idempotency-Key
+            (422, lambda: api.send({**body, "lines": []}, key, token=token)),
+            (403, lambda: api.send(body, key, token=api.token("pms:dispensing:read"))),
+            (401, lambda: api.send(body, key, token=None)),
+        ],
+        call=lambda: api.send(body, key, token=token),
+        status=201,
+        action="create",
+        check=check,
+    )
+
+
+def _dispense(api: Api, token: str) -> Scenario:
+    order = api.receive(next(_orders))
+
+    def check(row: dict[str, Any], _: Any) -> None:
+        assert (row["before"]["state"], row["after"]["state"]) == ("pending", "dispensed")
+        assert row["after"]["dispensed_by"] == ACTOR
+        assert row["before"]["number"] == row["after"]["number"] == order["number"]
+
+    return Scenario(
+        refused=[
+            (404, lambda: api.dispense(int(MISSING_ID), token=token)),
+            (403, lambda: api.dispense(order["id"], token=api.token("pms:dispensing:read"))),
+            (401, lambda: api.dispense(order["id"], token=None)),
+        ],
+        call=lambda: api.dispense(order["id"], token=token),
+        status=200,
+        action="dispense",
+        check=check,
+    )
+
+
+def _cancel(api: Api, token: str) -> Scenario:
+    order = api.receive(next(_orders))
+    first_line = order["lines"][0]["line_id"]
+    key = f"refund-{order['order_id']}"
+
+    def cancel(body: dict[str, Any], token: str | None, order_id: int = order["order_id"]) -> Any:
+        headers = {"Idempotency-Key": key} if token else {}
+        return api.request("POST", f"dispensing-orders/by-source/oms/{order_id}/cancel", json=body, token=token,
+                           headers=headers)  # fmt: skip
+
+    body = {"line_ids": [first_line], "refund_number": "TF20261122-00001"}
+
+    def check(row: dict[str, Any], _: Any) -> None:
+        cancelled = [line["cancelled"] for line in row["after"]["lines"]]
+        assert [line["cancelled"] for line in row["before"]["lines"]] == [False] * len(cancelled)
+        assert cancelled[0] is True
+
+    return Scenario(
+        refused=[
+            (404, lambda: cancel(body, token, int(MISSING_ID))),
+            (422, lambda: cancel({**body, "line_ids": [987654]}, token)),
+            (403, lambda: cancel(body, api.token("pms:dispensing:read"))),
+            (401, lambda: cancel(body, None)),
+        ],
+        call=lambda: cancel(body, token),
+        status=200,
+        action="cancel",
+        check=check,
+    )
+
+
+SCENARIOS: dict[str, Callable[[Api, str], Scenario]] = {
+    "POST /api/pms/dispensing-orders": _receive,
+    "POST /api/pms/dispensing-orders/{order_id}/dispense": _dispense,
+    "POST /api/pms/dispensing-orders/by-source/{source}/{order_id}/cancel": _cancel,
+}
+
+
+@pytest.fixture(scope="module")
+def pms_api(
+    database: DatabaseUnderTest, signing_key: SigningKey, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    settings = PmsSettings(
+        **{**ISOLATED, "database_url": database.url},
+        var_dir=Path(tmp_path_factory.mktemp("pms")),
+        jwks=signing_key.jwks_json,
+    )
+    engine = create_engine(sync_url(database.url))
+    try:
+        with TestClient(pms.main.create_app(settings), raise_server_exceptions=False) as client:
+            yield Api(client, signing_key, engine, database.backend)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("route", PMS_WRITES, ids=str)
+def test_every_pms_write_is_audited(pms_api: Api, mint: Minter, route: Route) -> None:
+    make = SCENARIOS.get(str(route))
+    assert make is not None, f"no audit scenario for {route}: add one to tests/security/pms_scenarios.py"
+    token = mint([route.permission or "", "pms:dispensing:read"], user_id=ACTOR_ID, username=ACTOR)
+    scenario = make(pms_api, token)
+    audit = audit_log
+
+    def last_id() -> int:
+        rows = read_audit(pms_api.engine, audit)
+        return rows[-1]["id"] if rows else 0
+
+    last = last_id()
+    for status, refused in scenario.refused:
+        answer = refused()
+        assert answer.status_code == status, answer.text
+    assert read_audit(pms_api.engine, audit, last) == []
+
+    answer = scenario.call()
+    assert answer.status_code == scenario.status, answer.text
+    (row,) = read_audit(pms_api.engine, audit, last)
+    assert (row["actor"], row["actor_id"], row["action"], row["entity"]) == (ACTOR, ACTOR_ID, scenario.action, ENTITY)
+    assert row["entity_id"] == str(answer.json()["id"])
+    assert row["request_id"] == answer.headers["x-request-id"]
+    assert row["route"] == f"{answer.request.method} {answer.request.url.path}"
+    scenario.check(row, answer)
+
+    # Repeating the write changes nothing and writes no second row (a replay, or a 409).
+    again = scenario.call()
+    assert again.status_code in (scenario.status, 409), again.text
+    assert len(read_audit(pms_api.engine, audit, last)) == 1
