@@ -11,82 +11,14 @@ duration, and prints requests/second and latency percentiles. Not a test: it pri
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_platform(var_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen, float, list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HAMP_")}
-    env.update(
-        HAMP_VAR_DIR=str(var_dir),
-        HAMP_REGISTRY_PORT=str(ports["registry"]),
-        HAMP_DBS_PORT=str(ports["dbs"]),
-        HAMP_GATEWAY_PORT=str(ports["gateway"]),
-        HAMP_REGISTRY_URLS=f"http://127.0.0.1:{ports['registry']}/eureka/",
-        HAMP_JWKS_URL=f"http://127.0.0.1:{ports['gateway']}/api/auth/jwks",
-        HAMP_LOG_LEVEL="WARNING",
-        # One benchmark user sends what a whole hospital would: lift the per-user API limit.
-        HAMP_GATEWAY_API_RATE_PER_SECOND="1000000",
-        HAMP_GATEWAY_API_BURST="1000000",
-    )
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "up"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    lines = []
-    for line in process.stdout:
-        lines.append(line.rstrip())
-        if "console: http" in line:
-            return process, time.monotonic() - started, lines
-        if process.poll() is not None:
-            break
-    raise SystemExit("hamp up did not become ready:\n" + "\n".join(lines))
-
-
-def read_rest(process: subprocess.Popen, lines: list[str], until: str) -> None:
-    for line in process.stdout:
-        lines.append(line.rstrip())
-        if until in line:
-            return
-
-
-def stop_platform(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def login(gateway: str, username: str, password: str) -> str:
-    body = json.dumps({"username": username, "password": password}).encode()
-    request = urllib.request.Request(f"{gateway}/api/auth/login", body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as answer:
-        return json.load(answer)["access_token"]
+from hamp_platform import free_ports, login, start_platform, stop_platform
 
 
 def wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, str]:
@@ -122,17 +54,14 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 
     var_dir = Path(tempfile.mkdtemp(prefix="hamp-bench-"))
-    ports = {name: free_port() for name in ("registry", "dbs", "gateway")}
+    ports = free_ports()
     gateway, dbs = f"http://127.0.0.1:{ports['gateway']}", f"http://127.0.0.1:{ports['dbs']}"
     try:
-        process, first, lines = start_platform(var_dir, ports)
-        user, password = re.search(
-            r"login:\s+(\S+) / (\S+)", "\n".join(lines) + "\n" + process.stdout.readline()
-        ).groups()
+        process, first, _ = start_platform(var_dir, ports)
         stop_platform(process)
-        process, warm, lines = start_platform(var_dir, ports)
+        process, warm, _ = start_platform(var_dir, ports)
         try:
-            token = login(gateway, user, password)
+            token = login(gateway)
             path = "/api/dbs/departments"
             wrk(gateway + path, token, 3, args.connections)  # warm-up: connection pools, caches
             via_gateway = wrk(gateway + path, token, args.seconds, args.connections)

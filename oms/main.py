@@ -6,10 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from oms import demo
 from oms.api import routers
 from oms.db import outbox
 from oms.settings import OmsSettings
-from shared.app import LifespanPart, create_service_app
+from shared.app import LifespanPart, create_service_app, demo_data_part
+from shared.db import Database
+from shared.migrations import upgrade
 from shared.outbox import outbox_part
 from shared.storage import object_store
 
@@ -33,7 +36,17 @@ def create_app(settings: OmsSettings | None = None) -> FastAPI:
         title="HAMP 门诊 (oms)",
         routers=routers,
         migrations_dir=MIGRATIONS,
-        extra_parts=[_storage_part(settings)],
+        extra_parts=[_storage_part(settings), demo_data_part(settings, demo.load)],
         discover=True,
         after_registry=[outbox_part(outbox)],
     )
+
+
+async def load_demo_data(settings: OmsSettings) -> bool:
+    upgrade(settings, MIGRATIONS)
+    db = Database.from_settings(settings)
+    try:
+        async with db.transaction() as session:
+            return await demo.load(session)
+    finally:
+        await db.dispose()

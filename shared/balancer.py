@@ -17,6 +17,13 @@ class InstanceSource(Protocol):
     def instances(self, app_name: str) -> list: ...
 
 
+async def refresh_source(source: object) -> None:
+    """Asks a source that can fetch anew (the registry client) to do so now."""
+    refresh = getattr(source, "refresh", None)
+    if refresh is not None:
+        await refresh()
+
+
 @dataclass(frozen=True)
 class FixedInstance:
     instance_id: str
@@ -36,6 +43,9 @@ class FixedOrRegistry:
         if app_name in self.fixed:
             return self.fixed[app_name]
         return self.registry.instances(app_name) if self.registry else []
+
+    async def refresh(self) -> None:
+        await refresh_source(self.registry)
 
 
 @dataclass
@@ -66,6 +76,9 @@ class Balancer:
         ordered = instances[start:] + instances[:start]
         now = time.monotonic()
         return [i for i in ordered if self._breakers.get(i.instance_id, Breaker()).open_until <= now]
+
+    async def refresh(self) -> None:
+        await refresh_source(self.source)
 
     def succeeded(self, instance: Instance) -> None:
         self._breakers.pop(instance.instance_id, None)

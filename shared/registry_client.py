@@ -21,6 +21,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import time
 from dataclasses import dataclass
 
 from py_eureka_client import eureka_client
@@ -70,6 +71,7 @@ class RegistryClient:
         self._stop_timeout = stop_timeout
         self._client: eureka_client.EurekaClient | None = None
         self._task: asyncio.Task[None] | None = None
+        self._next_refresh = 0.0
         self.instance_id = ""
 
     async def start(self) -> None:
@@ -148,6 +150,17 @@ class RegistryClient:
             await asyncio.wait_for(self._client.stop(), self._stop_timeout)
         except Exception:
             log.warning("could not cancel the registry lease of %s", self.instance_id, exc_info=True)
+
+    async def refresh(self) -> None:
+        """Fetches the whole registry now (at most once a second), for a caller that knows no
+        instance of an app yet: right after start-up the next scheduled fetch may be seconds away."""
+        if not self._discover or self._client is None or time.monotonic() < self._next_refresh:
+            return
+        self._next_refresh = time.monotonic() + 1.0
+        try:
+            await self._client._EurekaClient__pull_full_registry()  # type: ignore[attr-defined]
+        except Exception:
+            log.warning("registry fetch failed", exc_info=True)
 
     def instances(self, app_name: str) -> list[InstanceAddress]:
         """UP instances of `app_name` from the last registry fetch, ordered by instance id;

@@ -80,7 +80,12 @@ class ServiceClient:
         retry_safe = method in IDEMPOTENT or "Idempotency-Key" in headers
         last_error: Exception | None = None
         last_response: httpx2.Response | None = None
-        for attempt, instance in enumerate(self.balancer.candidates(app.upper())):
+        candidates = self.balancer.candidates(app.upper())
+        if not candidates:
+            # Nothing known of that app yet (just started?): ask the registry now, not at the next fetch.
+            await self.balancer.refresh()
+            candidates = self.balancer.candidates(app.upper())
+        for attempt, instance in enumerate(candidates):
             if attempt >= MAX_ATTEMPTS:
                 break
             try:

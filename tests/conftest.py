@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from shared import components
 from tests.support.databases import (
     MYSQL_URL,
     mysql_database,
@@ -56,18 +57,18 @@ class Platform:
     registry_url: str
     admin_username: str
     admin_password: str
-    registry: Component
-    dbs: Component
-    gateway: Component
+    components: dict[str, Component]
 
     @property
     def dbs_url(self) -> str:
-        return self.dbs.url
+        return self.components["dbs"].url
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Registry, dbs and gateway as real processes on free ports, embedded SQLite, console served."""
+    """Every component of this checkout as a real process on a free port (registry, dbs, dms, oms,
+    pms, gateway), discovering one another through the registry, on embedded SQLite; the gateway
+    serves the console."""
     var_dir = tmp_path_factory.mktemp("platform")
     registry_port = free_port()
     password = f"Pw-{uuid.uuid4().hex[:12]}"
@@ -85,17 +86,21 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     gateway_port = free_port()
     env["HAMP_JWKS_URL"] = f"http://127.0.0.1:{gateway_port}/api/auth/jwks"
     logs = Path(var_dir)
-    registry = Component("registry", registry_port, env, logs / "registry.out")
-    dbs = Component("dbs", free_port(), env, logs / "dbs.out")
-    gateway = Component("gateway", gateway_port, env, logs / "gateway.out")
+    ports = {"registry": registry_port, "gateway": gateway_port}
+    running = {
+        name: Component(name, ports.get(name) or free_port(), env, logs / f"{name}.out")
+        for name in components.available()
+    }
     started: list[Component] = []
     try:
-        for component in (registry, dbs, gateway):
+        for component in running.values():
             component.start()
             started.append(component)
-        # The gateway discovers dbs through the registry; wait until it routes there.
-        wait_http(f"{gateway.url}/api/dbs/openapi.json", timeout=30)
-        yield Platform(gateway.url, registry.url, "admin", password, registry, dbs, gateway)
+        # The gateway discovers the services through the registry; wait until it routes to each.
+        for name in running:
+            if name in components.SERVICES:
+                wait_http(f"{running['gateway'].url}/api/{name}/openapi.json", timeout=60)
+        yield Platform(running["gateway"].url, running["registry"].url, "admin", password, running)
     finally:
         for component in reversed(started):
             component.stop()

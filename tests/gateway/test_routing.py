@@ -73,20 +73,20 @@ def test_unknown_service_is_404(platform: Platform, token: str) -> None:
 
 
 def test_module_not_deployed_is_503(platform: Platform, token: str) -> None:
-    answer = _get(platform, token, "/api/pms/stock")
+    answer = _get(platform, token, "/api/sms/stock")
     assert answer.status_code == 503
     assert answer.json()["code"] == "no_live_instance"
 
 
 def test_modules_show_only_running_services(platform: Platform, token: str) -> None:
     modules = {m["key"]: m["available"] for m in _get(platform, token, "/api/auth/modules").json()}
-    assert modules["dbs"] is True
-    assert modules["oms"] is False and modules["pms"] is False
+    assert modules["dbs"] is True and modules["oms"] is True and modules["dms"] is True and modules["pms"] is True
+    assert modules["hms"] is False and modules["sms"] is False
 
 
 def test_503_while_dbs_is_stopped_then_recovers(platform: Platform, token: str) -> None:
     assert _get(platform, token, "/api/dbs/departments").status_code == 200
-    platform.dbs.stop()
+    platform.components["dbs"].stop()
     try:
         down = _wait_for_status(platform, token, 503)
         assert down.status_code == 503
@@ -95,7 +95,7 @@ def test_503_while_dbs_is_stopped_then_recovers(platform: Platform, token: str) 
         assert "dbs" in down.json()["detail"]
         assert down.headers["retry-after"]
     finally:
-        platform.dbs.start()
+        platform.components["dbs"].start()
     assert _wait_for_status(platform, token, 200).status_code == 200
 
 
@@ -103,12 +103,12 @@ def test_killed_dbs_is_skipped_without_waiting_for_lease_expiry(platform: Platfo
     """A crash leaves the lease registered; the breaker must turn refusals into a fast 503."""
     import signal
 
-    platform.dbs.stop(signal.SIGKILL)
+    platform.components["dbs"].stop(signal.SIGKILL)
     try:
         started = time.monotonic()
         answer = _get(platform, token, "/api/dbs/departments")
         assert answer.status_code == 503
         assert time.monotonic() - started < 5
     finally:
-        platform.dbs.start()
+        platform.components["dbs"].start()
     assert _wait_for_status(platform, token, 200).status_code == 200

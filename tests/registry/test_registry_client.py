@@ -114,6 +114,17 @@ async def test_discovery_follows_registrations_and_cancellations(registry, clien
     await eventually(lambda: beta.instances("ALPHA") == [])
 
 
+async def test_refresh_finds_an_app_registered_since_the_last_fetch(registry, clients) -> None:
+    # A long renewal: without refresh, beta would not see alpha for a minute.
+    beta = clients(settings(BetaSettings, registry.url, 9002, registry_renewal_seconds=60), discover=True)
+    await beta.start()
+    alpha = clients(settings(AlphaSettings, registry.url, 9001))
+    await alpha.start()
+    assert beta.instances("ALPHA") == []
+    await beta.refresh()
+    assert [a.instance_id for a in beta.instances("ALPHA")] == ["127.0.0.1:alpha:9001"]
+
+
 async def test_stop_cancels_the_lease_and_nothing_registers_it_again(registry, clients) -> None:
     alpha = clients(settings(AlphaSettings, registry.url, 9001))
     await alpha.start()
@@ -175,3 +186,4 @@ def test_py_eureka_client_internals_it_relies_on() -> None:
     assert callable(client._EurekaClient__heartbeat)  # type: ignore[attr-defined]
     assert hasattr(client._EurekaClient__heartbeat_timer, "start")  # type: ignore[attr-defined]
     assert client._EurekaClient__applications is None  # type: ignore[attr-defined]
+    assert callable(client._EurekaClient__pull_full_registry)  # type: ignore[attr-defined]

@@ -1,0 +1,134 @@
+"""Starting and stopping a scratch platform (`hamp up`) for the benchmarks in bench/.
+
+Not named `platform.py`: a script in bench/ puts bench/ first on sys.path, and that name
+would shadow the standard library's `platform` module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from shared import components
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SUPERADMIN_USER = "admin"
+# Set rather than generated: `hamp up` then prints no password, and the script knows it anyway.
+SUPERADMIN_PASSWORD = "bench-superadmin-2024"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports() -> dict[str, int]:
+    """A free loopback port for every component this checkout has, so a bench never meets a
+    platform (or another bench) already running on the default ports."""
+    return {name: free_port() for name in components.available()}
+
+
+def start_platform(
+    var_dir: Path, ports: dict[str, int], extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, float, list[str]]:
+    """`hamp up` in var_dir on the given ports; returns the process (its own process group),
+    the seconds until it said it was ready, and what it printed until then."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAMP_")}
+    env.update({f"HAMP_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env.update(
+        HAMP_VAR_DIR=str(var_dir),
+        HAMP_REGISTRY_URLS=f"http://127.0.0.1:{ports['registry']}/eureka/",
+        HAMP_JWKS_URL=f"http://127.0.0.1:{ports['gateway']}/api/auth/jwks",
+        HAMP_LOG_LEVEL="WARNING",
+        HAMP_GATEWAY_SUPERADMIN_USERNAME=SUPERADMIN_USER,
+        HAMP_GATEWAY_SUPERADMIN_PASSWORD=SUPERADMIN_PASSWORD,
+        # One benchmark user sends what a whole hospital would: lift the per-user API limit.
+        HAMP_GATEWAY_API_RATE_PER_SECOND="1000000",
+        HAMP_GATEWAY_API_BURST="1000000",
+    )
+    env.update(extra_env or {})
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "up"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: SIGINT reaches the supervisor, not us
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line.rstrip())
+        if "console: http" in line:
+            return process, time.monotonic() - started, lines
+        if process.poll() is not None:
+            break
+    process.wait()
+    raise SystemExit("hamp up did not become ready:\n" + "\n".join(lines) + f"\nlogs: {var_dir / 'logs'}")
+
+
+def stop_platform(process: subprocess.Popen) -> None:
+    """Ctrl-C to the supervisor, which stops its children; kill the group if it hangs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def login(gateway: str, username: str = SUPERADMIN_USER, password: str = SUPERADMIN_PASSWORD) -> str:
+    body = json.dumps({"username": username, "password": password}).encode()
+    request = urllib.request.Request(f"{gateway}/api/auth/login", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return json.load(answer)["access_token"]
+
+
+def _mysql_connect(server_url: str):
+    import pymysql
+
+    url = make_url(server_url)
+    return pymysql.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 3306,
+        user=url.username,
+        password=url.password or "",
+        charset="utf8mb4",
+        autocommit=True,
+    )
+
+
+def create_mysql_databases(server_url: str, prefix: str) -> dict[str, str]:
+    """A fresh database per service with tables (every component but the registry) on the
+    server of `server_url` (mysql+aiomysql://user:pw@host:port/); returns the HAMP_<SVC>_DATABASE_URL
+    variables pointing at them."""
+    url = make_url(server_url)
+    env = {}
+    with _mysql_connect(server_url) as connection, connection.cursor() as cursor:
+        for name in components.available():
+            if name == "registry":
+                continue
+            database = f"{prefix}_{name}"
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+            cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            env[f"HAMP_{name.upper()}_DATABASE_URL"] = url.set(database=database).render_as_string(hide_password=False)
+    return env
+
+
+def drop_mysql_databases(server_url: str, prefix: str) -> None:
+    with _mysql_connect(server_url) as connection, connection.cursor() as cursor:
+        for name in components.available():
+            cursor.execute(f"DROP DATABASE IF EXISTS `{prefix}_{name}`")
