@@ -76,6 +76,10 @@ export interface RequestOptions {
   /** Set on the one repeat after renewing the token. */
   retried?: boolean
   signal?: AbortSignal
+  /** Extra request headers (e.g. `Idempotency-Key`). */
+  headers?: Record<string, string>
+  /** The answer is a file: resolve with its Blob instead of parsing JSON. */
+  blob?: boolean
 }
 
 export function withQuery(url: string, query?: Query): string {
@@ -111,13 +115,17 @@ async function readProblem(response: Response): Promise<Problem> {
 
 export async function request<T>(method: string, url: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = {
-    Accept: 'application/json, application/problem+json',
+    Accept: options.blob ? '*/*' : 'application/json, application/problem+json',
     'Accept-Language': hooks.language(),
+    ...options.headers,
   }
   const token = options.anonymous ? null : hooks.token()
   if (token) headers.Authorization = `Bearer ${token}`
   let body: BodyInit | undefined
-  if (options.body !== undefined) {
+  if (options.body instanceof FormData) {
+    // multipart: the browser sets Content-Type with its boundary
+    body = options.body
+  } else if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     body = JSON.stringify(options.body)
   }
@@ -137,6 +145,7 @@ export async function request<T>(method: string, url: string, options: RequestOp
   }
 
   if (response.ok) {
+    if (options.blob) return (await response.blob()) as T
     if (response.status === 204) return undefined as T
     const text = await response.text()
     return (text ? JSON.parse(text) : undefined) as T
@@ -158,4 +167,6 @@ export const http = {
   post: <T>(url: string, body?: unknown, options: RequestOptions = {}) => request<T>('POST', url, { ...options, body }),
   put: <T>(url: string, body?: unknown, options: RequestOptions = {}) => request<T>('PUT', url, { ...options, body }),
   delete: <T = void>(url: string, options: RequestOptions = {}) => request<T>('DELETE', url, options),
+  /** A file (PDF receipt, exam file) read with the bearer token, as a Blob. */
+  blob: (url: string, options: RequestOptions = {}) => request<Blob>('GET', url, { ...options, blob: true }),
 }

@@ -10,9 +10,9 @@ export interface ListQuery extends Query {
   enabled?: boolean
 }
 
-/** The generic client of one master-data resource: `/api/dbs/<path>`. */
-export function resourceApi(path: string) {
-  const base = `/api/dbs/${path}`
+/** The generic client of one managed-record resource: `/api/<module>/<path>` (master data: dbs). */
+export function resourceApi(path: string, module = 'dbs') {
+  const base = `/api/${module}/${path}`
   return {
     list: (query: ListQuery = {}, signal?: AbortSignal) => http.get<Page<ResourceRecord>>(base, query, { signal }),
     get: (id: number) => http.get<ResourceRecord>(`${base}/${id}`),

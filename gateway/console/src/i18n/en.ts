@@ -1,6 +1,8 @@
+import { outpatientEn } from './outpatient.en'
 import type { Messages } from './zh-CN'
 
 const en: Messages = {
+  ...outpatientEn,
   app: {
     name: 'Hospital Archive Management Platform',
     short: 'HAMP',
@@ -97,6 +99,7 @@ const en: Messages = {
     intFormat: 'Enter a whole number of at least {min}',
     phoneFormat: 'Enter a mobile number (11 digits starting with 1) or a landline (e.g. 010-12345678)',
     mobileFormat: 'Enter an 11-digit mobile number',
+    idCardFormat: 'Enter a valid 18-character ID card number (the last may be X)',
     tooLong: 'At most {max} characters',
     total: '{total} in total',
     empty: 'No data',

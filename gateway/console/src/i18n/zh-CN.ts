@@ -1,5 +1,8 @@
 // Chinese (default) console texts. Keep keys in step with en.ts: the type below checks it.
+import { outpatientZh } from './outpatient.zh-CN'
+
 const zhCN = {
+  ...outpatientZh,
   app: {
     name: '医院档案管理平台',
     short: 'HAMP',
@@ -96,6 +99,7 @@ const zhCN = {
     intFormat: '请输入不小于 {min} 的整数',
     phoneFormat: '请输入手机号（1 开头 11 位）或座机号（如 010-12345678）',
     mobileFormat: '请输入 11 位手机号',
+    idCardFormat: '请输入 18 位有效身份证号（末位可为 X）',
     tooLong: '不能超过 {max} 个字符',
     total: '共 {total} 条',
     empty: '暂无数据',

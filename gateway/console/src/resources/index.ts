@@ -1,3 +1,4 @@
+import { otherResources } from './oms'
 import type { FieldDef, Localized, ResourceConfig } from './types'
 
 // The 13 master-data resources of docs/master-data.md. Each drives the generic
@@ -319,10 +320,10 @@ export const resources: ResourceConfig[] = [
   },
 ]
 
-const byPath = new Map(resources.map((r) => [r.path, r]))
+const byPath = new Map([...resources, ...otherResources].map((r) => [`${r.module ?? 'dbs'}/${r.path}`, r]))
 
-export function findResource(path: string): ResourceConfig | undefined {
-  return byPath.get(path)
+export function findResource(path: string, module = 'dbs'): ResourceConfig | undefined {
+  return byPath.get(`${module}/${path}`)
 }
 
 /** `department_id` → `department_name`: the read-only name the API answers beside a reference. */
@@ -330,5 +331,5 @@ export function refNameField(fieldName: string): string {
   return fieldName.replace(/_id$/, '') + '_name'
 }
 
-export const readPermission = (r: ResourceConfig) => `dbs:${r.key}:read`
-export const writePermission = (r: ResourceConfig) => `dbs:${r.key}:write`
+export const readPermission = (r: ResourceConfig) => `${r.module ?? 'dbs'}:${r.key}:read`
+export const writePermission = (r: ResourceConfig) => `${r.module ?? 'dbs'}:${r.key}:write`

@@ -4,7 +4,7 @@ export interface Localized {
   en: string
 }
 
-export type FieldType = 'text' | 'textarea' | 'money' | 'ratio' | 'int' | 'bool' | 'enum' | 'ref'
+export type FieldType = 'text' | 'textarea' | 'money' | 'ratio' | 'int' | 'bool' | 'enum' | 'ref' | 'date'
 
 export interface EnumOption {
   value: string
@@ -31,7 +31,7 @@ export interface FieldDef {
   max?: number
   maxLength?: number
   /** Extra client check. */
-  format?: 'phone' | 'mobile'
+  format?: 'phone' | 'mobile' | 'idcard'
   /** Help text shown under the input. */
   hint?: Localized
   /** Field takes the whole dialog row (textareas do by default). */
@@ -47,9 +47,11 @@ export interface ColumnDef {
 }
 
 export interface ResourceConfig {
-  /** URL segment: `/api/dbs/<path>` and `/dbs/<path>`. */
+  /** URL segment: `/api/<module>/<path>` and `/<module>/<path>`. */
   path: string
-  /** Permission key: `dbs:<key>:read` / `dbs:<key>:write`. */
+  /** Service of the resource; `dbs` (master data) when absent. 患者库 is `oms`. */
+  module?: string
+  /** Permission key: `<module>:<key>:read` / `<module>:<key>:write`. */
   key: string
   label: Localized
   description?: Localized

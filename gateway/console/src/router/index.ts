@@ -10,10 +10,11 @@ import { ApiError } from '@/api/http'
 import { i18n, localized } from '@/i18n'
 import { readPermission, resources } from '@/resources'
 import { useAuthStore } from '@/stores/auth'
+import { MODULE_PAGES, pagesOf } from '@/modules/pages'
 import { SYSTEM_PAGES } from '@/system/pages'
 
 /** Modules that have their own pages in the console; the others show a placeholder. */
-export const MODULES_WITH_PAGES = new Set(['dbs'])
+export const MODULES_WITH_PAGES = new Set(['dbs', 'dms', 'oms', 'pms'])
 
 const resourceRoutes: RouteRecordRaw[] = resources.map((resource) => ({
   path: `dbs/${resource.path}`,
@@ -30,6 +31,30 @@ const systemComponents: Record<string, () => Promise<{ default: RouteComponent }
   'operation-log': () => import('@/views/system/OperationLogView.vue'),
   sessions: () => import('@/views/system/SessionsView.vue'),
 }
+
+const moduleComponents: Record<string, () => Promise<{ default: RouteComponent }>> = {
+  'dms/roster': () => import('@/pages/dms/RosterPage.vue'),
+  'dms/leaves': () => import('@/pages/dms/LeavesPage.vue'),
+  'dms/visit-records': () => import('@/pages/dms/VisitRecordsPage.vue'),
+  'oms/patients': () => import('@/views/ResourceView.vue'),
+  'oms/registration': () => import('@/pages/oms/RegistrationPage.vue'),
+  'oms/queue': () => import('@/pages/oms/QueuePage.vue'),
+  'oms/pricing': () => import('@/pages/oms/PricingPage.vue'),
+  'oms/payments': () => import('@/pages/oms/PaymentsPage.vue'),
+  'oms/exams': () => import('@/pages/oms/ExamsPage.vue'),
+  'oms/refunds': () => import('@/pages/oms/RefundsPage.vue'),
+  'oms/visits': () => import('@/pages/oms/VisitsPage.vue'),
+  'pms/dispensing': () => import('@/pages/pms/DispensingPage.vue'),
+}
+
+const moduleRoutes: RouteRecordRaw[] = MODULE_PAGES.map((page) => ({
+  path: `${page.module}/${page.path}`,
+  name: `${page.module}-${page.path}`,
+  component: moduleComponents[`${page.module}/${page.path}`]!,
+  // 患者库 is the generic master-data page on /api/oms/patients.
+  props: page.module === 'oms' && page.path === 'patients' ? { resourcePath: 'patients', module: 'oms' } : false,
+  meta: { module: page.module, permission: page.permission, titleKey: page.titleKey },
+}))
 
 const systemRoutes: RouteRecordRaw[] = SYSTEM_PAGES.map((page) => ({
   path: `system/${page.path}`,
@@ -80,6 +105,7 @@ const routes: RouteRecordRaw[] = [
         },
       },
       ...systemRoutes,
+      ...moduleRoutes,
       {
         path: ':module(oms|hms|tms|dms|sms|pms)',
         name: 'module',
@@ -88,7 +114,11 @@ const routes: RouteRecordRaw[] = [
         beforeEnter: (to) => {
           const auth = useAuthStore()
           const key = String(to.params.module)
-          if (auth.visibleModules.some((m) => m.key === key)) return true
+          if (auth.visibleModules.some((m) => m.key === key)) {
+            // A module with console pages opens at the first one the user may use.
+            const first = pagesOf(key).find((p) => auth.can(p.permission))
+            return first ? `/${key}/${first.path}` : true
+          }
           const offered = auth.modules.some((m) => m.key === key && m.available)
           return offered
             ? { name: 'forbidden' }

@@ -41,3 +41,22 @@ export function compareDecimal(a: string, b: string): number {
 
 export const MOBILE = /^1[3-9]\d{9}$/
 export const LANDLINE = /^0\d{2,3}-?\d{7,8}$/
+
+const ID_CARD_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+const ID_CARD_CHECK = '10X98765432'
+
+/** A resident ID card number (GB 11643): 18 characters, the last one a checksum (`X` allowed). */
+export function isIdCard(text: string): boolean {
+  const value = text.trim().toUpperCase()
+  if (!/^\d{17}[\dX]$/.test(value)) return false
+  let sum = 0
+  for (let i = 0; i < 17; i++) sum += Number(value[i]) * ID_CARD_WEIGHTS[i]!
+  return ID_CARD_CHECK[sum % 11] === value[17]
+}
+
+/** `"12.50"` → `¥12.50` (the API's string, never a float); empty for no value. */
+export function money(value: string | number | null | undefined): string {
+  if (value === null || value === undefined || value === '') return ''
+  const text = String(value)
+  return text.startsWith('-') ? `-¥${text.slice(1)}` : `¥${text}`
+}

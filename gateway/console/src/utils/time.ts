@@ -53,3 +53,40 @@ export function hospitalTimeToIso(text: string): string {
   const pad = (n: number) => String(n).padStart(2, '0')
   return `${y}-${mo}-${d}T${h}:${mi}:${s}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
 }
+
+// --- calendar dates (`YYYY-MM-DD`, the hospital's days) ----------------------------------
+
+const dayParts = new Intl.DateTimeFormat('en-CA', { timeZone: HOSPITAL_TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
+
+/** Today in the hospital (Asia/Shanghai), `YYYY-MM-DD`, whatever the browser's zone. */
+export function hospitalToday(): string {
+  const p: Record<string, string> = {}
+  for (const part of dayParts.formatToParts(new Date())) p[part.type] = part.value
+  return `${p.year}-${p.month}-${p.day}`
+}
+
+function parseDay(day: string): Date {
+  const [y, m, d] = day.split('-').map(Number)
+  return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1))
+}
+
+function formatDay(date: Date): string {
+  return date.toISOString().slice(0, 10)
+}
+
+/** `2026-11-22` + 3 → `2026-11-25` (pure calendar arithmetic, no time zone involved). */
+export function addDays(day: string, n: number): string {
+  const date = parseDay(day)
+  date.setUTCDate(date.getUTCDate() + n)
+  return formatDay(date)
+}
+
+/** 0 = Monday … 6 = Sunday. */
+export function weekdayIndex(day: string): number {
+  return (parseDay(day).getUTCDay() + 6) % 7
+}
+
+/** The Monday of the week holding `day`. */
+export function mondayOf(day: string): string {
+  return addDays(day, -weekdayIndex(day))
+}

@@ -1,0 +1,195 @@
+// oms — outpatient (docs/outpatient.md): registration, visits, pricing, payments, refunds, exams.
+import type { Page } from '@/resources/types'
+
+import type { Shift } from './dms'
+import { http, type Query } from './http'
+
+export type VisitState = 'registered' | 'in_consultation' | 'paid' | 'dispensed' | 'no_show' | 'cancelled' | 'transferred'
+export const VISIT_STATES: VisitState[] = ['registered', 'in_consultation', 'paid', 'dispensed', 'no_show', 'cancelled', 'transferred']
+
+export type PaymentMethod = 'cash' | 'card' | 'wechat' | 'alipay' | 'insurance'
+export const PAYMENT_METHODS: PaymentMethod[] = ['cash', 'card', 'wechat', 'alipay', 'insurance']
+
+export interface Patient {
+  id: number
+  name: string
+  sex: 'male' | 'female'
+  birth_date: string
+  id_card: string | null
+  phone: string | null
+  address: string | null
+  enabled: boolean
+}
+
+export interface RegDepartment {
+  id: number
+  code: string
+  name: string
+}
+
+export interface RegType {
+  id: number
+  name: string
+  fee: string
+}
+
+export interface RegDoctor {
+  schedule_id: number
+  doctor_id: number
+  doctor_name: string
+  shift: Shift
+  quota: number
+  booked: number
+  free: number
+  registration_type_id: number
+  registration_type_name: string
+  fee: string
+}
+
+export interface Visit {
+  id: number
+  number: string
+  patient_id: number
+  patient_name: string
+  department_id: number
+  department_name: string
+  doctor_id: number
+  doctor_name: string
+  registration_type_id: number
+  registration_type_name: string
+  schedule_id: number
+  visit_date: string
+  shift: Shift
+  queue_no: number
+  fee: string
+  fee_paid: boolean
+  state: VisitState
+  state_reason?: string | null
+  created_by?: string | null
+  created_at: string
+  updated_at: string
+}
+
+export type LineState = 'priced' | 'paid' | 'cancelled' | 'refunded' | 'dispensed' | 'examined'
+export type OrderState = 'priced' | 'paid' | 'cancelled' | 'refunded' | 'dispensed'
+
+export interface OrderLine {
+  id: number
+  item_id: number
+  code: string
+  name: string
+  spec: string | null
+  unit: string | null
+  unit_price: string
+  quantity: number
+  amount: string
+  needs_exam: boolean
+  usage?: string | null
+  state: LineState
+  refunded_amount: string | null
+}
+
+export interface Order {
+  id: number
+  number: string
+  visit_id: number
+  visit_number: string
+  kind: 'drug' | 'item'
+  state: OrderState
+  total: string
+  lines: OrderLine[]
+  created_at: string
+  paid_at: string | null
+}
+
+export interface Payment {
+  id: number
+  number: string
+  visit_id: number
+  visit_number: string
+  patient_name: string
+  kind: 'registration' | 'drug' | 'item' | 'refund'
+  order_id: number | null
+  method: PaymentMethod
+  amount: string
+  refund_of: number | null
+  refunded_line_ids?: number[] | null
+  reason: string | null
+  cashier: string | null
+  created_at: string
+}
+
+export interface VisitDetail {
+  visit: Visit
+  /** In docs/outpatient.md; the backend may leave it out (the visit names the patient). */
+  patient?: Patient
+  orders: Order[]
+  payments: Payment[]
+}
+
+export interface ExamFile {
+  id: number
+  filename: string
+  content_type: string
+  size: number
+  sha256: string
+}
+
+export interface Exam {
+  line_id: number
+  order_id: number
+  visit_id: number
+  visit_number: string
+  patient_name: string
+  name: string
+  state: 'paid' | 'examined'
+  result: { text: string; examined_by: string; examined_at: string; files: ExamFile[] } | null
+}
+
+/** A list the spec answers either as a bare array or as `{items}`. */
+function items<T>(answer: T[] | { items: T[] }): T[] {
+  return Array.isArray(answer) ? answer : answer.items
+}
+
+const key = (idempotencyKey?: string) => (idempotencyKey ? { headers: { 'Idempotency-Key': idempotencyKey } } : {})
+
+export const omsApi = {
+  patients: (query: Query, signal?: AbortSignal) => http.get<Page<Patient>>('/api/oms/patients', query, { signal }),
+
+  regDepartments: async () => items(await http.get<RegDepartment[] | { items: RegDepartment[] }>('/api/oms/registration/departments')),
+  regTypes: async () => items(await http.get<RegType[] | { items: RegType[] }>('/api/oms/registration/types')),
+  regDoctors: async (query: { department_id: number; registration_type_id: number }, signal?: AbortSignal) =>
+    items(await http.get<RegDoctor[] | { items: RegDoctor[] }>('/api/oms/registration/doctors', query, { signal })),
+
+  register: (body: { patient_id: number; schedule_id: number; payment_method?: PaymentMethod | null }, idempotencyKey: string) =>
+    http.post<Visit>('/api/oms/visits', body, key(idempotencyKey)),
+  visits: (query: Query, signal?: AbortSignal) => http.get<Page<Visit>>('/api/oms/visits', query, { signal }),
+  visit: (id: number, signal?: AbortSignal) => http.get<VisitDetail>(`/api/oms/visits/${id}`, undefined, { signal }),
+  queue: async (query: { doctor_id: number; date?: string }, signal?: AbortSignal) =>
+    items(await http.get<Visit[] | { items: Visit[] }>('/api/oms/queue', query, { signal })),
+  setState: (id: number, to: VisitState, reason?: string) => http.post<Visit>(`/api/oms/visits/${id}/state`, { to, reason }),
+  cancelVisit: (id: number, reason: string) => http.post<Visit>(`/api/oms/visits/${id}/cancel`, { reason }),
+
+  prescribe: (visitId: number, lines: { drug_id: number; quantity: number; usage?: string | null }[]) =>
+    http.post<Order>(`/api/oms/visits/${visitId}/prescriptions`, { lines }),
+  orderItems: (visitId: number, lines: { charge_item_id: number; quantity: number }[]) =>
+    http.post<Order>(`/api/oms/visits/${visitId}/item-orders`, { lines }),
+  orders: (query: Query, signal?: AbortSignal) => http.get<Page<Order>>('/api/oms/orders', query, { signal }),
+  cancelOrder: (id: number) => http.post<Order>(`/api/oms/orders/${id}/cancel`),
+
+  pay: (body: { visit_id: number; order_id?: number | null; method: PaymentMethod }, idempotencyKey: string) =>
+    http.post<Payment>('/api/oms/payments', body, key(idempotencyKey)),
+  payments: (query: Query, signal?: AbortSignal) => http.get<Page<Payment>>('/api/oms/payments', query, { signal }),
+  receiptUrl: (paymentId: number) => `/api/oms/payments/${paymentId}/receipt.pdf`,
+
+  refund: (body: { payment_id: number; line_ids?: number[]; reason: string }) => http.post<Payment>('/api/oms/refunds', body),
+
+  exams: (query: Query, signal?: AbortSignal) => http.get<Page<Exam>>('/api/oms/exams', query, { signal }),
+  examResult: (lineId: number, text: string, files: File[]) => {
+    const form = new FormData()
+    form.append('text', text)
+    for (const file of files) form.append('files', file, file.name)
+    return http.post<Exam>(`/api/oms/exams/${lineId}/result`, form)
+  },
+  examFileUrl: (fileId: number) => `/api/oms/exam-files/${fileId}`,
+}
