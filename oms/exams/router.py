@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from sqlalchemy import func, select
 
 from oms.exams import service
@@ -26,8 +27,13 @@ router = APIRouter(prefix="/api/oms", tags=["exams 项目检查"])
 
 
 @router.get("/exams", response_model=Page[ExamOut], summary="Examinations to do (paid) and done (examined)", **READ)
-async def list_exams(session: ReadSession, paging: Paging, state: str | None = None) -> Page[ExamOut]:
-    query = service.exams_query(state if state in ("paid", "examined") else None)
+async def list_exams(
+    session: ReadSession,
+    paging: Paging,
+    state: Literal["paid", "examined"] | None = None,
+    day: Annotated[date | None, Query(alias="date", description="The visit's date")] = None,
+) -> Page[ExamOut]:
+    query = service.exams_query(state, day, paging.q)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = await session.execute(query.order_by(OrderLine.id.desc()).offset(paging.offset).limit(paging.size))  # type: ignore[union-attr]
     items = [await service.exam_out(session, *row) for row in rows.all()]

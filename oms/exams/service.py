@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -37,14 +38,22 @@ class Upload:
     data: bytes
 
 
-def exams_query(state: str | None) -> Any:
+def exams_query(state: str | None, day: date | None = None, q: str = "") -> Any:
     states = [state] if state else [LineState.paid, LineState.examined]
-    return (
+    query = (
         select(OrderLine, Order, Visit)
         .join(Order, Order.id == OrderLine.order_id)
         .join(Visit, Visit.id == Order.visit_id)
         .where(OrderLine.needs_exam.is_(True), OrderLine.state.in_(states))  # type: ignore[attr-defined]
     )
+    if day is not None:
+        query = query.where(Visit.visit_date == day)
+    if q:
+        pattern = f"%{q}%"
+        query = query.where(
+            Visit.number.like(pattern) | Visit.patient_name.like(pattern) | OrderLine.name.like(pattern)  # type: ignore[attr-defined]
+        )
+    return query
 
 
 async def _result_out(session: AsyncSession, line_id: int) -> ExamResultOut | None:

@@ -14,6 +14,7 @@ from oms import remote
 from oms.db import idempotency_keys
 from oms.orders import service as orders
 from oms.orders.models import Order
+from oms.patients import service as patients
 from oms.payments import service as payments
 from oms.payments.models import Payment, PaymentIn
 from oms.visits import service
@@ -29,7 +30,9 @@ from oms.visits.models import (
     VisitState,
 )
 from oms.visits.schemas import VisitDetail
+from shared import crud
 from shared.auth import CurrentPrincipal, Principal, requires
+from shared.crud_router import viewer_of
 from shared.db import ReadSession, WriteSession, get_database
 from shared.errors import Forbidden
 from shared.i18n import Text
@@ -154,8 +157,11 @@ async def get_visit(session: ReadSession, visit_id: int, principal: CurrentPrinc
     _check_scope(principal, visit)
     order_rows = await session.execute(select(Order).where(Order.visit_id == visit_id).order_by(Order.id))
     payment_rows = await session.execute(select(Payment).where(Payment.visit_id == visit_id).order_by(Payment.id))
+    # The patient as this caller may see them (masked without pii:read), whatever their department.
+    patient = await crud.get_record(session, patients.patients, visit.patient_id, viewer_of(principal))
     return VisitDetail(
         visit=VisitOut.model_validate(visit),
+        patient=patient,
         orders=[await orders.order_out(session, o, visit.number) for o in order_rows.scalars()],
         payments=[await payments.payment_out(session, p, visit) for p in payment_rows.scalars()],
     )

@@ -117,8 +117,14 @@ async def prepare_registration(
         "schedule_id",
         Text("挂号类型", "registration type"),
     )
+    # The number is taken before booking so that dms can show it (a doctor's leave lists the
+    # bookings to follow up by visit number); a registration that then fails leaves a gap.
+    async with db.transaction() as session:
+        number = await business_number(session, counters, "MZ", today)
     booking_key = f"oms-visit-{key or uuid.uuid4().hex}"
-    booking = await remote.book(client, booking_key, body.schedule_id)
+    booking = await remote.book(client, booking_key, body.schedule_id, number)
+    # A repeated request finds the first attempt's booking, and with it the first number.
+    booking["visit_number"] = booking.get("visit_number") or number
     schedule["patient_name"] = patient_name
     return schedule, Decimal(registration_type["fee"]), booking, booking_key
 
@@ -136,7 +142,7 @@ async def record_registration(
 ) -> Visit:
     now = utcnow()
     visit = Visit(
-        number=await business_number(session, counters, "MZ", today),
+        number=booking["visit_number"],
         patient_id=body.patient_id,
         patient_name=schedule["patient_name"],
         department_id=schedule["department_id"],

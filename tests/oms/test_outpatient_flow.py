@@ -58,6 +58,13 @@ def test_a_patient_goes_from_registration_to_dispensed_drugs(desk: Desk) -> None
     assert visit["fee"] == fee and visit["fee_paid"] is True and visit["state"] == "registered"
     queue = desk.ok("GET", "/api/oms/queue", params={"doctor_id": schedule["doctor_id"]})
     assert [v["id"] for v in queue] == [visit["id"]]
+    # dms knows the booking by the visit's number (a doctor's leave lists whom to call).
+    bookings = desk.ok("GET", "/api/dms/bookings", params={"schedule_id": schedule["id"]})["items"]
+    assert [b["visit_number"] for b in bookings] == [visit["number"]]
+    # The visit's patient, masked for a clerk without pii:read.
+    clerk = {"Authorization": f"Bearer {desk.stack.token(['oms:visit:read'])}"}
+    shown = desk.ok("GET", f"/api/oms/visits/{visit['id']}", headers=clerk)["patient"]
+    assert shown["name"] == "李四" and shown["phone"] == "138****5678"
 
     desk.ok("POST", f"/api/oms/visits/{visit['id']}/state", json={"to": "in_consultation"})
     amoxicillin, blood = desk.drug("YP0001"), desk.item("XM0002")
