@@ -7,9 +7,7 @@ from fastapi import FastAPI
 from dbs import demo
 from dbs.api import routers
 from dbs.settings import DbsSettings
-from shared.app import create_service_app, demo_data_part
-from shared.db import Database
-from shared.migrations import upgrade
+from shared.app import create_service_app, demo_data_part, load_demo_data_now
 
 settings_class = DbsSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,10 +25,4 @@ def create_app(settings: DbsSettings | None = None) -> FastAPI:
 
 
 async def load_demo_data(settings: DbsSettings) -> bool:
-    upgrade(settings, MIGRATIONS)
-    db = Database.from_settings(settings)
-    try:
-        async with db.transaction() as session:
-            return await demo.load(session)
-    finally:
-        await db.dispose()
+    return await load_demo_data_now(settings, MIGRATIONS, demo.load)

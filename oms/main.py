@@ -10,9 +10,7 @@ from oms import demo
 from oms.api import routers
 from oms.db import outbox
 from oms.settings import OmsSettings
-from shared.app import LifespanPart, create_service_app, demo_data_part
-from shared.db import Database
-from shared.migrations import upgrade
+from shared.app import LifespanPart, create_service_app, demo_data_part, load_demo_data_now
 from shared.outbox import outbox_part
 from shared.storage import object_store
 
@@ -43,10 +41,4 @@ def create_app(settings: OmsSettings | None = None) -> FastAPI:
 
 
 async def load_demo_data(settings: OmsSettings) -> bool:
-    upgrade(settings, MIGRATIONS)
-    db = Database.from_settings(settings)
-    try:
-        async with db.transaction() as session:
-            return await demo.load(session)
-    finally:
-        await db.dispose()
+    return await load_demo_data_now(settings, MIGRATIONS, demo.load)

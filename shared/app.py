@@ -122,6 +122,19 @@ def demo_data_part(settings: ServiceSettings, loader: Callable[[AsyncSession], A
     return part
 
 
+async def load_demo_data_now(
+    settings: ServiceSettings, migrations_dir: Path, loader: Callable[[AsyncSession], Awaitable[bool]]
+) -> bool:
+    """`hamp demo-data` for a service whose demo data needs nothing but its own database."""
+    await asyncio.to_thread(upgrade, settings, migrations_dir)
+    db = Database.from_settings(settings)
+    try:
+        async with db.transaction() as session:
+            return await loader(session)
+    finally:
+        await db.dispose()
+
+
 def auth_part(settings: ServiceSettings) -> LifespanPart:
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,13 +9,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine
 
 import pms.main
 from pms.db import metadata
 from pms.settings import PmsSettings
 from shared.migrations import sync_url
 from tests.conftest import DatabaseUnderTest
+from tests.support.service_api import ServiceApi
 from tests.support.tokens import SigningKey
 
 # What oms's outbox relay holds (gateway/auth/service_grants.py) and what a pharmacist holds.
@@ -59,31 +59,18 @@ def order_body(order_id: int = 1, **changes: Any) -> dict[str, Any]:
     return body
 
 
-class Api:
-    """Calls the pms app in process; `token=None` sends no token."""
+class Api(ServiceApi):
+    """Calls the pms app in process, as the pharmacist unless `token=` says otherwise."""
 
     def __init__(self, client: TestClient, signing_key: SigningKey, engine: Engine, backend: str) -> None:
-        self.client = client
-        self.signing_key = signing_key
-        self.engine = engine
-        self.backend = backend
-        self.oms_token = signing_key.token(OMS_PERMISSIONS, user_id=900, username="service:oms")
         self.pharmacist_token = signing_key.token(PHARMACIST, user_id=7, username="pharmacist")
-
-    def request(self, method: str, path: str, *, token: str | None = "", **kwargs: Any) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", None) or {})
-        token = self.pharmacist_token if token == "" else token
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return self.client.request(method, f"/api/pms/{path.lstrip('/')}", headers=headers, **kwargs)
+        super().__init__(client, signing_key, engine, backend, "pms", metadata, self.pharmacist_token)
+        self.oms_token = signing_key.token(OMS_PERMISSIONS, user_id=900, username="service:oms")
 
     def get_ok(self, path: str, **kwargs: Any) -> Any:
         answer = self.request("GET", path, **kwargs)
         assert answer.status_code == 200, answer.text
         return answer.json()
-
-    def token(self, *permissions: str, username: str = "limited") -> str:
-        return self.signing_key.token(list(permissions), user_id=2, username=username)
 
     def send(self, body: dict[str, Any], key: str | None, **kwargs: Any) -> httpx.Response:
         """What the oms relay does: POST the order with its Idempotency-Key, as oms."""
@@ -100,29 +87,6 @@ class Api:
 
     def dispense(self, order_id: int, **kwargs: Any) -> httpx.Response:
         return self.request("POST", f"dispensing-orders/{order_id}/dispense", **kwargs)
-
-    # --- the database, read directly ---------------------------------------------------------
-    def rows(self, table: str) -> list[dict[str, Any]]:
-        t = metadata.tables[table]
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns)).mappings()]
-
-    def count(self, table: str) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(metadata.tables[table])).scalar_one()
-
-    def audit_rows(self) -> list[dict[str, Any]]:
-        out = []
-        for row in self.rows("audit_log"):
-            for side in ("before", "after"):
-                row[side] = json.loads(row[side]) if row[side] is not None else None
-            out.append(row)
-        return out
-
-    def wipe(self) -> None:
-        with self.engine.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
 
 
 def pms_settings(database_url: str, var_dir: Path, signing_key: SigningKey, **overrides: Any) -> PmsSettings:

@@ -28,6 +28,7 @@ from shared.migrations import sync_url
 from tests.conftest import DatabaseUnderTest
 from tests.pms.conftest import Api, order_body
 from tests.security.conftest import ISOLATED, MISSING_ID, Minter, Route, read_audit, routes_of
+from tests.support.databases import fresh_databases
 from tests.support.tokens import SigningKey
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -142,17 +143,18 @@ SCENARIOS: dict[str, Callable[[Api, str], Scenario]] = {
 def pms_api(
     database: DatabaseUnderTest, signing_key: SigningKey, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
-    settings = PmsSettings(
-        **{**ISOLATED, "database_url": database.url},
-        var_dir=Path(tmp_path_factory.mktemp("pms")),
-        jwks=signing_key.jwks_json,
-    )
-    engine = create_engine(sync_url(database.url))
-    try:
-        with TestClient(pms.main.create_app(settings), raise_server_exceptions=False) as client:
-            yield Api(client, signing_key, engine, database.backend)
-    finally:
-        engine.dispose()
+    """pms on a database of its own (of the same backend): test_audit.py's dbs uses `database`."""
+    directory = Path(tmp_path_factory.mktemp("pms"))
+    with fresh_databases(database.backend, ["pms"], directory) as urls:
+        settings = PmsSettings(
+            **{**ISOLATED, "database_url": urls["pms"]}, var_dir=directory, jwks=signing_key.jwks_json
+        )
+        engine = create_engine(sync_url(urls["pms"]))
+        try:
+            with TestClient(pms.main.create_app(settings), raise_server_exceptions=False) as client:
+                yield Api(client, signing_key, engine, database.backend)
+        finally:
+            engine.dispose()
 
 
 @pytest.mark.parametrize("route", PMS_WRITES, ids=str)

@@ -116,13 +116,14 @@ async def test_take_burst_then_refusal_with_the_right_wait(store: KeyValueStore)
 
 
 async def test_take_refills_over_time_but_never_beyond_burst(store: KeyValueStore) -> None:
+    # 2 tokens a second: a busy runner's slow calls (up to 0.25 s for three) cannot refill a third.
     for _ in range(4):
-        assert await store.take("k", 5, 4) == 0.0
-    assert close_to(await store.take("k", 5, 4), 0.2)
-    await asyncio.sleep(0.5)  # 2.5 tokens come back
-    assert [await store.take("k", 5, 4) == 0.0 for _ in range(3)] == [True, True, False]
-    await asyncio.sleep(1.0)  # 5 would come back; the bucket holds 4
-    assert [await store.take("k", 5, 4) == 0.0 for _ in range(5)] == [True] * 4 + [False]
+        assert await store.take("k", 2, 4) == 0.0
+    assert close_to(await store.take("k", 2, 4), 0.5)
+    await asyncio.sleep(1.25)  # 2.5 tokens come back
+    assert [await store.take("k", 2, 4) == 0.0 for _ in range(3)] == [True, True, False]
+    await asyncio.sleep(2.5)  # 5 would come back; the bucket holds 4
+    assert [await store.take("k", 2, 4) == 0.0 for _ in range(5)] == [True] * 4 + [False]
 
 
 async def test_take_several_tokens_and_a_refusal_takes_none(store: KeyValueStore) -> None:
