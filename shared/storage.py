@@ -1,22 +1,39 @@
-"""Object storage: one interface, a directory store for the embedded profile.
+"""Object storage: one interface, a directory store for the embedded profile, MinIO for production.
 
 Keys are bucket-relative paths like ``reports/2026/11/abc.pdf``. A put computes the SHA-256
-and size while writing and only then makes the object visible (write to a temporary file,
-fsync, rename), so a failed upload never leaves a partial object behind.
+and size while writing and only then makes the object visible (local: write to a temporary
+file, fsync, rename; MinIO: an S3 upload is visible only once complete), so a failed upload never leaves
+a partial object behind.
+
+The setting ``storage_url`` picks the store: empty → ``var/objects``; ``http(s)://key:secret@host:port``
+→ MinIO, one bucket per service. An optional path is a bucket-name prefix shared by all services
+(``…:9000/hamp`` → bucket ``hamp-oms``), for a MinIO that other systems use too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import re
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import urllib3
+from minio import Minio
+from minio.error import MinioException, S3Error
 
 _KEY = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[A-Za-z0-9._\-/]{1,512}$")
+# S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end.
+_BUCKET = re.compile(r"^(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+T = TypeVar("T")
 
 
 class StorageError(Exception):
@@ -46,6 +63,7 @@ class ObjectStore(Protocol):
     async def get(self, key: str) -> bytes: ...
     async def delete(self, key: str) -> None: ...
     async def exists(self, key: str) -> bool: ...
+    async def content_type(self, key: str) -> str: ...
 
 
 class LocalObjectStore:
@@ -107,8 +125,162 @@ class LocalObjectStore:
         return await asyncio.to_thread(self._path(key).is_file)
 
 
+class MinioObjectStore:
+    """Objects in one MinIO bucket. The `minio` client blocks, so every call runs in a worker
+    thread (asyncio.to_thread) and never stalls the event loop of a service.
+
+    `presigned_get` exists only here: a directory store cannot hand out a URL that works without us.
+    """
+
+    def __init__(
+        self, url: str, bucket: str, *, connect_timeout: float = 5.0, read_timeout: float = 60.0, retries: int = 2
+    ) -> None:
+        parts = urlsplit(url)
+        shown = _redact(url)
+        if parts.scheme not in ("http", "https"):
+            raise StorageError(f"storage_url {shown}: MinIO wants http:// or https://")
+        try:
+            parts.port  # noqa: B018 — only to have a bad port refused here, not at the first upload
+        except ValueError as exc:
+            raise StorageError(f"storage_url {shown}: bad port") from exc
+        if not parts.hostname or not parts.username or not parts.password:
+            raise StorageError(f"storage_url {shown}: needs http(s)://access-key:secret@host:port")
+        if parts.query or parts.fragment:
+            raise StorageError(f"storage_url {shown}: takes no query or fragment")
+        prefix = parts.path.strip("/")
+        self.bucket = bucket_name(f"{prefix}-{bucket}" if prefix else bucket)
+        self.endpoint = parts.netloc.rpartition("@")[2]
+        # The client's own default waits up to 5 minutes and retries 5 times: an unreachable or
+        # refusing MinIO must turn into an error in seconds, not hang an upload request.
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            # Connection failures and 5xx are retried; a read timeout is not (it would only multiply the wait).
+            retries=urllib3.Retry(total=retries, read=0, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+            maxsize=10,
+        )
+        self.client = Minio(
+            self.endpoint,
+            access_key=unquote(parts.username),
+            secret_key=unquote(parts.password),
+            secure=parts.scheme == "https",
+            http_client=http,
+        )
+        self._bucket_ready = False
+        self._bucket_lock = threading.Lock()
+
+    def _ensure_bucket(self) -> None:
+        # Lazily, so a service starts even while MinIO is still coming up; once per process.
+        if self._bucket_ready:
+            return
+        with self._bucket_lock:
+            if self._bucket_ready:
+                return
+            if not self.client.bucket_exists(self.bucket):
+                try:
+                    self.client.make_bucket(self.bucket)
+                except S3Error as exc:
+                    # Another instance of the service created it between our two calls: fine.
+                    if exc.code != "BucketAlreadyOwnedByYou":
+                        raise
+            self._bucket_ready = True
+
+    async def _run(self, key: str, work: Callable[[], T]) -> T:
+        check_key(key)
+
+        def call() -> T:
+            try:
+                self._ensure_bucket()
+                return work()
+            except S3Error as exc:
+                if exc.code in ("NoSuchKey", "NoSuchObject"):
+                    raise ObjectNotFound(key) from exc
+                if exc.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
+                    raise StorageError(
+                        f"MinIO at {self.endpoint} refused the credentials of storage_url "
+                        f"(or they grant nothing on bucket {self.bucket}): {exc.code}"
+                    ) from exc
+                raise StorageError(
+                    f"MinIO at {self.endpoint}, bucket {self.bucket}: {exc.code}: {exc.message}"
+                ) from exc
+            except (MinioException, urllib3.exceptions.HTTPError) as exc:
+                raise StorageError(f"MinIO at {self.endpoint} not reachable or not answering: {exc}") from exc
+
+        return await asyncio.to_thread(call)
+
+    async def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
+        digest = hashlib.sha256(data).hexdigest()
+
+        def work() -> StoredObject:
+            # Up to 5 MiB this is one PUT, all or nothing; above, a multipart upload shows the object only
+            # when it completes, and the client aborts it when a part fails.
+            # The digest also goes along as metadata, so the bucket alone can be audited.
+            self.client.put_object(
+                self.bucket, key, io.BytesIO(data), len(data), content_type=content_type, metadata={"sha256": digest}
+            )
+            return StoredObject(key, len(data), digest, content_type)
+
+        return await self._run(key, work)
+
+    async def get(self, key: str) -> bytes:
+        def work() -> bytes:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await self._run(key, work)
+
+    async def delete(self, key: str) -> None:
+        # S3 answers 204 for a key that is not there, so a missing key is no error.
+        await self._run(key, lambda: self.client.remove_object(self.bucket, key))
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await self._run(key, lambda: self.client.stat_object(self.bucket, key))
+        except ObjectNotFound:
+            return False
+        return True
+
+    async def content_type(self, key: str) -> str:
+        found = await self._run(key, lambda: self.client.stat_object(self.bucket, key))
+        return found.content_type or "application/octet-stream"
+
+    async def presigned_get(self, key: str, seconds: int = 300) -> str:
+        """A URL that downloads the object without credentials until it expires (S3 allows at most
+        7 days). It names the endpoint of storage_url, so it works only for whoever reaches that."""
+        if not 1 <= seconds <= 7 * 24 * 3600:
+            raise StorageError(f"presigned URL lifetime must be 1 s to 7 days, not {seconds} s")
+        return await self._run(
+            key, lambda: self.client.presigned_get_object(self.bucket, key, expires=timedelta(seconds=seconds))
+        )
+
+
+def bucket_name(name: str) -> str:
+    """An S3 bucket name from a service's bucket name (``oms``; ``hamp_oms`` → ``hamp-oms``)."""
+    candidate = name.lower().replace("_", "-")
+    if not _BUCKET.match(candidate):
+        raise StorageError(f"{name!r} cannot be an S3 bucket name (3-63 of a-z 0-9 . -)")
+    return candidate
+
+
+def _redact(url: str) -> str:
+    """The URL for a message or a log: never the secret."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return repr(url)
+    host = parts.netloc.rpartition("@")[2]
+    return repr(parts._replace(netloc=f"{parts.username}:***@{host}").geturl())
+
+
 def object_store(storage_url: str, var_dir: Path, bucket: str) -> ObjectStore:
-    """The store a setting names: empty → var/objects; MinIO comes with the first service that uploads."""
+    """The store a setting names: empty → var/objects, http(s):// → MinIO."""
     if not storage_url:
         return LocalObjectStore(var_dir / "objects", bucket)
-    raise StorageError(f"unsupported storage_url {storage_url!r}: only the local store exists so far")
+    if urlsplit(storage_url).scheme in ("http", "https"):
+        return MinioObjectStore(storage_url, bucket)
+    raise StorageError(
+        f"unsupported storage_url {_redact(storage_url)}: leave it empty for var/objects, "
+        "or give MinIO as http(s)://access-key:secret@host:port"
+    )
