@@ -62,6 +62,8 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return create_async_engine(
         parsed,
+        # A replica host that drops packets must fail over in seconds, not after the OS gives up.
+        connect_args={"connect_timeout": 5},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
