@@ -2,17 +2,18 @@
 routes that follow permissions, the gateway refusing a module the user lacks, and a forced
 logout from 在线会话 (docs/system-api.md, docs/console.md).
 
-The superadmin creates a role 数据中心管理员 holding only the dbs permissions (ticked in the
-permission tree) and a user with it, and reads the one-time password. The new user logs in,
-must change the password (a weak one first: the server's message shows under the field),
-then sees only 数据中心; /system/users typed by hand shows the 403 page; the pharmacy API
-called by hand with the console's own token answers 403. The superadmin (in a second
-browser context) force-logs-out that user from 在线会话; the user's next call answers 401
-and the console returns to its login page.
+The superadmin creates a role 门诊管理员 holding only the oms permissions (the oms module
+ticked in the permission tree) and a user with it, and reads the one-time password. The new
+user logs in, must change the password (a weak one first: the server's message shows under
+the field), then sees only 门诊 (no 系统管理, 数据中心, 排班 or 药房); /system/users typed by
+hand shows the 403 page; called by hand with the console's own token, the pharmacy API
+(pms is running) and the master-data API answer 403 while the outpatient API answers 200.
+The superadmin (in a second browser context) force-logs-out that user from 在线会话; the
+user's next call answers 401 and the console returns to its login page.
 
 Drives Debian's Chromium (/usr/bin/chromium) with Playwright's sync API (never
 `playwright install`); the `platform` fixture (tests/conftest.py) runs registry, gateway
-(serving gateway/console/dist) and dbs on embedded SQLite.
+(serving gateway/console/dist), dbs, dms, oms and pms on embedded SQLite.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ pytestmark = pytest.mark.browser
 REVOCATION_WAIT_S = 20
 
 
-ROLE_NAME = "数据中心管理员"
-NEW_PASSWORD = "Dbs2026console"
+ROLE_NAME = "门诊管理员"
+NEW_PASSWORD = "Oms2026console"
 WEAK_PASSWORD = "onlyletters"  # no digit: the policy refuses it
 
 # How the console keeps its session (src/stores/auth.ts) and a call made by hand with it.
@@ -117,11 +118,24 @@ def _logout(page: Any) -> None:
     page.wait_for_url("**/login**")
 
 
-def _open_system_page(page: Any, name: str, table: str) -> None:
-    item = page.get_by_test_id(f"menu-system-{name}")
+def _open_menu_item(page: Any, group: str, item_id: str) -> None:
+    """Clicks an item of a menu group, unfolding the group first if it is folded. With every
+    module running the menu is longer than the window: the click waits until the group has
+    finished unfolding (its height transition), or it may land beside the moving item."""
+    from playwright.sync_api import expect
+
+    item = page.get_by_test_id(item_id)
+    submenu = page.get_by_test_id(group)
     if not item.is_visible():
-        page.get_by_test_id("menu-system").locator(".el-sub-menu__title").click()
+        submenu.locator(".el-sub-menu__title").click()
+    expect(submenu).to_have_class(re.compile(r"\bis-opened\b"))
+    expect(submenu.locator("ul.el-menu").first).not_to_have_attribute("style", re.compile(r"max-height|overflow"))
+    item.scroll_into_view_if_needed()
     item.click()
+
+
+def _open_system_page(page: Any, name: str, table: str) -> None:
+    _open_menu_item(page, "menu-system", f"menu-system-{name}")
     page.wait_for_url(f"**/system/{name}")
     page.get_by_test_id(table).wait_for()
 
@@ -131,23 +145,36 @@ def _choose(page: Any, text: str) -> None:
     page.locator(".el-select-dropdown__item:visible").get_by_text(text, exact=True).click()
 
 
-def _create_dbs_role(page: Any) -> None:
+def _open_module_page(page: Any, module: str, path: str) -> None:
+    """Opens a page of 排班 / 门诊 / 药房 from the menu."""
+    _open_menu_item(page, f"menu-{module}", f"menu-{module}-{path}")
+    page.wait_for_url(f"**/{module}/{path}")
+
+
+def _tree_box(page: Any, tree: Any, testid: str) -> Any:
+    """The checkbox of one node of the permission tree."""
+    return tree.locator(".el-tree-node__content").filter(has=page.get_by_test_id(testid)).locator(".el-checkbox").first
+
+
+def _create_oms_role(page: Any) -> None:
     from playwright.sync_api import expect
 
     _open_system_page(page, "roles", "roles-table")
     page.get_by_test_id("create-button").click()
     dialog = page.get_by_test_id("role-dialog")
     dialog.get_by_test_id("field-name").fill(ROLE_NAME)
-    dialog.get_by_test_id("field-description").fill("只管理数据中心（浏览器测试）")
+    dialog.get_by_test_id("field-description").fill("只管理门诊（浏览器测试）")
     tree = dialog.get_by_test_id("permission-tree")
-    dbs = tree.locator(".el-tree-node__content").filter(has=page.get_by_test_id("perm-module-dbs"))
-    expect(dbs).to_have_count(1)
-    dbs.locator(".el-checkbox").first.click()
-    # Every dbs box is ticked (one resource checked here), nothing of 系统管理.
-    departments = tree.locator(".el-tree-node__content").filter(has=page.get_by_test_id("perm-resource-dbs:department"))
-    expect(departments.locator(".el-checkbox").first).to_have_class(re.compile(r"is-checked"))
-    system = tree.locator(".el-tree-node__content").filter(has=page.get_by_test_id("perm-module-system"))
-    expect(system.locator(".el-checkbox").first).not_to_have_class(re.compile(r"is-checked"))
+    oms = tree.locator(".el-tree-node__content").filter(has=page.get_by_test_id("perm-module-oms"))
+    expect(oms).to_have_count(1)
+    oms.locator(".el-checkbox").first.click()
+    # Every oms box is ticked (one resource checked here), nothing of the other modules.
+    expect(_tree_box(page, tree, "perm-resource-oms:patient")).to_have_class(re.compile(r"is-checked"))
+    expect(_tree_box(page, tree, "perm-module-oms")).to_have_class(re.compile(r"is-checked"))
+    for other in ("system", "dbs", "dms", "pms"):
+        expect(_tree_box(page, tree, f"perm-module-{other}")).not_to_have_class(
+            re.compile(r"is-(checked|indeterminate)")
+        )
     dialog.get_by_test_id("save-button").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_test_id("roles-table")).to_contain_text(ROLE_NAME)
@@ -235,7 +262,7 @@ def _force_logout(page: Any, username: str) -> None:
 def _wait_for_401(page: Any, base: str, token: str) -> dict:
     deadline = time.monotonic() + REVOCATION_WAIT_S
     while True:
-        answer = page.evaluate(FETCH_WITH_TOKEN, [base + "/api/dbs/departments?size=1", token])
+        answer = page.evaluate(FETCH_WITH_TOKEN, [base + "/api/oms/patients?size=1", token])
         if answer["status"] == 401 or time.monotonic() > deadline:
             return answer
         time.sleep(1)
@@ -248,15 +275,15 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
     from playwright.sync_api import expect
 
     suffix = uuid.uuid4().hex[:6]
-    username = f"dbsadmin{suffix}"
-    real_name = f"数据员{suffix}"
+    username = f"omsadmin{suffix}"
+    real_name = f"门诊员{suffix}"
 
-    # 1. The superadmin: a dbs-only role, a user with it, the one-time password; logs out.
+    # 1. The superadmin: an oms-only role, a user with it, the one-time password; logs out.
     page = browsers.page("first")
     _login(page, base, admin_username, admin_password)
     page.get_by_test_id("logout-button").wait_for()
     expect(page.get_by_test_id("menu-system")).to_be_visible()
-    _create_dbs_role(page)
+    _create_oms_role(page)
     initial = _create_user(page, username, real_name)
     _logout(page)
 
@@ -264,28 +291,33 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
     _login(page, base, username, initial)
     _change_initial_password(page, initial)
 
-    # 3. Only 数据中心 (dbs is the one module running), no 系统管理.
-    expect(page.get_by_test_id("menu-dbs")).to_be_visible()
-    expect(page.get_by_test_id("menu-system")).to_have_count(0)
-    assert _top_menu(page) == ["menu-home", "menu-dbs"], _top_menu(page)
-    expect(page.get_by_test_id("menu-dbs-departments")).to_be_visible()
+    # 3. Only 门诊 (every module runs: no 系统管理, 数据中心, 排班 or 药房).
+    expect(page.get_by_test_id("menu-oms")).to_be_visible()
+    for absent in ("menu-system", "menu-dbs", "menu-dms", "menu-pms"):
+        expect(page.get_by_test_id(absent)).to_have_count(0)
+    assert _top_menu(page) == ["menu-home", "menu-oms"], _top_menu(page)
 
     # 4. A system page typed by hand: the 403 page.
     page.goto(base + "/system/users")
     page.wait_for_url("**/403")
     expect(page.get_by_test_id("error-403")).to_be_visible()
 
-    # 5. The pharmacy API by hand with the console's token: the gateway refuses it (403);
-    #    dbs, which the role grants, answers.
+    # 5. By hand with the console's token: the pharmacy and master-data APIs are refused
+    #    (403); the outpatient API, which the role grants, answers.
     token = page.evaluate("() => JSON.parse(localStorage.getItem('hamp.session')).accessToken")
-    dbs = page.evaluate(FETCH_WITH_CONSOLE_TOKEN, base + "/api/dbs/departments?size=1")
-    assert dbs["status"] == 200, dbs
-    pms = page.evaluate(FETCH_WITH_CONSOLE_TOKEN, base + "/api/pms/stock")
+    oms = page.evaluate(FETCH_WITH_CONSOLE_TOKEN, base + "/api/oms/patients?size=1")
+    assert oms["status"] == 200, oms
+    pms = page.evaluate(FETCH_WITH_CONSOLE_TOKEN, base + "/api/pms/dispensing-orders")
     assert pms["hadToken"], pms
-    assert pms["status"] == 403, f"GET /api/pms/stock without a pms permission answered {pms['status']}: {pms['body']}"
+    assert pms["status"] == 403, (
+        f"GET /api/pms/dispensing-orders without a pms permission answered {pms['status']}: {pms['body']}"
+    )
+    dbs = page.evaluate(FETCH_WITH_CONSOLE_TOKEN, base + "/api/dbs/departments?size=1")
+    assert dbs["status"] == 403, (
+        f"GET /api/dbs/departments without a dbs permission answered {dbs['status']}: {dbs['body']}"
+    )
 
-    page.get_by_test_id("menu-dbs-departments").click()
-    page.wait_for_url("**/dbs/departments")
+    _open_module_page(page, "oms", "patients")
     page.get_by_test_id("resource-table").wait_for()
 
     # 6. The superadmin, in a browser of its own, ends the user's session in 在线会话.
@@ -305,7 +337,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
     assert not browsers.errors, f"JavaScript errors on the page: {browsers.errors}"
 
 
-def test_dbs_only_administrator(platform: Any, browsers: Browsers) -> None:
+def test_oms_only_administrator(platform: Any, browsers: Browsers) -> None:
     try:
         run_scenario(platform.gateway_url, platform.admin_username, platform.admin_password, browsers)
     except BaseException:
