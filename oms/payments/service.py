@@ -104,9 +104,8 @@ def dispensing_order(order: Order, lines: list[OrderLine], visit: Visit) -> dict
 
 async def pay(session: AsyncSession, body: PaymentIn, principal: Principal, timezone: str) -> PaymentOut:
     visit = await visits.get_visit(session, body.visit_id, for_update=True)
+    visits.require_open(visit)
     if body.order_id is None:
-        if VisitState(visit.state) == VisitState.cancelled:
-            visits.require_open(visit)
         visit = await visits.settle_fee(session, visit.id)  # type: ignore[arg-type]
         payment = await _new_payment(
             session, visit, kind=PaymentKind.registration, method=body.method, amount=visit.fee, principal=principal,
@@ -119,7 +118,6 @@ async def pay(session: AsyncSession, body: PaymentIn, principal: Principal, time
             Text("处方不属于该就诊", "The order belongs to another visit"),
             errors=[field_error("order_id", Text("不属于该就诊", "belongs to another visit"))],
         )
-    visits.require_open(visit)
     order = await orders.settle_order(session, order.id)  # type: ignore[arg-type]
     payment = await _new_payment(
         session, visit, kind=PaymentKind(order.kind), method=body.method, amount=order.total, principal=principal,

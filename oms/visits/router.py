@@ -52,7 +52,7 @@ def _today(request: Request) -> date:
 
 
 def _in_scope(principal: Principal, department_id: int) -> bool:
-    return principal.departments is None or department_id in principal.departments
+    return service.in_scope(principal.departments, department_id)
 
 
 def _check_scope(principal: Principal, visit: Visit) -> None:
@@ -104,11 +104,9 @@ async def register(body: RegistrationIn, request: Request, principal: CurrentPri
     key = key_of(request)
     today = _today(request)
     settings = request.app.state.settings
-    schedule, fee, booking, booking_key = await service.prepare_registration(db, client, body, today, key)
-    if not _in_scope(principal, schedule["department_id"]):
-        async with db.transaction() as session:
-            await service.release_unless_held(session, booking_key)
-        raise Forbidden(Text("不能挂您科室范围以外的号", "That department is outside your scope"), code="out_of_scope")
+    schedule, fee, booking, booking_key = await service.prepare_registration(
+        db, client, body, today, key, principal.departments
+    )
 
     async def work(session: Any) -> Answer:
         visit = await service.record_registration(

@@ -25,7 +25,7 @@ from oms.visits.models import (
 from shared import audit
 from shared.auth import Principal
 from shared.db import Database
-from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
 from shared.outbox import enqueue
@@ -95,15 +95,28 @@ async def _patient(session: AsyncSession, patient_id: int) -> Patient:
     return patient
 
 
+def in_scope(departments: frozenset[int] | None, department_id: int) -> bool:
+    """Within the caller's data scope (None: every department)."""
+    return departments is None or department_id in departments
+
+
 async def prepare_registration(
-    db: Database, client: ServiceClient, body: RegistrationIn, today: date, key: str | None
+    db: Database,
+    client: ServiceClient,
+    body: RegistrationIn,
+    today: date,
+    key: str | None,
+    departments: frozenset[int] | None,
 ) -> tuple[dict[str, Any], Decimal, dict[str, Any], str]:
-    """Everything a registration needs from elsewhere, in order: the patient, today's schedule, its
-    fee, and the booked place (idempotent by the booking key, so a retried request books once)."""
+    """Everything a registration needs from elsewhere, in order: the patient, today's schedule in
+    the caller's departments, its fee, and the booked place (idempotent by the booking key, so a
+    retried request books once)."""
     async with db.transaction() as session:
         patient = await _patient(session, body.patient_id)
         patient_name = patient.name
     schedule = await remote.schedule(client, body.schedule_id)
+    if not in_scope(departments, schedule["department_id"]):
+        raise Forbidden(Text("不能挂您科室范围以外的号", "That department is outside your scope"), code="out_of_scope")
     if schedule["date"] != today.isoformat():
         raise Invalid(
             Text("只能挂今天的号", "Only today's shifts can be registered"),

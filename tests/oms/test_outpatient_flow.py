@@ -297,6 +297,19 @@ def test_an_unpaid_order_is_cancelled_a_paid_one_refunded(desk: Desk) -> None:
     assert late.status_code == 409 and late.json()["code"] == "not_refundable"
 
 
+def test_a_clerk_registers_only_in_their_departments(desk: Desk) -> None:
+    schedule = desk.schedule("D011", quota=2)
+    patient = desk.patient("范围")
+    elsewhere = schedule["department_id"] + 1000
+    clerk = {"Authorization": f"Bearer {desk.stack.token(['oms:visit:write', 'oms:visit:read'], dept=[elsewhere])}"}
+    body = {"patient_id": patient["id"], "schedule_id": schedule["id"]}
+    refused = desk.call("POST", "/api/oms/visits", json=body, headers=clerk)
+    assert refused.status_code == 403 and refused.json()["code"] == "out_of_scope"
+    assert desk.ok("GET", f"/api/dms/schedules/{schedule['id']}")["booked"] == 0
+    offered = desk.ok("GET", "/api/oms/registration/departments", headers=clerk)
+    assert schedule["department_id"] not in [d["id"] for d in offered]
+
+
 def test_every_oms_write_of_this_module_left_its_audit_row(desk: Desk) -> None:
     """Runs last in this module: every write route the desk used above wrote an audit row with
     the caller and the request id (patients' own writes are covered in test_patients.py)."""
