@@ -62,7 +62,9 @@ def _make_migration(args: argparse.Namespace) -> None:
     # Generated code, made to pass the project's lint like any other file.
     for revision in script if isinstance(script, list) else [script]:
         if revision is not None:
-            subprocess.run([sys.executable, "-m", "ruff", "check", "--fix", "--unsafe-fixes", "-q", revision.path], check=False)
+            subprocess.run(
+                [sys.executable, "-m", "ruff", "check", "--fix", "--unsafe-fixes", "-q", revision.path], check=False
+            )
             subprocess.run([sys.executable, "-m", "ruff", "format", "-q", revision.path], check=False)
 
 
