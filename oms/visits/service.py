@@ -108,12 +108,9 @@ async def prepare_registration(
     key: str | None,
     departments: frozenset[int] | None,
 ) -> tuple[dict[str, Any], Decimal, dict[str, Any], str]:
-    """Everything a registration needs from elsewhere, in order: the patient, today's schedule in
-    the caller's departments, its fee, and the booked place (idempotent by the booking key, so a
-    retried request books once)."""
-    async with db.transaction() as session:
-        patient = await _patient(session, body.patient_id)
-        patient_name = patient.name
+    """Everything a registration needs from elsewhere, in order: today's schedule in the caller's
+    departments, its fee, the patient and a visit number, and the booked place (idempotent by the
+    booking key, so a retried request books once)."""
     schedule = await remote.schedule(client, body.schedule_id)
     if not in_scope(departments, schedule["department_id"]):
         raise Forbidden(Text("不能挂您科室范围以外的号", "That department is outside your scope"), code="out_of_scope")
@@ -133,6 +130,7 @@ async def prepare_registration(
     # The number is taken before booking so that dms can show it (a doctor's leave lists the
     # bookings to follow up by visit number); a registration that then fails leaves a gap.
     async with db.transaction() as session:
+        patient_name = (await _patient(session, body.patient_id)).name
         number = await business_number(session, counters, "MZ", today)
     booking_key = f"oms-visit-{key or uuid.uuid4().hex}"
     booking = await remote.book(client, booking_key, body.schedule_id, number)
