@@ -85,7 +85,8 @@ async def schedule_today(client: httpx2.AsyncClient, today: dt.date) -> list[int
     """A morning and an afternoon of every doctor today with QUOTA places; the schedule ids.
 
     The dms demo roster (loaded in the background on the first start) may already hold today's
-    shifts with a small quota: a 409 `schedule_exists` says so, and then the quota is raised."""
+    shifts with a small quota: a 409 `schedule_exists` (or, when both write it at the same moment, the
+    unique index's plain `conflict`) says so, and then the quota is raised."""
     doctors = checked(await setup_call(client, "GET", "/api/dbs/doctors", params={"size": 200}), 200)["items"]
     doctors = [d for d in doctors if d["enabled"]]
     if not doctors:
@@ -100,8 +101,8 @@ async def schedule_today(client: httpx2.AsyncClient, today: dt.date) -> list[int
                 "quota": QUOTA,
             }
             answer = await setup_call(client, "POST", "/api/dms/schedules", json=body)
-            if answer.status_code == 409 and answer.json().get("code") == "schedule_exists":
-                continue  # raised below, with the others the roster made
+            if answer.status_code == 409 and answer.json().get("code") in ("schedule_exists", "conflict"):
+                continue  # the roster made it (a plain conflict: at this very moment); raised below
             checked(answer, 201)
     day = {"date_from": today.isoformat(), "date_to": today.isoformat()}
     schedules = checked(await client.get("/api/dms/schedules", params=day), 200)["items"]

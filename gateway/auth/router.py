@@ -36,7 +36,7 @@ async def login(body: LoginIn, request: Request) -> TokenOut:
     refusal: Problem | None = None
     # Not the WriteSession dependency: a refused login must still commit its login-log row
     # (and its failure count), then answer with the refusal.
-    async with get_database(request).transaction() as session:
+    async with get_database(request).transaction(queued=False) as session:
         try:
             await request.app.state.rate_limits.login(client.ip, body.username)
             return await service.login(session, body.username, body.password, client, _context(request))
@@ -61,7 +61,7 @@ async def service_token(body: ServiceTokenIn, request: Request) -> ServiceTokenO
 async def refresh(body: RefreshIn, request: Request) -> TokenOut:
     refusal: Problem | None = None
     # A reused refresh token ends its session: that must commit although the answer is a 401.
-    async with get_database(request).transaction() as session:
+    async with get_database(request).transaction(queued=False) as session:
         try:
             return await service.refresh(session, body.refresh_token, _context(request))
         except Problem as exc:
