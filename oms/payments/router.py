@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from oms.db import idempotency_keys
 from oms.payments import receipts, service
@@ -25,8 +27,17 @@ READ = requires("oms:payment:read", PAYMENT)
 router = APIRouter(prefix="/api/oms", tags=["payments 缴费与退费"])
 
 
-async def _once(request: Request, scope: str, body: Any, work: Any) -> Response:
-    answer = await run_once(get_database(request), idempotency_keys, key_of(request), scope, body, work)
+async def _record_once(request: Request, scope: str, body: BaseModel, act: Callable[[Any], Awaitable[Any]]) -> Response:
+    """Runs `act(session)` once per Idempotency-Key (a repeat answers 200 with the first answer),
+    then wakes the outbox: what the payment queued (a prescription for the pharmacy, a place to
+    free) goes now, not at the next poll."""
+
+    async def work(session: Any) -> Answer:
+        return Answer(201, jsonable_encoder(await act(session)))
+
+    db = get_database(request)
+    answer = await run_once(db, idempotency_keys, key_of(request), scope, body.model_dump(mode="json"), work)
+    request.app.state.outbox.wake()
     return JSONResponse(answer.body, status_code=200 if answer.replayed else answer.status)
 
 
@@ -39,13 +50,9 @@ async def _once(request: Request, scope: str, body: Any, work: Any) -> Response:
 )
 async def pay(request: Request, body: PaymentIn, principal: CurrentPrincipal) -> Response:
     timezone = request.app.state.settings.timezone
-
-    async def work(session: Any) -> Answer:
-        return Answer(201, jsonable_encoder(await service.pay(session, body, principal, timezone)))
-
-    response = await _once(request, "POST /api/oms/payments", body.model_dump(mode="json"), work)
-    request.app.state.outbox.wake()  # a paid prescription goes to the pharmacy now, not at the next poll
-    return response
+    return await _record_once(
+        request, "POST /api/oms/payments", body, lambda session: service.pay(session, body, principal, timezone)
+    )
 
 
 @router.post(
@@ -57,13 +64,9 @@ async def pay(request: Request, body: PaymentIn, principal: CurrentPrincipal) ->
 )
 async def refund(request: Request, body: RefundIn, principal: CurrentPrincipal) -> Response:
     timezone = request.app.state.settings.timezone
-
-    async def work(session: Any) -> Answer:
-        return Answer(201, jsonable_encoder(await service.refund(session, body, principal, timezone)))
-
-    response = await _once(request, "POST /api/oms/refunds", body.model_dump(mode="json"), work)
-    request.app.state.outbox.wake()
-    return response
+    return await _record_once(
+        request, "POST /api/oms/refunds", body, lambda session: service.refund(session, body, principal, timezone)
+    )
 
 
 def _day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
