@@ -40,7 +40,7 @@ def alembic_config(settings: ServiceSettings, migrations_dir: Path) -> Config:
     return config
 
 
-def upgrade(settings: ServiceSettings, migrations_dir: Path, revision: str = "head") -> None:
+def upgrade(settings: ServiceSettings, migrations_dir: Path, revision: str = "heads") -> None:
     log.info("migrating %s to %s", settings.component, revision)
     command.upgrade(alembic_config(settings, migrations_dir), revision)
 
