@@ -1,4 +1,4 @@
-"""Who may reach the gateway at all, and the headers every answer carries.
+"""Who may reach the gateway at all, and the headers only the gateway's answers carry.
 
 Only addresses in `trusted_networks` (the hospital LAN and the VPN pool) are admitted; the
 address is the TCP peer unless that peer is one of our own proxies (then X-Forwarded-For).
@@ -16,6 +16,7 @@ from gateway.proxy.client_ip import forwarded_client
 from gateway.settings import GatewaySettings
 from shared.errors import problem_body
 from shared.i18n import Text
+from shared.middleware import NO_STORE, SECURITY_HEADERS
 
 log = logging.getLogger("hamp.gateway.security")
 
@@ -61,11 +62,8 @@ class GatewaySecurityMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                ]
+                # nosniff, frame and referrer rules come from shared.middleware, as on every component.
+                extra: list[tuple[bytes, bytes]] = []
                 if not path.startswith("/api/"):
                     extra.append((b"content-security-policy", CONSOLE_CSP.encode()))
                 if https:
@@ -93,6 +91,8 @@ class GatewaySecurityMiddleware:
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(payload)).encode()),
+                    # Answered before the app's own middleware runs, so its headers are added here.
+                    *[(k.lower().encode(), v.encode()) for k, v in {**SECURITY_HEADERS, **NO_STORE}.items()],
                 ],
             }
         )

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import current_request_id
 from shared.i18n import Text, render
+from shared.middleware import NO_STORE, SECURITY_HEADERS
 
 log = logging.getLogger("hamp.errors")
 
@@ -166,6 +167,15 @@ _VALIDATION_MESSAGES: dict[str, Text] = {
 }
 
 
+def _without_input(message: str, value: Any) -> Text | str:
+    """Pydantic's own wording, unless it repeats what was typed (an ID card, a phone, a password
+    sent back in an error lands in browser consoles and proxy logs): then a plain "invalid"."""
+    typed = None if value is None or isinstance(value, dict | list) else str(value)
+    if typed and len(typed) >= 3 and typed in message:
+        return Text("格式不正确", "is invalid")
+    return message
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
@@ -188,7 +198,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             if isinstance(original, ValueError) and original.args and isinstance(original.args[0], Text):
                 message = original.args[0]
             else:
-                message = err.get("msg", "invalid")
+                message = _without_input(err.get("msg", "invalid"), err.get("input"))
         errors.append(field_error(".".join(loc) or "body", message, kind))
     return errors
 
@@ -226,6 +236,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Starlette answers this outside every middleware: the headers they add come along here.
         return problem_response(
             500,
             "internal_error",
@@ -233,4 +244,5 @@ def install_error_handlers(app: FastAPI) -> None:
                 f"服务器内部错误，请把请求编号 {current_request_id()} 告知管理员",
                 f"Internal error; give the administrator request id {current_request_id()}",
             ),
+            headers={**SECURITY_HEADERS, **NO_STORE},
         )

@@ -19,6 +19,49 @@ LATENCY = Histogram(
 )
 
 
+# Every answer of every component, the gateway's and a service's alike (a service port reached
+# directly must be no weaker); the gateway adds only what is its own (the console's CSP, HSTS).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+# JSON answers carry patient and account data: no browser or proxy keeps a copy.
+NO_STORE = {"Cache-Control": "no-store"}
+_OWN = {name.lower().encode() for name in SECURITY_HEADERS}
+
+
+def _is_json(content_type: bytes) -> bool:
+    kind = content_type.split(b";")[0].strip().lower()
+    return kind == b"application/json" or kind.endswith(b"+json")
+
+
+class SecurityHeadersMiddleware:
+    """Adds SECURITY_HEADERS to every answer (replacing any copy an upstream answer brought, so a
+    proxied answer does not carry them twice), and Cache-Control: no-store to JSON answers that
+    do not say otherwise."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _OWN]
+                headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                names = {k.lower(): v for k, v in headers}
+                if b"cache-control" not in names and _is_json(names.get(b"content-type", b"")):
+                    headers.append((b"cache-control", NO_STORE["Cache-Control"].encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class RequestContextMiddleware:
     """Request id (kept from X-Request-ID or made), language, and request metrics."""
 

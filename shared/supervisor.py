@@ -13,14 +13,18 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from shared import components
+from shared.logging import scrub
 from shared.settings import HampSettings
+from shared.var_files import private_umask, tighten
 
 READY_TIMEOUT_SECONDS = 120.0
 MAX_BACKOFF_SECONDS = 30.0
@@ -36,6 +40,7 @@ class Child:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen | None = None
+    command: list[str] | None = None  # default: `hamp run <name>` with this interpreter
     restarts: int = 0
     next_start: float = 0.0
     started_at: float = field(default=0.0)
@@ -43,15 +48,19 @@ class Child:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.pid_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "run", self.name],
+            self.command or [sys.executable, "-m", "shared.cli", "run", self.name],
             env=self.env,
-            stdout=log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        log.close()
+        # Not straight into the file: a child's print or crash traceback may hold an ID card or
+        # a password, so every line goes through the loggers' scrubber first.
+        assert self.process.stdout is not None
+        threading.Thread(
+            target=copy_scrubbed, args=(self.process.stdout, self.log_path), name=f"{self.name}-out", daemon=True
+        ).start()
         self.started_at = time.monotonic()
         self.pid_path.write_text(str(self.process.pid))
 
@@ -82,6 +91,15 @@ class Child:
             self.process.wait()
 
 
+def copy_scrubbed(stream: IO[bytes], path: Path) -> None:
+    """Appends what a child prints to `path`, line by line, with personal data and secrets masked
+    (shared.logging.scrub), until the child closes its output."""
+    with stream, path.open("a", encoding="utf-8") as out:
+        for line in stream:
+            out.write(scrub(line.decode("utf-8", errors="replace")))
+            out.flush()
+
+
 def _say(message: str) -> None:
     print(f"[hamp] {message}", flush=True)
 
@@ -108,6 +126,7 @@ def _first_start_env(var_dir: Path, env: dict[str, str]) -> tuple[dict[str, str]
     if not (env.get("HAMP_GATEWAY_SUPERADMIN_PASSWORD") or env.get("HAMP_SUPERADMIN_PASSWORD")):
         password = secrets.token_urlsafe(12)
         extra["HAMP_GATEWAY_SUPERADMIN_PASSWORD"] = password
+        extra["HAMP_GATEWAY_SUPERADMIN_PASSWORD_IS_INITIAL"] = "true"
     return extra, password
 
 
@@ -115,7 +134,9 @@ def up(only: list[str] | None = None) -> int:
     started = time.monotonic()
     base = HampSettings()
     var_dir = base.var_dir.resolve()
+    private_umask()
     var_dir.mkdir(parents=True, exist_ok=True)
+    tighten(var_dir)
     env = {**EMBEDDED_DEFAULTS, **os.environ, "HAMP_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}
     first_start, password = _first_start_env(var_dir, env)
     env.update(first_start)
@@ -155,7 +176,10 @@ def up(only: list[str] | None = None) -> int:
             _say(f"console: http://127.0.0.1:{gateway.port}/")
             user = env.get("HAMP_GATEWAY_SUPERADMIN_USERNAME", "admin")
             if password:
-                _say(f"login:   {user} / {password}   (shown once; `hamp reset-password {user}` gives a new one)")
+                _say(
+                    f"login:   {user} / {password}   (one-time: change it at first login; "
+                    f"`hamp reset-password {user}` gives a new one)"
+                )
             elif env.get("HAMP_GATEWAY_SUPERADMIN_PASSWORD") or env.get("HAMP_SUPERADMIN_PASSWORD"):
                 _say(f"login:   {user} / the password in HAMP_GATEWAY_SUPERADMIN_PASSWORD")
             else:

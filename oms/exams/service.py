@@ -24,6 +24,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.feed import publish
 from shared.i18n import Text
+from shared.search import contains
 from shared.storage import ObjectStore, StoredObject
 from shared.types import utcnow
 from shared.uploads import JPEG, PDF, PNG
@@ -49,10 +50,7 @@ def exams_query(state: str | None, day: date | None = None, q: str = "") -> Any:
     if day is not None:
         query = query.where(Visit.visit_date == day)
     if q:
-        pattern = f"%{q}%"
-        query = query.where(
-            Visit.number.like(pattern) | Visit.patient_name.like(pattern) | OrderLine.name.like(pattern)  # type: ignore[attr-defined]
-        )
+        query = query.where(contains(q, Visit.number, Visit.patient_name, OrderLine.name))
     return query
 
 

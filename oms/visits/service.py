@@ -29,6 +29,7 @@ from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
 from shared.outbox import enqueue
+from shared.search import contains
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
 from shared.types import utcnow
@@ -299,8 +300,7 @@ def visits_query(filters: dict[str, Any], q: str, departments: frozenset[int] | 
     if departments is not None:
         query = query.where(Visit.department_id.in_(departments))  # type: ignore[attr-defined]
     if q:
-        pattern = f"%{q}%"
-        query = query.where(Visit.number.like(pattern) | Visit.patient_name.like(pattern))  # type: ignore[attr-defined]
+        query = query.where(contains(q, Visit.number, Visit.patient_name))
     return query
 
 

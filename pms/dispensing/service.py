@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,7 @@ from shared.feed import publish
 from shared.i18n import Text
 from shared.outbox import enqueue
 from shared.paging import Page, PageParams
+from shared.search import contains
 from shared.sequences import business_number
 from shared.types import utcnow
 
@@ -104,18 +105,13 @@ async def page(session: AsyncSession, params: PageParams, state: str | None = No
     if state is not None:
         query = query.where(DispensingOrder.state == state)
     if params.q:
-        like = f"%{params.q}%"
         query = query.where(
-            or_(
-                *(
-                    column.like(like)  # type: ignore[attr-defined]
-                    for column in (
-                        DispensingOrder.number,
-                        DispensingOrder.order_number,
-                        DispensingOrder.visit_number,
-                        DispensingOrder.patient_name,
-                    )
-                )
+            contains(
+                params.q,
+                DispensingOrder.number,
+                DispensingOrder.order_number,
+                DispensingOrder.visit_number,
+                DispensingOrder.patient_name,
             )
         )
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()

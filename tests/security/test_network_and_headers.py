@@ -3,10 +3,25 @@ client address the login log keeps, and the security headers of every answer."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import httpx2
 import pytest
+from fastapi.testclient import TestClient
 
 from gateway.security import CONSOLE_CSP
-from tests.security.conftest import PEER_HEADER, GatewayFactory, InProcessGateway, problem_code
+from shared import components
+from tests.security.conftest import (
+    ISOLATED,
+    LOCAL,
+    PEER_HEADER,
+    GatewayFactory,
+    InProcessGateway,
+    problem_code,
+)
+from tests.support.stack import Stack
+from tests.support.tokens import SigningKey
 
 PROXY = "10.9.0.5"
 OTHER_PROXY = "10.9.0.7"
@@ -212,3 +227,105 @@ def test_cors_preflight_from_outside_is_refused(proxied: InProcessGateway) -> No
     answer = _preflight(proxied, ORIGIN, OUTSIDE)
     _assert_refused(answer)
     assert "access-control-allow-origin" not in answer.headers
+
+
+# --- the headers every component sends ------------------------------------------------------
+
+COMMON_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
+
+
+def _component_client(name: str, var_dir: Path, jwks: str) -> TestClient:
+    module = components.load(name)
+    if name == "registry":
+        settings = module.settings_class(var_dir=var_dir, log_to_file=False, log_level="WARNING")
+    else:
+        settings = module.settings_class(**{**ISOLATED, "var_dir": var_dir, "jwks": jwks, "service_urls": {}})
+    return TestClient(module.create_app(settings), raise_server_exceptions=False, client=LOCAL)
+
+
+def _calls(name: str, client: TestClient) -> list[tuple[str, int, object]]:
+    """(what, expected status, answer) for a normal JSON route, errors and the health probe."""
+    if name == "registry":
+        normal = client.get("/eureka/apps", headers={"Accept": "application/json"})
+        missing = client.get("/eureka/no-such-thing")
+        return [("normal", 200, normal), ("404", 404, missing), ("health", 200, client.get("/health"))]
+    prefix = "/api/system" if name == "gateway" else f"/api/{name}"
+    document = client.get(client.app.openapi_url)
+    protected = next(
+        path
+        for path, operations in document.json()["paths"].items()
+        if "{" not in path and operations.get("get", {}).get("x-permission")
+    )
+    calls = [
+        ("normal", 200, document),
+        ("401", 401, client.get(protected)),
+        ("404", 404, client.get(f"{prefix}/no-such-thing")),
+        ("health", 200, client.get("/health")),
+    ]
+    if name == "gateway":
+        calls.append(("422", 422, client.post("/api/auth/login", json={})))
+    return calls
+
+
+@pytest.mark.parametrize("name", [n for n in components.available()])
+def test_every_component_sends_the_common_security_headers(name: str, signing_key: SigningKey, tmp_path: Path) -> None:
+    umask = os.umask(0o022)  # starting an app makes the process umask private; the suite keeps its own
+    try:
+        with _component_client(name, tmp_path, signing_key.jwks_json) as client:
+            for what, status, answer in _calls(name, client):
+                assert answer.status_code == status, (what, answer.text)
+                for header, value in COMMON_HEADERS.items():
+                    assert answer.headers.get(header) == value, (what, header, dict(answer.headers))
+                    # One copy only, also where the gateway passes on a service's answer.
+                    assert len(answer.headers.get_list(header)) == 1, (what, header)
+                if answer.headers.get("content-type", "").split(";")[0].endswith("json"):
+                    assert answer.headers.get("cache-control") == "no-store", (what, dict(answer.headers))
+    finally:
+        os.umask(umask)
+
+
+def test_a_proxied_answer_carries_each_header_once(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        with Stack(tmp_path) as stack:
+            stack.start("gateway")  # first: dbs asks it about revoked sessions
+            stack.start("dbs")
+            direct = httpx2.get(f"{stack.url('dbs')}/api/dbs/departments", headers=stack.bearer())
+            proxied = httpx2.get(f"{stack.url('gateway')}/api/dbs/departments", headers=stack.bearer())
+    finally:
+        os.umask(umask)
+    for answer in (direct, proxied):
+        assert answer.status_code == 200, answer.text
+        for header, value in {**COMMON_HEADERS, "cache-control": "no-store"}.items():
+            assert answer.headers.get_list(header) == [value], header
+
+
+def test_an_unexpected_error_carries_them_too(tmp_path: Path) -> None:
+    from fastapi import APIRouter
+
+    from shared.app import create_app
+    from shared.settings import HampSettings
+
+    router = APIRouter()
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    umask = os.umask(0o022)
+    try:
+        app = create_app(HampSettings(var_dir=tmp_path, log_to_file=False), title="t", routers=[router])
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answer = client.get("/boom")
+    finally:
+        os.umask(umask)
+    assert answer.status_code == 500
+    for header, value in {**COMMON_HEADERS, "cache-control": "no-store"}.items():
+        assert answer.headers.get(header) == value, header
+
+
+def test_a_refusal_from_outside_carries_them(proxied: InProcessGateway) -> None:
+    answer = _get(proxied, "/api/auth/jwks", OUTSIDE)
+    _assert_refused(answer)
+    for header, value in COMMON_HEADERS.items():
+        assert answer.headers.get(header) == value, header

@@ -1,0 +1,180 @@
+"""`q` is matched literally in every list: `%`, `_` and `\\` are characters, not LIKE wildcards
+(`GET /api/system/users?q=%25` once listed everyone). Searching for one finds only the records
+that hold it — none at all in most lists here.
+
+The routes come from the OpenAPI documents of every component (a GET without path parameters
+that takes `q`), so a new list route is covered without touching this file. Each needs at least
+one record here: the walk below makes one of everything through the real gateway. A route that
+takes `q` but ignores it (a nonsense `q` still lists everything) cannot leak through wildcards;
+it is only checked to answer.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import components
+from tests.oms.outpatient_desk import Desk, hospital_today
+from tests.security.conftest import Route, routes_of
+from tests.support.databases import fresh_databases
+from tests.support.stack import Stack
+
+WILDCARDS = ("%", "_", "\\")
+NONSENSE = "zqxj-none-7"
+
+
+def _search_routes(stack: Stack) -> list[Route]:
+    found = []
+    for app in stack.apps.values():
+        document = app.openapi()
+        for route in routes_of(document):
+            operation = document["paths"][route.path]["get"] if route.method == "GET" else {}
+            names = {p["name"] for p in operation.get("parameters", [])}
+            if route.method == "GET" and "q" in names and "{" not in route.path:
+                found.append(route)
+    return found
+
+
+def _walk(desk: Desk) -> None:
+    """One record of everything a list shows, made as a desk would make it."""
+    stack = desk.stack
+    desk.patient("王检索", birth_date="1990-03-07", id_card="44030419900307123X", phone="13812345678")
+    patient = desk.patient("李检索")
+    schedule = desk.schedule("D001", quota=5)
+    visit = desk.register(patient["id"], schedule["id"], "cash")
+    assert visit.status_code == 201, visit.text
+    visit_id = visit.json()["id"]
+    desk.ok("POST", f"/api/oms/visits/{visit_id}/state", json={"to": "in_consultation"})
+    drug, item = desk.drug("YP0001"), desk.item("XM0002")
+    prescription = desk.ok(
+        "POST",
+        f"/api/oms/visits/{visit_id}/prescriptions",
+        201,
+        json={"lines": [{"drug_id": drug["id"], "quantity": 1}]},
+    )
+    items = desk.ok(
+        "POST",
+        f"/api/oms/visits/{visit_id}/item-orders",
+        201,
+        json={"lines": [{"charge_item_id": item["id"], "quantity": 1}]},
+    )
+    for order in (prescription, items):
+        assert desk.pay(visit_id, order["id"]).status_code == 201
+    doctor = desk.doctor("D002")
+    day = hospital_today().isoformat()
+    leave = {
+        "doctor_id": doctor["id"],
+        "start_date": day,
+        "start_shift": "morning",
+        "end_date": day,
+        "end_shift": "afternoon",
+        "reason": "进修",
+    }
+    desk.ok("POST", "/api/dms/leaves", 201, json=leave)
+    role = desk.ok(
+        "POST",
+        "/api/system/roles",
+        201,
+        json={"name": "检索角色", "permissions": ["oms:visit:read"], "data_scope": "all", "department_ids": []},
+    )
+    created = desk.ok(
+        "POST", "/api/system/users", 201, json={"username": "searcher", "real_name": "检索员", "role_ids": [role["id"]]}
+    )
+    login = desk.http.post("/api/auth/login", json={"username": "searcher", "password": created["initial_password"]})
+    assert login.status_code == 200, login.text
+    # The dispensing order reaches pms through the outbox.
+    deadline = time.monotonic() + 30
+    while not desk.ok("GET", "/api/pms/dispensing-orders")["items"]:
+        assert time.monotonic() < deadline, "the dispensing order never reached pms"
+        time.sleep(0.2)
+    assert stack  # every component stays up for the checks
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mariadb"])
+def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    directory = Path(tmp_path_factory.mktemp("search"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    try:
+        with fresh_databases(request.param, ["oms", "dms", "pms"], directory) as urls, Stack(directory, urls) as stack:
+            stack.start("gateway")
+            stack.start("dbs", demo_data=True)
+            for name in ("dms", "oms", "pms"):
+                stack.start(name)
+            assert set(stack.apps) >= set(components.available()) - {"registry"}
+            desk = Desk(stack, urls)
+            try:
+                _walk(desk)
+                yield desk
+            finally:
+                desk.close()
+    finally:
+        os.umask(umask)
+
+
+def _list(desk: Desk, route: Route, q: str | None = None) -> dict[str, Any]:
+    params = {"size": 200, **({"q": q} if q is not None else {})}
+    answer = desk.call("GET", route.path, params=params)
+    assert answer.status_code == 200, f"{route} q={q!r}: {answer.status_code} {answer.text}"
+    return answer.json()
+
+
+def _candidates(item: dict[str, Any]) -> list[str]:
+    """Texts of a record a search could match (names, numbers, codes), longest first."""
+    texts = [
+        v
+        for k, v in item.items()
+        if isinstance(v, str) and v and "*" not in v and not any(c in v for c in WILDCARDS) and k != "id"
+    ]
+    return sorted(set(texts), key=len, reverse=True)
+
+
+def _holds(item: dict[str, Any], character: str) -> bool:
+    return any(isinstance(v, str) and character in v for v in item.values())
+
+
+def test_every_search_is_literal(desk: Desk) -> None:
+    routes = _search_routes(desk.stack)
+    assert {"/api/system/users", "/api/system/roles", "/api/oms/visits", "/api/pms/dispensing-orders"} <= {
+        r.path for r in routes
+    }
+    searched, ignored = [], []
+    for route in routes:
+        everything = _list(desk, route)
+        assert everything["total"] >= 1, f"{route}: no record to search; make one in _walk()"
+        assert everything["total"] <= len(everything["items"]), f"{route}: more records than one page"
+        if _list(desk, route, NONSENSE)["total"] == everything["total"]:
+            ignored.append(route.path)  # takes q and ignores it: nothing to leak
+            for wildcard in WILDCARDS:
+                _list(desk, route, wildcard)
+            continue
+        searched.append(route.path)
+        for wildcard in WILDCARDS:
+            # Only records holding the character itself ("0.9%氯化钠注射液"), never all of them.
+            holding = [i for i in everything["items"] if _holds(i, wildcard)]
+            found = _list(desk, route, wildcard)
+            strays = [i for i in found["items"] if not _holds(i, wildcard)]
+            assert not strays and found["total"] <= len(holding), f"{route} q={wildcard!r} found {strays[:3]}"
+        item = everything["items"][0]
+        hits = [text for text in _candidates(item) if item in _list(desk, route, text)["items"]]
+        assert hits, f"{route}: no text of {item} finds it"
+    assert {"/api/system/users", "/api/oms/patients", "/api/oms/exams"} <= set(searched), (searched, ignored)
+
+
+def test_a_search_for_a_wildcard_finds_it_literally(desk: Desk) -> None:
+    role = desk.ok(
+        "POST",
+        "/api/system/roles",
+        201,
+        json={"name": "折扣_100%\\全", "permissions": ["oms:visit:read"], "data_scope": "all", "department_ids": []},
+    )
+    for q in ("_", "%", "\\", "_100%", "折扣_"):
+        found = desk.ok("GET", "/api/system/roles", params={"q": q, "size": 200})
+        assert [r["id"] for r in found["items"]] == [role["id"]], q
+    desk.call("DELETE", f"/api/system/roles/{role['id']}")  # the other test's "no record holds a wildcard"
