@@ -1,4 +1,5 @@
-"""The audit trail: who changed what, before and after, written in the same transaction."""
+"""The audit trail: who changed what, before and after, written in the same transaction, chained
+so that an edited or deleted row shows (shared/audit_chain.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import fieldcrypt
+from shared.audit_chain import append, chain_columns, chained
 from shared.context import current_request_id, current_route, principal_var
 from shared.paging import Page, PageParams
 from shared.pii import MASKS
@@ -23,8 +26,9 @@ SECRET_KEYS = frozenset({"password", "password_hash", "secret", "token", "refres
 
 
 def audit_table(metadata: MetaData) -> Table:
-    """Each service's own audit table, in its own metadata (so its own migrations)."""
-    return Table(
+    """Each service's own audit table, in its own metadata (so its own migrations), with the chain's
+    head table beside it."""
+    table = Table(
         "audit_log",
         metadata,
         Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -38,7 +42,23 @@ def audit_table(metadata: MetaData) -> Table:
         Column("request_id", String(64), nullable=False, default="", index=True),
         Column("before", Text, nullable=True),
         Column("after", Text, nullable=True),
+        *chain_columns(),
     )
+    return chained(table)
+
+
+def encrypt_personal(table: Table, personal: PersonalFields) -> None:
+    """Audit rows of these entities hold these fields encrypted with the service's field keys, and
+    leave their blind indexes out (shared/fieldcrypt.py): the audit log is no way round encryption
+    at rest. Declared once by the service that owns the entity."""
+    table.info.setdefault("encrypted", {}).update({entity: frozenset(fields) for entity, fields in personal.items()})
+
+
+def _sealed(session: AsyncSession, table: Table, entity: str, values: dict[str, Any] | None) -> dict[str, Any] | None:
+    fields = table.info.get("encrypted", {}).get(entity)
+    if values is None or not fields:
+        return values
+    return fieldcrypt.seal_values(fieldcrypt.keyring_of(session), values, fields)
 
 
 def _scrub(values: dict[str, Any] | None) -> str | None:
@@ -59,20 +79,20 @@ async def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     actor = principal_var.get()
-    await session.execute(
-        table.insert().values(
-            at=utcnow(),
-            actor_id=actor.user_id if actor else None,
-            actor=actor.username if actor else "system",
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            route=current_route(),
-            request_id=current_request_id(),
-            before=_scrub(before),
-            after=_scrub(after),
-        )
-    )
+    values = {
+        "at": utcnow(),
+        "actor_id": actor.user_id if actor else None,
+        "actor": actor.username if actor else "system",
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "route": current_route(),
+        "request_id": current_request_id(),
+        "before": _scrub(_sealed(session, table, entity, before)),
+        "after": _scrub(_sealed(session, table, entity, after)),
+    }
+    # Appending locks the chain's head until the caller's transaction ends (see audit_chain).
+    await session.run_sync(lambda sync: append(sync.connection(), table, values))
 
 
 class AuditEntry(BaseModel):
@@ -122,7 +142,7 @@ async def read_log(
     def values(text: str | None, entity: str) -> dict[str, Any] | None:
         if not text:
             return None
-        data = json.loads(text)
+        data = fieldcrypt.open_values(lambda: fieldcrypt.keyring_of(session), json.loads(text))
         for name, kind in masks.get(entity, {}).items():
             if isinstance(data.get(name), str):
                 data[name] = MASKS[kind](data[name])

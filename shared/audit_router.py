@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import Table
 
 from shared.audit import AuditEntry, PersonalFields, read_log
+from shared.audit_chain import ChainState, check
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession
 from shared.i18n import Text
@@ -54,5 +55,14 @@ def audit_router(service: str, table: Table, personal: PersonalFields | None = N
             personal=personal,
             reveal_pii=principal.can(PII_PERMISSION),
         )
+
+    @router.get(
+        "/audit-log/chain",
+        response_model=ChainState,
+        summary="Whether this service's operation log is intact (its hash chain verified), or its first broken row",
+        **requires(f"{service}:audit:read", Text("操作日志", "operation log")),
+    )
+    async def audit_chain(session: ReadSession, request: Request) -> ChainState:
+        return await check(session, table, request.app.state.settings, service)
 
     return router

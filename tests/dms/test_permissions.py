@@ -23,6 +23,7 @@ ROUTES = [
     ("POST", "leaves/1/cancel", "dms:leave:write"),
     ("GET", "visit-records", "dms:visit_record:read"),
     ("GET", "audit-log", "dms:audit:read"),
+    ("GET", "audit-log/chain", "dms:audit:read"),
 ]
 
 

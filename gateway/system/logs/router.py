@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from gateway.system.deps import Auth, RevealPii
 from gateway.system.logs import service
 from gateway.system.logs.service import LoginLogOut, SessionOut
-from gateway.system.models import LoginResult
+from gateway.system.models import LoginEvent, LoginResult
 from gateway.system.modules import MODULES
 from shared.audit import AuditEntry
+from shared.audit_chain import ChainState
 from shared.auth import requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
@@ -25,7 +26,7 @@ To = Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusi
 @router.get(
     "/login-log",
     response_model=Page[LoginLogOut],
-    summary="Every login attempt",
+    summary="Every login attempt, logout, session expiry and password change",
     **requires("system:login_log:read", Text("登录日志", "login log")),
 )
 async def login_log(
@@ -33,11 +34,12 @@ async def login_log(
     paging: Paging,
     username: Annotated[str, Query(max_length=64)] = "",
     result: LoginResult | None = None,
+    event: LoginEvent | None = None,
     ip: Annotated[str, Query(max_length=64)] = "",
     start: From = None,
     end: To = None,
 ) -> Page[LoginLogOut]:
-    return await service.login_log(session, paging, username, result, ip, start, end)
+    return await service.login_log(session, paging, username, result, event, ip, start, end)
 
 
 @router.get(
@@ -47,9 +49,9 @@ async def login_log(
     **requires("system:session:read", Text("在线会话", "session")),
 )
 async def sessions(
-    session: ReadSession, paging: Paging, username: Annotated[str, Query(max_length=64)] = ""
+    session: ReadSession, paging: Paging, auth: Auth, username: Annotated[str, Query(max_length=64)] = ""
 ) -> Page[SessionOut]:
-    return await service.online_sessions(session, paging, username)
+    return await service.online_sessions(session, paging, username, auth.settings.session_idle_minutes)
 
 
 @router.delete(
@@ -86,3 +88,27 @@ async def operation_log(
     modules = [m for m in ["system", *running] if not module or m == module]
     filters = {"user": user, "entity": entity, "start": start, "end": end}
     return await service.operation_log(session, request.app.state.service_client, modules, paging, filters, reveal)
+
+
+@router.get(
+    "/operation-log/chain",
+    response_model=list[ChainState],
+    summary="Whether each running module's operation log is intact (hash chain verified), or its first broken row",
+    **requires("system:audit:read", Text("操作日志", "operation log")),
+)
+async def operation_log_chains(session: ReadSession, request: Request) -> list[ChainState]:
+    registry = request.app.state.registry
+    modules = ["system", *(m for m in MODULES if registry and registry.instances(m.upper()))]
+    return await service.operation_log_chains(
+        session, request.app.state.service_client, modules, request.app.state.settings
+    )
+
+
+@router.get(
+    "/login-log/chain",
+    response_model=ChainState,
+    summary="Whether the login log is intact (hash chain verified), or its first broken row",
+    **requires("system:login_log:read", Text("登录日志", "login log")),
+)
+async def login_log_chain(session: ReadSession, request: Request) -> ChainState:
+    return await service.login_log_chain(session, request.app.state.settings)

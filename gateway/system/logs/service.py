@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -11,14 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth.service import AuthContext, end_session
 from gateway.db import audit_log
-from gateway.system.models import LoginLog, LoginResult, Session, User
+from gateway.system.models import LoginEvent, LoginLog, LoginResult, Session, User
 from gateway.system.users.service import PERSONAL
 from shared import audit
 from shared.audit import AuditEntry, read_log
-from shared.errors import Invalid, NotFound, field_error
+from shared.audit_chain import ChainState, ChainStatus, check
+from shared.errors import Invalid, NotFound, Unavailable, field_error
 from shared.i18n import Text
 from shared.paging import MAX_PAGE_SIZE, Page, PageParams
 from shared.service_client import ServiceClient
+from shared.settings import ServiceSettings
 from shared.types import utcnow
 
 
@@ -31,6 +33,7 @@ class LoginLogOut(BaseModel):
     user_agent: str
     result: LoginResult
     reason: str
+    event: LoginEvent
 
 
 class SessionOut(BaseModel):
@@ -50,6 +53,7 @@ async def login_log(
     params: PageParams,
     username: str,
     result: LoginResult | None,
+    event: LoginEvent | None,
     ip: str,
     start: datetime | None,
     end: datetime | None,
@@ -59,6 +63,8 @@ async def login_log(
         query = query.where(LoginLog.username == username)
     if result is not None:
         query = query.where(LoginLog.result == result)
+    if event is not None:
+        query = query.where(LoginLog.event == event)
     if ip:
         query = query.where(LoginLog.ip == ip)
     if start is not None:
@@ -73,11 +79,19 @@ async def login_log(
     return Page(items=items, total=total, page=params.page, size=params.size)
 
 
-async def online_sessions(session: AsyncSession, params: PageParams, username: str) -> Page[SessionOut]:
+async def online_sessions(
+    session: AsyncSession, params: PageParams, username: str, idle_minutes: int
+) -> Page[SessionOut]:
+    now = utcnow()
+    # An idle session is over although nobody has presented its refresh token since.
     query = (
         select(Session, User.username, User.real_name)
         .join(User, User.id == Session.user_id)
-        .where(Session.revoked_at.is_(None), Session.expires_at > utcnow())
+        .where(
+            Session.revoked_at.is_(None),
+            Session.expires_at > now,
+            Session.last_used_at > now - timedelta(minutes=idle_minutes),
+        )
     )
     if username:
         query = query.where(User.username == username)
@@ -168,3 +182,31 @@ async def _page_of(
         return Page(items=[], total=0, page=params.page, size=params.size)
     answer.raise_for_status()
     return Page[AuditEntry].model_validate(answer.json())
+
+
+async def operation_log_chains(
+    session: AsyncSession, client: ServiceClient, modules: list[str], settings: ServiceSettings
+) -> list[ChainState]:
+    """Each module's audit chain verified by the module itself; the gateway's own ("system") here.
+    A module that refuses the caller is left out, as in the merged log; one that does not answer
+    is shown as not checked rather than as intact."""
+    states = []
+    for module in modules:
+        if module == "system":
+            states.append(await check(session, audit_log, settings, "system"))
+            continue
+        try:
+            answer = await client.request(module, "GET", f"/api/{module}/audit-log/chain")
+        except Unavailable:
+            answer = None
+        if answer is not None and answer.status_code in (401, 403):
+            continue
+        if answer is None or answer.status_code != 200:
+            states.append(ChainState(module=module, chain="audit_log", status=ChainStatus.UNAVAILABLE))
+            continue
+        states.append(ChainState.model_validate(answer.json()))
+    return states
+
+
+async def login_log_chain(session: AsyncSession, settings: ServiceSettings) -> ChainState:
+    return await check(session, LoginLog.__table__, settings, "system")
