@@ -19,11 +19,12 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from shared import audit
+from shared import audit, fieldcrypt
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.i18n import Text
 from shared.paging import Page, PageParams
 from shared.pii import MASKS
+from shared.search import contains
 from shared.types import utcnow
 
 
@@ -81,9 +82,16 @@ def _in_scope(resource: Resource, viewer: Viewer, record: SQLModel) -> bool:
     return getattr(record, resource.scope_field) in viewer.departments
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _exact(session: AsyncSession, resource: Resource, text: str) -> list[Any]:
+    """Encrypted fields match only a full number, through their blind index, for every viewer
+    (the answer is masked all the same): a clerk finds a patient by ID card without pii:read,
+    and no part of a number ever matches."""
+    indexed = fieldcrypt.indexed_columns(resource.table.__table__)
+    if not indexed:
+        return []
+    ring = fieldcrypt.keyring_of(session)
+    found = [(resource.column(f"{name}_index"), ring.lookup(kind, text)) for name, kind in indexed]
+    return [column.in_(indexes) for column, indexes in found if indexes]
 
 
 def _row_dict(record: SQLModel) -> dict[str, Any]:
@@ -146,10 +154,10 @@ async def list_records(
         if value is not None:
             query = query.where(resource.column(name) == value)
     if params.q:
-        pattern = _like_pattern(params.q.lower())
         # Searching a masked number would tell its hidden digits: only those who may see it search it.
         searched = [f for f in resource.search if viewer.reveal_pii or f not in resource.pii]
-        query = query.where(or_(*(func.lower(resource.column(f)).like(pattern, escape="\\") for f in searched)))
+        matched = contains(params.q, *(resource.column(f) for f in searched))
+        query = query.where(or_(matched, *_exact(session, resource, params.q)))
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     order = _order_by(resource, params.sort)
     rows = await session.execute(

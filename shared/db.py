@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
+from shared import audit_chain, fieldcrypt
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("hamp.db")
@@ -90,7 +91,13 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Database:
-        return cls(settings.effective_database_url, settings.database_replica_urls, settings.database_pool_size)
+        db = cls(settings.effective_database_url, settings.database_replica_urls, settings.database_pool_size)
+        # Encrypted columns read and write with the service's field keys (shared/fieldcrypt.py).
+        for engine in [db.primary, *db.replicas]:
+            fieldcrypt.attach_settings(engine, settings)
+        # Audit rows written through the primary are chained with the service's audit key.
+        audit_chain.use_key(db.primary, audit_chain.audit_key(settings))
+        return db
 
     async def dispose(self) -> None:
         for engine in [self.primary, *self.replicas]:

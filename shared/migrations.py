@@ -14,6 +14,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData, engine_from_config, pool
 from sqlalchemy.engine import make_url
 
+from shared.fieldcrypt import Keyring
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("hamp.migrations")
@@ -37,10 +38,22 @@ def alembic_config(settings: ServiceSettings, migrations_dir: Path) -> Config:
     # ConfigParser interpolation would eat a '%' in a password.
     config.set_main_option("sqlalchemy.url", sync_url(settings.effective_database_url).replace("%", "%%"))
     config.attributes["component"] = settings.component
+    # A migration that rewrites personal data reads the field keys from these (data_keyring below).
+    config.attributes["settings"] = settings
     return config
 
 
-def upgrade(settings: ServiceSettings, migrations_dir: Path, revision: str = "heads") -> None:
+def data_keyring() -> Keyring:
+    """Inside a migration: the field keys of the service being migrated (shared/fieldcrypt.py)."""
+    from alembic import context
+
+    settings = context.config.attributes.get("settings")
+    if settings is None:
+        raise RuntimeError("this migration encrypts data: run it through hamp migrate (it needs the field keys)")
+    return Keyring.from_settings(settings)
+
+
+def upgrade(settings: ServiceSettings, migrations_dir: Path, revision: str = "head") -> None:
     log.info("migrating %s to %s", settings.component, revision)
     command.upgrade(alembic_config(settings, migrations_dir), revision)
 

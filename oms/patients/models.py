@@ -10,6 +10,8 @@ from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from oms.db import OmsTable
+from shared import fieldcrypt
+from shared.fieldcrypt import EncryptedString
 from shared.i18n import Text
 from shared.id_card import IdCard, latest_today
 from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
@@ -26,14 +28,24 @@ class PatientFields(SQLModel):
     sex: Sex = Field(sa_type=String(10))
     birth_date: date
     id_card: str | None = Field(default=None, max_length=18)
-    phone: str | None = Field(default=None, max_length=20, index=True)
+    phone: str | None = Field(default=None, max_length=20)
     address: str | None = Field(default=None, max_length=200)
 
 
 class Patient(PatientFields, RecordColumns, OmsTable, table=True):
     __tablename__ = "patients"
-    # NULLs are distinct on SQLite and MySQL alike: any number of patients without an ID card.
-    __table_args__ = (UniqueConstraint("id_card"),)
+    # Unique through the blind index (the ciphertexts of one number differ). NULLs are distinct on
+    # SQLite and MySQL alike: any number of patients without an ID card.
+    __table_args__ = (UniqueConstraint("id_card_index"),)
+
+    # Encrypted at rest, found only by the full number (shared/fieldcrypt.py).
+    id_card: str | None = Field(default=None, sa_type=EncryptedString("patients.id_card", 18, index="id_card"))
+    phone: str | None = Field(default=None, sa_type=EncryptedString("patients.phone", 20, index="phone"))
+    id_card_index: str | None = Field(default=None, max_length=fieldcrypt.INDEX_LENGTH)
+    phone_index: str | None = Field(default=None, max_length=fieldcrypt.INDEX_LENGTH, index=True)
+
+
+fieldcrypt.maintain_indexes(Patient)
 
 
 class PatientIn(PatientFields):

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.db import audit_log
 from oms.patients.models import Patient, PatientIn, PatientOut
-from shared import crud
+from shared import audit, crud, fieldcrypt
 from shared.errors import Conflict, Invalid, field_error
 from shared.i18n import Text
 from shared.id_card import birth_date_of, is_masked
@@ -38,14 +38,16 @@ patients = crud.Resource(
     create_schema=PatientIn,
     read_schema=PatientOut,
     audit_table=audit_log,
-    search=("name", "id_card", "phone"),
+    # The ID card and phone are encrypted: shared.crud finds them by the full number only.
+    search=("name",),
     unique=(),
     field_labels=FIELDS,
     pii={"id_card": "id_card", "phone": "phone"},
 )
 
-# Masked in the audit log too, for readers without pii:read.
+# Masked in the audit log too, for readers without pii:read; encrypted there like in the table.
 PERSONAL = {patients.key: patients.pii}
+audit.encrypt_personal(audit_log, PERSONAL)
 
 
 def _id_card_to_store(sent: str | None, stored: Patient | None) -> str | None:
@@ -81,7 +83,8 @@ def _check_birth_date(id_card: str | None, birth_date: date) -> None:
 async def _check_id_card_unique(session: AsyncSession, id_card: str | None, exclude_id: int | None) -> None:
     if id_card is None:
         return
-    query = select(Patient.id).where(func.upper(Patient.id_card) == id_card.upper())
+    indexes = fieldcrypt.keyring_of(session).indexes("id_card", id_card)
+    query = select(Patient.id).where(Patient.id_card_index.in_(indexes))
     if exclude_id is not None:
         query = query.where(Patient.id != exclude_id)
     if (await session.execute(query.limit(1))).first() is not None:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine
 import oms.main
 from oms.db import metadata
 from oms.settings import OmsSettings
+from shared import fieldcrypt
 from shared.migrations import sync_url
 from tests.conftest import DatabaseUnderTest
 from tests.support.service_api import DEFAULT, ServiceApi
@@ -67,6 +68,7 @@ def oms_settings(
             "var_dir": var_dir,
             "database_url": database.url,
             "jwks": signing_key.jwks_json,
+            "check_revocations": False,
             **oms_overrides,
         }
     )
@@ -75,6 +77,8 @@ def oms_settings(
 @pytest.fixture(scope="module")
 def oms_api_module(oms_settings: OmsSettings, database: DatabaseUnderTest, signing_key: SigningKey) -> Iterator[OmsApi]:
     engine = create_engine(sync_url(database.url))
+    # The tests read the tables with the app's field keys (personal data is encrypted at rest).
+    fieldcrypt.attach_settings(engine, oms_settings)
     try:
         with TestClient(oms.main.create_app(oms_settings), raise_server_exceptions=False) as client:
             yield OmsApi(client, signing_key, engine, database)

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 import oms.main
 from oms import demo
 from oms.settings import OmsSettings
+from shared.fieldcrypt import Keyring
 from shared.id_card import birth_date_of, validate_id_card
 from shared.migrations import sync_url
 
@@ -24,7 +25,9 @@ def test_demo_patients_load_once_with_valid_id_cards(tmp_path: Path) -> None:
         audited = conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE entity = 'patient'")).scalar()
     engine.dispose()
     assert len(rows) == len(demo.PATIENTS) == audited
-    assert len({r.id_card for r in rows}) == len(rows)
-    for row in rows:
-        assert validate_id_card(row.id_card) == row.id_card
-        assert birth_date_of(row.id_card).isoformat() == str(row.birth_date)
+    keyring = Keyring.from_settings(settings)  # stored encrypted (shared/fieldcrypt.py)
+    id_cards = [keyring.decrypt(r.id_card, "patients.id_card") for r in rows]
+    assert len(set(id_cards)) == len(rows)
+    for row, id_card in zip(rows, id_cards, strict=True):
+        assert validate_id_card(id_card) == id_card
+        assert birth_date_of(id_card).isoformat() == str(row.birth_date)

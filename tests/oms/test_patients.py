@@ -123,10 +123,12 @@ def test_create_and_search_by_name_id_card_and_phone(oms_api: OmsApi) -> None:
 
     assert names("小明") == ["王小明"]
     assert names("44030419900307123X") == ["王小明"]
-    assert names("19900307123x") == ["王小明"], "the ID card is searched case-insensitively"
-    assert names("310115") == ["李梅"]
-    assert names("1381234") == ["王小明"]
-    assert names("62345678") == ["李梅"]
+    assert names("44030419900307123x") == ["王小明"], "the ID card is found whatever the case of its X"
+    assert names("13812345678") == ["王小明"]
+    assert names("021-62345678") == names("02162345678") == ["李梅"], "a phone is found by its digits"
+    # Encrypted numbers are found by the full number only: no part of one ever matches.
+    for part in ("19900307123x", "310115", "1381234", "62345678", "5678", "4403**********123X", "138****5678"):
+        assert names(part) == [], part
     assert names("") == ["张三", "李梅", "王小明"]
     assert oms_api.get(f"patients/{wang['id']}").json()["name"] == "王小明"
 
@@ -208,14 +210,22 @@ def test_id_card_and_phone_are_masked_without_pii_read(oms_api: OmsApi) -> None:
     assert seen["王小明"]["phone"] == "138****5678"
     assert seen["李梅"]["phone"] == "021*****5678"
     assert oms_api.get(f"patients/{wang['id']}", token=clerk).json()["id_card"] == "4403**********123X"
-    # A masked number is not searched: the search would tell its hidden digits.
+    # Part of a number is not searched: the search would tell its hidden digits.
     assert oms_api.get("patients", params={"q": "19900307"}, token=clerk).json()["total"] == 0
     assert oms_api.get("patients", params={"q": "李"}, token=clerk).json()["total"] == 1
+    # The full number finds the patient, still masked.
+    for number in (WANG["id_card"], WANG["phone"]):
+        found = oms_api.get("patients", params={"q": number}, token=clerk).json()["items"]
+        assert [(p["name"], p["id_card"], p["phone"]) for p in found] == [
+            ("王小明", "4403**********123X", "138****5678")
+        ]
 
     trusted = oms_api.token("oms:patient:read", "pii:read")
     full = oms_api.get(f"patients/{li['id']}", token=trusted).json()
     assert (full["id_card"], full["phone"]) == (LI["id_card"], LI["phone"])
-    assert oms_api.get("patients", params={"q": "19900307"}, token=trusted).json()["total"] == 1
+    assert oms_api.get("patients", params={"q": "19900307"}, token=trusted).json()["total"] == 0
+    found = oms_api.get("patients", params={"q": WANG["id_card"]}, token=trusted).json()["items"]
+    assert [(p["name"], p["id_card"]) for p in found] == [("王小明", WANG["id_card"])]
 
 
 def test_masked_values_sent_back_keep_the_stored_numbers(oms_api: OmsApi) -> None:

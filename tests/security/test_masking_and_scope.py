@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from jose import jwt
+from sqlalchemy import text
 
 from tests.dbs import resources
 from tests.dbs.conftest import Api
@@ -259,6 +260,20 @@ def test_a_users_masked_phone_sent_back_keeps_the_number(gw: InProcessGateway, p
 def test_searching_users_does_not_reveal_masked_digits(gw: InProcessGateway, person: dict) -> None:
     plain = _viewer(gw, "system:user:read")
     assert gw.request("GET", "/api/system/users", plain, params={"q": HIDDEN}).json()["total"] == 0
+
+
+def test_users_phones_are_encrypted_and_found_by_the_full_number_only(gw: InProcessGateway, person: dict) -> None:
+    with gw.engine.connect() as connection:
+        stored = connection.execute(text("SELECT phone FROM users WHERE id = :id"), {"id": person["id"]}).scalar_one()
+        audit = connection.execute(text("SELECT before, after FROM audit_log WHERE entity = 'user'")).all()
+    assert stored.startswith("e1:") and PHONE not in stored
+    assert PHONE not in str(audit)
+    for permissions, shown in ((("system:user:read",), MASKED), (("system:user:read", "pii:read"), PHONE)):
+        viewer = _viewer(gw, *permissions)
+        found = gw.request("GET", "/api/system/users", viewer, params={"q": PHONE}).json()["items"]
+        assert [(u["id"], u["phone"]) for u in found] == [(person["id"], shown)]
+        for part in (MASKED, PHONE[:-1], HIDDEN):
+            assert gw.request("GET", "/api/system/users", viewer, params={"q": part}).json()["total"] == 0, part
 
 
 def test_the_operation_log_masks_users_phones_without_pii_read(gw: InProcessGateway, person: dict) -> None:

@@ -9,6 +9,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, func, inspect, select
 
+from shared import fieldcrypt
 from tests.support.tokens import SigningKey
 
 DEFAULT = object()  # the caller a subclass chooses when a call names none
@@ -78,6 +79,7 @@ class ServiceApi:
             return conn.execute(select(func.count()).select_from(self.metadata.tables[table])).scalar_one()
 
     def rows(self, table: str) -> list[dict[str, Any]]:
+        """Encrypted columns decrypted, when the engine has the app's field keys (fieldcrypt.attach)."""
         selected = self.metadata.tables[table]
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(selected).order_by(*selected.primary_key)).mappings()]
@@ -87,8 +89,15 @@ class ServiceApi:
         for row in self.rows("audit_log"):
             for side in ("before", "after"):
                 row[side] = json.loads(row[side]) if row[side] is not None else None
+                if row[side] is not None:  # personal values sealed in the row, opened with the app's keys
+                    row[side] = fieldcrypt.open_values(lambda: fieldcrypt.keyring_of(self.engine), row[side])
             out.append(row)
         return out
+
+    def raw_rows(self, table: str) -> list[dict[str, Any]]:
+        """What the database itself holds, ciphertext as stored."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table}").mappings()]
 
     def wipe(self) -> None:
         """Empties every table of the service the database has (the models may run ahead of the migrations)."""

@@ -124,7 +124,7 @@ export const outpatientEn: typeof outpatientZh = {
     registration: {
       title: 'Registration',
       intro: "Find or add the patient, pick a department, a registration type and a doctor with free places today; the fee can be paid at once",
-      patientSearch: 'Name, ID card or phone',
+      patientSearch: 'Name, or a full ID card or phone number',
       quickAdd: 'Quick add',
       noPatient: 'No patient found; use "Quick add"',
       chosen: 'Patient',

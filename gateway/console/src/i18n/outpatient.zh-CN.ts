@@ -124,7 +124,7 @@ export const outpatientZh = {
     registration: {
       title: '挂号',
       intro: '查找或新建患者，选择科室、挂号类型和今日有余号的医生，可同时收取挂号费',
-      patientSearch: '姓名、身份证号或电话',
+      patientSearch: '姓名，或完整的身份证号、电话',
       quickAdd: '快速建档',
       noPatient: '没有找到患者，可点击“快速建档”',
       chosen: '已选患者',
