@@ -42,6 +42,8 @@ class Principal:
     # None: every department; otherwise only records of these departments (the role's data scope).
     departments: frozenset[int] | None = None
     must_change_password: bool = False
+    # An administrator who must enrol a second factor first: the token opens only the enrolment.
+    second_factor_enrolment_required: bool = False
     claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def can(self, permission: str) -> bool:
@@ -139,6 +141,7 @@ class TokenVerifier:
             session_id=str(claims.get("sid", "")),
             departments=None if departments is None else frozenset(int(d) for d in departments),
             must_change_password=bool(claims.get("mcp", False)),
+            second_factor_enrolment_required=bool(claims.get("sfe", False)),
             claims=claims,
         )
         for check in self.checks:
@@ -188,9 +191,22 @@ def password_change_required() -> Forbidden:
     return Forbidden(Text("请先修改初始密码", "Change your initial password first"), code="password_change_required")
 
 
-def require_permission(principal: Principal, permission: str) -> None:
+def second_factor_enrolment_required() -> Forbidden:
+    return Forbidden(
+        Text("请先设置两步验证", "Set up two-step verification first"), code="second_factor_enrolment_required"
+    )
+
+
+def require_login_completed(principal: Principal) -> None:
+    """Refuses the restricted tokens of a login not yet through its mandatory steps."""
     if principal.must_change_password:
         raise password_change_required()
+    if principal.second_factor_enrolment_required:
+        raise second_factor_enrolment_required()
+
+
+def require_permission(principal: Principal, permission: str) -> None:
+    require_login_completed(principal)
     if not principal.can(permission):
         raise Forbidden(Text(f"没有权限：{permission}", f"Missing permission: {permission}"), code="permission_denied")
 

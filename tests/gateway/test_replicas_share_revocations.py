@@ -31,6 +31,7 @@ def replicas(tmp_path: Path, redis_group: RedisGroup) -> Iterator[tuple[TestClie
         redis_password=redis_group.password,
         redis_prefix=f"hamp-test-{tmp_path.name}:",
         lockout_failures=4,
+        totp_required_permissions=[],
     )
     with TestClient(create_app(GatewaySettings(**common)), client=LAN) as first:
         with TestClient(create_app(GatewaySettings(**common)), client=LAN) as second:

@@ -29,6 +29,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         log_to_file=False,
         superadmin_password=PASSWORD,
         access_token_minutes=1,
+        totp_required_permissions=[],
     )
     with TestClient(create_app(settings), client=LOCAL) as client:
         yield client

@@ -33,9 +33,25 @@ DBS = dbs_routes()
 GATEWAY = gateway_routes()
 
 # Routes of the gateway open to anyone (in the trusted networks).
-PUBLIC = {"POST /api/auth/login", "POST /api/auth/refresh", "GET /api/auth/jwks", "POST /api/auth/service-token"}
+PUBLIC = {
+    "POST /api/auth/login",
+    "POST /api/auth/login/second-factor",
+    "POST /api/auth/refresh",
+    "GET /api/auth/jwks",
+    "POST /api/auth/service-token",
+}
 # Routes that need a login but no permission.
-LOGIN_ONLY = {"POST /api/auth/logout", "GET /api/auth/me", "POST /api/auth/password", "GET /api/auth/modules"}
+LOGIN_ONLY = {
+    "POST /api/auth/logout",
+    "GET /api/auth/me",
+    "POST /api/auth/password",
+    "GET /api/auth/modules",
+    # One's own two-step verification.
+    "GET /api/auth/second-factor",
+    "POST /api/auth/second-factor/enrolment",
+    "POST /api/auth/second-factor/confirm",
+    "POST /api/auth/second-factor/disable",
+}
 
 GUARDED_DBS = [r for r in DBS if r.permission]
 GUARDED_GATEWAY = [r for r in GATEWAY if r.permission]

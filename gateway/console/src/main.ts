@@ -18,6 +18,12 @@ app.use(i18n)
 app.use(ElementPlus)
 
 let expiredNoticeShown = false
+/** Why the session ended, as the refused renewal said (idle, or past its maximum length). */
+function endedMessage(code: string | null): string {
+  if (code === 'session_idle') return 'errors.sessionIdle'
+  if (code === 'session_expired') return 'errors.sessionTooLong'
+  return 'errors.sessionExpired'
+}
 configureHttp({
   token: () => useAuthStore(pinia).token,
   language: () => currentLocale(),
@@ -32,7 +38,7 @@ configureHttp({
     if (current.meta.public) return
     if (hadSession && !expiredNoticeShown) {
       expiredNoticeShown = true
-      ElMessage.warning({ message: i18n.global.t('errors.sessionExpired'), onClose: () => (expiredNoticeShown = false) })
+      ElMessage.warning({ message: i18n.global.t(endedMessage(auth.endedBecause)), onClose: () => (expiredNoticeShown = false) })
     }
     void router.replace({ name: 'login', query: { redirect: current.fullPath } })
   },
@@ -42,6 +48,13 @@ configureHttp({
     const current = router.currentRoute.value
     if (current.name === 'change-password' || current.meta.public) return
     void router.replace({ name: 'change-password', query: { redirect: current.fullPath } })
+  },
+  onEnrolmentRequired: () => {
+    useAuthStore(pinia).requireEnrolment()
+    if (isNavigating()) return
+    const current = router.currentRoute.value
+    if (current.name === 'account-security' || current.meta.public) return
+    void router.replace({ name: 'account-security', query: { redirect: current.fullPath } })
   },
 })
 
