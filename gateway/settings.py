@@ -17,6 +17,11 @@ class GatewaySettings(ServiceSettings):
     superadmin_password: str = Field(
         "", description="Password of that superadmin; empty: generated and printed once at first start."
     )
+    superadmin_password_is_initial: bool = Field(
+        False,
+        description="The configured superadmin password is a one-time password, to be changed at first login "
+        "(`hamp up` sets this for the one it generates).",
+    )
     signing_key_pem: str = Field(
         "",
         description="RSA private key (PEM) signing access tokens; every gateway replica needs the same one.",
@@ -25,7 +30,12 @@ class GatewaySettings(ServiceSettings):
         None, description="Where the signing key is kept when signing_key_pem is empty (default var/keys/…)."
     )
     access_token_minutes: int = Field(15, description="Lifetime of an access token.")
-    refresh_token_hours: int = Field(12, description="Lifetime of a refresh token (one working shift).")
+    refresh_token_hours: int = Field(
+        12, description="Lifetime of a refresh token (one working shift): a session's absolute lifetime."
+    )
+    session_idle_minutes: int = Field(
+        30, ge=1, description="A session with no request for this long is ended; the user logs in again."
+    )
     console_dir: Path | None = Field(
         None, description="The built console served at / (default: gateway/console/dist beside the code)."
     )
@@ -39,9 +49,21 @@ class GatewaySettings(ServiceSettings):
         default_factory=list, description="Browser origins allowed to call the API from other sites, JSON list."
     )
     password_min_length: int = Field(8, description="Shortest password accepted.")
+    password_max_age_days: int = Field(
+        90, ge=0, description="A password older than this must be changed at the next login (0: never)."
+    )
+    password_history: int = Field(
+        5, ge=1, description="A new password may not be any of the user's last this many passwords."
+    )
     lockout_failures: int = Field(5, description="Failed logins that lock an account …")
     lockout_window_minutes: int = Field(10, description="… within this many minutes.")
     lockout_minutes: int = Field(30, description="How long a lock lasts (0: until the superadmin unlocks it).")
+    totp_required_permissions: list[str] = Field(
+        default_factory=lambda: ["system:"],
+        description="Users holding `*` or a permission starting with one of these must log in with a second "
+        "factor (TOTP), JSON list; [] turns the requirement off.",
+    )
+    totp_issuer: str = Field("HAMP 医院档案管理平台", description="Issuer shown in authenticator apps.")
     login_rate_per_ip_per_minute: int = Field(30, description="Login attempts one address may make per minute.")
     login_rate_per_user_per_minute: int = Field(10, description="Login attempts on one user name per minute.")
     api_rate_per_second: float = Field(20.0, description="Sustained API requests per second per user.")

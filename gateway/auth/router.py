@@ -1,23 +1,35 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
 
-from gateway.auth import service
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from gateway.auth import second_factor, service
 from gateway.auth.schemas import (
     LoginIn,
     ModuleOut,
     PasswordChangeIn,
     RefreshIn,
+    SecondFactorChallenge,
+    SecondFactorCodeIn,
+    SecondFactorDisableIn,
+    SecondFactorEnabled,
+    SecondFactorEnrolment,
+    SecondFactorLoginIn,
+    SecondFactorStatus,
     ServiceTokenIn,
     ServiceTokenOut,
     TokenOut,
     UserOut,
 )
+from gateway.auth.service_grants import REVOCATIONS
 from gateway.proxy.client_ip import client_ip
 from gateway.system.modules import MODULES
-from shared.auth import CurrentPrincipal, password_change_required
+from shared.auth import CurrentPrincipal, Principal, password_change_required, require_login_completed, requires
 from shared.db import ReadSession, WriteSession, get_database
 from shared.errors import Problem
+from shared.i18n import Text
+from shared.revocation import RevocationMarkers
 
 router = APIRouter(prefix="/api/auth", tags=["auth 登录"])
 
@@ -30,8 +42,12 @@ def _context(request: Request) -> service.AuthContext:
     return request.app.state.auth
 
 
-@router.post("/login", response_model=TokenOut, summary="Log in with user name and password")
-async def login(body: LoginIn, request: Request) -> TokenOut:
+@router.post(
+    "/login",
+    response_model=TokenOut | SecondFactorChallenge,
+    summary="Log in with user name and password (with a second factor on: a challenge for the next step)",
+)
+async def login(body: LoginIn, request: Request) -> TokenOut | SecondFactorChallenge:
     client = _client(request)
     refusal: Problem | None = None
     # Not the WriteSession dependency: a refused login must still commit its login-log row
@@ -43,6 +59,22 @@ async def login(body: LoginIn, request: Request) -> TokenOut:
         except Problem as exc:
             if exc.code == "rate_limited":
                 service.log_refusal(session, body.username, client, "rate_limited")
+            refusal = exc
+    raise refusal
+
+
+@router.post("/login/second-factor", response_model=TokenOut, summary="Complete a login with a TOTP or recovery code")
+async def login_second_factor(body: SecondFactorLoginIn, request: Request) -> TokenOut:
+    client = _client(request)
+    refusal: Problem | None = None
+    # As for the password: a wrong code's login-log row and failure count must commit.
+    async with get_database(request).transaction(queued=False) as session:
+        try:
+            # Limited per address and per challenge (its signature's tail); per user, the lockout
+            # bounds the guesses.
+            await request.app.state.rate_limits.login(client.ip, f"second-factor:{body.challenge[-16:]}")
+            return await second_factor.login(session, body.challenge, body.code, client, _context(request))
+        except Problem as exc:
             refusal = exc
     raise refusal
 
@@ -76,8 +108,8 @@ async def logout(session: WriteSession, principal: CurrentPrincipal, request: Re
 
 
 @router.get("/me", response_model=UserOut, summary="The logged-in user")
-async def me(session: ReadSession, principal: CurrentPrincipal) -> UserOut:
-    return await service.current_user(session, principal.user_id)
+async def me(session: ReadSession, principal: CurrentPrincipal, request: Request) -> UserOut:
+    return await service.current_user(session, principal.user_id, _context(request))
 
 
 @router.post("/password", response_model=TokenOut, summary="Change one's own password (new tokens)")
@@ -85,7 +117,13 @@ async def change_password(
     session: WriteSession, body: PasswordChangeIn, principal: CurrentPrincipal, request: Request
 ) -> TokenOut:
     return await service.change_password(
-        session, principal.user_id, principal.session_id, body.current_password, body.new_password, _context(request)
+        session,
+        principal.user_id,
+        principal.session_id,
+        body.current_password,
+        body.new_password,
+        _client(request),
+        _context(request),
     )
 
 
@@ -96,10 +134,70 @@ async def jwks(request: Request) -> dict:
 
 @router.get("/modules", response_model=list[ModuleOut], summary="Modules and whether a service runs them")
 async def modules(request: Request, principal: CurrentPrincipal) -> list[ModuleOut]:
-    if principal.must_change_password:
-        raise password_change_required()
+    require_login_completed(principal)
     registry = request.app.state.registry
     return [
         ModuleOut(key=key, name=name, available=bool(registry and registry.instances(key.upper())))
         for key, name in MODULES.items()
     ]
+
+
+def _enrolling(principal: CurrentPrincipal) -> Principal:
+    # Not with the initial password: whoever set it (an administrator) must not enrol a phone.
+    if principal.must_change_password:
+        raise password_change_required()
+    return principal
+
+
+# A dependency, so that it refuses before the body is even read.
+Enrolling = Annotated[Principal, Depends(_enrolling)]
+
+
+@router.get("/second-factor", response_model=SecondFactorStatus, summary="One's own two-step verification")
+async def second_factor_status(session: ReadSession, principal: Enrolling, request: Request) -> SecondFactorStatus:
+    return await second_factor.status(session, principal.user_id, _context(request))
+
+
+@router.post(
+    "/second-factor/enrolment",
+    response_model=SecondFactorEnrolment,
+    summary="Start enrolling an authenticator: a new secret, its otpauth URI and QR code",
+)
+async def start_enrolment(session: WriteSession, principal: Enrolling, request: Request) -> SecondFactorEnrolment:
+    return await second_factor.start_enrolment(session, principal.user_id, _context(request))
+
+
+@router.post(
+    "/second-factor/confirm",
+    response_model=SecondFactorEnabled,
+    summary="Confirm with a current code: turns it on, answers recovery codes (once) and new tokens",
+)
+async def confirm_enrolment(
+    session: WriteSession, body: SecondFactorCodeIn, principal: Enrolling, request: Request
+) -> SecondFactorEnabled:
+    return await second_factor.confirm_enrolment(
+        session, principal.user_id, principal.session_id, body.code, _context(request)
+    )
+
+
+@router.post(
+    "/second-factor/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Turn one's own two-step verification off (password and a current code)",
+)
+async def disable_second_factor(
+    session: WriteSession, body: SecondFactorDisableIn, principal: Enrolling, request: Request
+) -> Response:
+    await second_factor.disable(session, principal.user_id, body.password, body.code, _context(request))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/revocations",
+    response_model=RevocationMarkers,
+    summary="Revoked sessions and re-issued users in force (services without a shared Redis poll this)",
+    **requires(REVOCATIONS, Text("令牌吊销", "token revocations")),
+)
+async def revocations(request: Request) -> RevocationMarkers:
+    return service.revocation_markers(_context(request))

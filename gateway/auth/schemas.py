@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -19,7 +22,12 @@ class UserOut(BaseModel):
     real_name: str
     permissions: list[str]
     must_change_password: bool
+    # Why it must be changed: "initial" (chosen by an administrator or generated) or "expired".
+    password_change_reason: Literal["initial", "expired"] | None = None
     department_id: int | None = None
+    second_factor_enabled: bool = False
+    # Must enrol an authenticator before anything else (the token opens only the enrolment).
+    second_factor_enrolment_required: bool = False
 
 
 class PasswordChangeIn(BaseModel):
@@ -50,3 +58,48 @@ class ServiceTokenOut(BaseModel):
     access_token: str
     token_type: str = "Bearer"
     expires_in: int
+
+
+class SecondFactorChallenge(BaseModel):
+    """The password was right; the login goes on at /api/auth/login/second-factor."""
+
+    second_factor_required: bool = True
+    challenge: str
+    expires_in: int
+
+
+class SecondFactorLoginIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    challenge: str = Field(min_length=1, max_length=2000)
+    code: str = Field(min_length=1, max_length=32, description="A 6-digit TOTP code or a recovery code.")
+
+
+class SecondFactorStatus(BaseModel):
+    enabled: bool
+    required: bool
+    enabled_at: datetime | None
+    recovery_codes_left: int
+
+
+class SecondFactorEnrolment(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class SecondFactorCodeIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    code: str = Field(min_length=1, max_length=32)
+
+
+class SecondFactorEnabled(BaseModel):
+    """Recovery codes are shown this once; only their hashes are kept."""
+
+    recovery_codes: list[str]
+    tokens: TokenOut
+
+
+class SecondFactorDisableIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    password: str = Field(min_length=1, max_length=128)
+    code: str = Field(min_length=1, max_length=32)

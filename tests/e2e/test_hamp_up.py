@@ -9,10 +9,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
+import pyotp
 import pytest
 
 from shared import components
@@ -28,6 +29,10 @@ class Running:
     gateway_url: str
     var_dir: Path
     seconds_to_ready: float
+    # The superadmin's password once the generated one has been changed (required at first login),
+    # and the recovery codes of the second factor enrolled then (one per later login).
+    admin_password: str = ""
+    recovery_codes: list[str] = field(default_factory=list)
 
     def wait_for_line(self, pattern: str, timeout: float) -> re.Match:
         deadline = time.monotonic() + timeout
@@ -79,13 +84,37 @@ def hamp_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             process.wait()
 
 
-def _login(running: Running) -> str:
-    match = running.wait_for_line(r"login:\s+(\S+) / (\S+)", timeout=1)
-    answer = httpx2.post(
-        f"{running.gateway_url}/api/auth/login", json={"username": match.group(1), "password": match.group(2)}
-    )
+def _post(running: Running, path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = httpx2.post(f"{running.gateway_url}{path}", json=body, headers=headers)
     assert answer.status_code == 200, answer.text
-    return answer.json()["access_token"]
+    return answer.json()
+
+
+def _login(running: Running) -> str:
+    """The superadmin's first login as README tells it: change the printed one-time password, enrol
+    a second factor (as an authenticator app would), then log in with password and a recovery code."""
+    match = running.wait_for_line(r"login:\s+(\S+) / (\S+)", timeout=1)
+    username, password = match.group(1), running.admin_password or match.group(2)
+    tokens = _post(running, "/api/auth/login", {"username": username, "password": password})
+    if running.admin_password:
+        assert tokens["second_factor_required"] is True and "access_token" not in tokens
+        code = running.recovery_codes.pop()
+        return _post(running, "/api/auth/login/second-factor", {"challenge": tokens["challenge"], "code": code})[
+            "access_token"
+        ]
+    # The printed password is a one-time password: it opens nothing but the change form ...
+    assert tokens["user"]["must_change_password"] is True
+    running.admin_password = "Hamp-up-chosen-1"
+    body = {"current_password": password, "new_password": running.admin_password}
+    changed = _post(running, "/api/auth/password", body, tokens["access_token"])
+    # ... and then nothing but the enrolment of a second factor (等保三级: administrators use two).
+    assert changed["user"]["second_factor_enrolment_required"] is True
+    enrolment = _post(running, "/api/auth/second-factor/enrolment", {}, changed["access_token"])
+    code = pyotp.TOTP(enrolment["secret"]).now()
+    confirmed = _post(running, "/api/auth/second-factor/confirm", {"code": code}, changed["access_token"])
+    running.recovery_codes = list(confirmed["recovery_codes"])
+    return confirmed["tokens"]["access_token"]
 
 
 def test_prints_console_url_and_a_working_login(hamp_up: Running) -> None:

@@ -52,6 +52,8 @@ export interface HttpHooks {
   networkMessage: () => string
   /** A 403 `password_change_required`: the user must change the password first. */
   onPasswordChangeRequired?: () => void
+  /** A 403 `second_factor_enrolment_required`: the user must set up two-step verification first. */
+  onEnrolmentRequired?: () => void
 }
 
 let hooks: HttpHooks = {
@@ -80,6 +82,11 @@ export interface RequestOptions {
   headers?: Record<string, string>
   /** The answer is a file: resolve with its Blob instead of parsing JSON. */
   blob?: boolean
+  /**
+   * Sent by the console on its own (a timer), not by the user: the gateway does not count it as
+   * use of the session, so a screen left open still ends after the idle timeout.
+   */
+  background?: boolean
 }
 
 export function withQuery(url: string, query?: Query): string {
@@ -119,6 +126,7 @@ export async function request<T>(method: string, url: string, options: RequestOp
     'Accept-Language': hooks.language(),
     ...options.headers,
   }
+  if (options.background) headers['X-Background'] = '1'
   const token = options.anonymous ? null : hooks.token()
   if (token) headers.Authorization = `Bearer ${token}`
   let body: BodyInit | undefined
@@ -159,6 +167,7 @@ export async function request<T>(method: string, url: string, options: RequestOp
     hooks.onUnauthorized()
   }
   if (response.status === 403 && problem.code === 'password_change_required') hooks.onPasswordChangeRequired?.()
+  if (response.status === 403 && problem.code === 'second_factor_enrolment_required') hooks.onEnrolmentRequired?.()
   throw new ApiError(problem)
 }
 

@@ -165,8 +165,8 @@ export const omsApi = {
     http.post<Visit>('/api/oms/visits', body, key(idempotencyKey)),
   visits: (query: Query, signal?: AbortSignal) => http.get<Page<Visit>>('/api/oms/visits', query, { signal }),
   visit: (id: number, signal?: AbortSignal) => http.get<VisitDetail>(`/api/oms/visits/${id}`, undefined, { signal }),
-  queue: async (query: { doctor_id: number; date?: string }, signal?: AbortSignal) =>
-    items(await http.get<Visit[] | { items: Visit[] }>('/api/oms/queue', query, { signal })),
+  queue: async (query: { doctor_id: number; date?: string }, signal?: AbortSignal, background = false) =>
+    items(await http.get<Visit[] | { items: Visit[] }>('/api/oms/queue', query, { signal, background })),
   setState: (id: number, to: VisitState, reason?: string) => http.post<Visit>(`/api/oms/visits/${id}/state`, { to, reason }),
   cancelVisit: (id: number, reason: string) => http.post<Visit>(`/api/oms/visits/${id}/cancel`, { reason }),
 

@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 
-import { authApi, type LoginAnswer, type ModuleInfo, type User } from '@/api/auth'
+import { authApi, isChallenge, type LoginAnswer, type ModuleInfo, type SecondFactorChallenge, type User } from '@/api/auth'
 import { ApiError } from '@/api/http'
 import { hasModule, hasPermission } from '@/utils/permissions'
 
@@ -58,6 +58,13 @@ export const useAuthStore = defineStore('auth', () => {
   const loggedIn = computed(() => token.value !== null)
   const permissions = computed(() => user.value?.permissions ?? [])
   const mustChangePassword = computed(() => Boolean(user.value?.must_change_password))
+  const passwordExpired = computed(() => user.value?.password_change_reason === 'expired')
+  /** The code of the last refused renewal (`session_idle`, `session_expired`…), for the notice shown at login. */
+  const endedBecause = ref<string | null>(null)
+  /** An administrator without a second factor yet: nothing opens until it is set up. */
+  const enrolmentRequired = computed(() => Boolean(user.value?.second_factor_enrolment_required))
+  /** Whether the token opens anything beyond the mandatory steps (password, second factor). */
+  const restricted = computed(() => mustChangePassword.value || enrolmentRequired.value)
   /** Whether the 系统管理 menu shows: any `system:` permission, or `*`. */
   const hasSystem = computed(() => hasModule(permissions.value, 'system'))
   /** The id of this login (the token's `sid`), to mark it among the online sessions. */
@@ -87,19 +94,39 @@ export const useAuthStore = defineStore('auth', () => {
     writeStored({ accessToken: answer.access_token, refreshToken: refreshToken.value })
   }
 
-  async function login(username: string, password: string): Promise<User> {
+  /** The user, or the challenge of a second step when the account has two-step verification. */
+  async function login(username: string, password: string): Promise<User | SecondFactorChallenge> {
     const answer = await authApi.login(username, password)
+    if (isChallenge(answer)) return answer
+    return await start(answer)
+  }
+
+  async function loginSecondFactor(challenge: string, code: string): Promise<User> {
+    return await start(await authApi.loginSecondFactor(challenge, code))
+  }
+
+  async function start(answer: LoginAnswer): Promise<User> {
     adopt(answer)
-    // Until the initial password is changed every other call is refused (403).
-    if (!answer.user.must_change_password) await loadModules()
+    // Until the initial password is changed (or a required second factor set up) every other call is refused (403).
+    if (!restricted.value) await loadModules()
     return answer.user
+  }
+
+  /** Turns on two-step verification; the answer carries full tokens and the recovery codes (shown once). */
+  async function confirmEnrolment(code: string): Promise<string[]> {
+    const answer = await authApi.confirmEnrolment(code)
+    await start(answer.tokens)
+    return answer.recovery_codes
+  }
+
+  /** A call was refused with `second_factor_enrolment_required` (e.g. roles changed while logged in). */
+  function requireEnrolment(): void {
+    if (user.value) user.value = { ...user.value, second_factor_enrolment_required: true, permissions: [] }
   }
 
   /** Changes the password; the answer carries new tokens (the other sessions end). */
   async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
-    const answer = await authApi.changePassword(currentPassword, newPassword)
-    adopt(answer)
-    await loadModules()
+    await start(await authApi.changePassword(currentPassword, newPassword))
   }
 
   /** A call was refused with `password_change_required` (e.g. reset while logged in). */
@@ -127,9 +154,13 @@ export const useAuthStore = defineStore('auth', () => {
       .refresh(current)
       .then((answer) => {
         adopt(answer)
+        endedBecause.value = null
         return true
       })
-      .catch(() => false)
+      .catch((error: unknown) => {
+        endedBecause.value = error instanceof ApiError ? (error.code ?? null) : null
+        return false
+      })
       .finally(() => {
         renewing = null
       })
@@ -140,7 +171,7 @@ export const useAuthStore = defineStore('auth', () => {
   async function ensureProfile(): Promise<void> {
     if (!token.value || user.value) return
     const me = await authApi.me()
-    if (!me.must_change_password) await loadModules()
+    if (!me.must_change_password && !me.second_factor_enrolment_required) await loadModules()
     user.value = me
   }
 
@@ -170,13 +201,19 @@ export const useAuthStore = defineStore('auth', () => {
     loggedIn,
     permissions,
     mustChangePassword,
+    passwordExpired,
+    endedBecause,
+    enrolmentRequired,
     hasSystem,
     sessionId,
     visibleModules,
     can,
     login,
+    loginSecondFactor,
+    confirmEnrolment,
     changePassword,
     requirePasswordChange,
+    requireEnrolment,
     renew,
     ensureProfile,
     clear,
