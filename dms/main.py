@@ -23,7 +23,6 @@ def create_app(settings: DmsSettings | None = None) -> FastAPI:
         routers=routers,
         migrations_dir=MIGRATIONS,
         # dms asks dbs for doctors and registration types.
-        discover=True,
         # The demo roster needs dbs, so it waits for the service client (and loads in the background).
         after_registry=[demo.demo_roster_part(settings)],
     )

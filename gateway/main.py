@@ -7,22 +7,22 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx2
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from gateway.api import routers
+from gateway.auth.activity import SessionActivity
 from gateway.auth.keys import load_signing_key
 from gateway.auth.ratelimit import RateLimits
-from gateway.auth.revocation import Revocations
 from gateway.auth.service import AuthContext, ensure_superadmin
 from gateway.proxy.routes import RouteTable
 from gateway.security import GatewaySecurityMiddleware
 from gateway.settings import GatewaySettings
+from gateway.system.roles.builtin import ensure_builtin_roles
 from shared.app import LifespanPart, create_service_app
 from shared.auth import KeySet
 from shared.balancer import Balancer, FixedOrRegistry
-from shared.errors import problem_response
-from shared.i18n import Text
-from shared.kvstore import KeyValueUnavailable, kv_store
+from shared.kvstore import kv_store
+from shared.revocation import Revocations
 from shared.service_client import ServiceClient
 
 settings_class = GatewaySettings
@@ -47,6 +47,7 @@ def _auth_part(settings: GatewaySettings) -> LifespanPart:
         app.state.ready_checks.append(("key-value store", store.ping))
         async with app.state.db.transaction() as session:
             generated = await ensure_superadmin(session, settings)
+            await ensure_builtin_roles(session)
         if generated:
             # Printed once, on the first start; never stored in clear anywhere.
             print(f"HAMP superadmin created: user {settings.superadmin_username!r} password {generated!r}", flush=True)
@@ -78,18 +79,6 @@ def _proxy_part(settings: GatewaySettings) -> LifespanPart:
     return part
 
 
-async def _security_store_unavailable(request: Request, exc: Exception) -> Response:
-    """Revocations, lockouts and rate limits live in the key-value store: without it the gateway
-    fails closed (503), it does not wave requests through."""
-    log.error("key-value store unavailable: %s", exc)
-    return problem_response(
-        503,
-        "security_store_unavailable",
-        Text("安全检查暂不可用，请稍后再试", "Security checks are unavailable; try again shortly"),
-        headers={"Retry-After": "5"},
-    )
-
-
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     app = create_service_app(
@@ -98,11 +87,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         routers=routers,
         migrations_dir=MIGRATIONS,
         extra_parts=[_auth_part(settings)],
-        discover=True,
         after_registry=[_proxy_part(settings)],
+        own_revocations=True,
     )
+    app.add_middleware(SessionActivity)
     app.add_middleware(GatewaySecurityMiddleware, settings=settings)
-    app.add_exception_handler(KeyValueUnavailable, _security_store_unavailable)
     app.state.keyset = KeySet()
     return app
 
@@ -116,6 +105,6 @@ async def reset_password(settings: GatewaySettings, username: str) -> str:
     db = Database.from_settings(settings)
     try:
         async with db.transaction() as session:
-            return await reset(session, username)
+            return await reset(session, username, settings)
     finally:
         await db.dispose()

@@ -35,7 +35,6 @@ def create_app(settings: OmsSettings | None = None) -> FastAPI:
         routers=routers,
         migrations_dir=MIGRATIONS,
         extra_parts=[_storage_part(settings), demo_data_part(settings, demo.load)],
-        discover=True,
         after_registry=[outbox_part(outbox)],
     )
 

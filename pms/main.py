@@ -22,6 +22,5 @@ def create_app(settings: PmsSettings | None = None) -> FastAPI:
         routers=routers,
         migrations_dir=MIGRATIONS,
         # pms calls oms (the dispensed report), found through the registry.
-        discover=True,
         after_registry=[outbox_part(outbox)],
     )

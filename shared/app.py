@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import KeySet, TokenVerifier
 from shared.db import Database
-from shared.errors import Unavailable, install_error_handlers
+from shared.errors import Unavailable, install_error_handlers, problem_response
 from shared.i18n import Text
+from shared.kvstore import KeyValueUnavailable, MemoryStore
 from shared.logging import configure_logging
-from shared.middleware import RequestContextMiddleware
+from shared.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from shared.migrations import upgrade
 from shared.settings import HampSettings, ServiceSettings
+from shared.var_files import private_umask, tighten
+
+if TYPE_CHECKING:
+    from shared.service_client import ServiceClient
 
 log = logging.getLogger("hamp.app")
 
@@ -41,7 +49,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before the first log file or database is written: var/ is private (shared/var_files.py).
+        private_umask()
         configure_logging(settings)
+        tighten(settings.var_dir)
         async with AsyncExitStack() as stack:
             for part in parts:
                 await stack.enter_async_context(part(app))
@@ -59,6 +70,7 @@ def create_app(
     app.state.settings = settings
     app.state.ready_checks = []
     app.add_middleware(RequestContextMiddleware, component=settings.component)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     app.include_router(_health_router())
     for router in routers:
@@ -100,12 +112,25 @@ def database_part(settings: ServiceSettings, migrations_dir: Path | None) -> Lif
         db = Database.from_settings(settings)
         app.state.db = db
         app.state.ready_checks.append(("database", db.ping))
+        await _seal_audit_chains(db)
         try:
             yield
         finally:
             await db.dispose()
 
     return part
+
+
+async def _seal_audit_chains(db: Database) -> None:
+    """Rows written before the audit chain existed (an older install) are chained at the first start."""
+    from shared.audit_chain import seal_all
+
+    try:
+        async with db.transaction() as session:
+            await session.run_sync(lambda sync: seal_all(sync.connection()))
+    except (OSError, DBAPIError) as exc:
+        # The database may still be starting; the first audited write seals them then.
+        log.warning("audit chains not sealed at start: %s", exc)
 
 
 def demo_data_part(settings: ServiceSettings, loader: Callable[[AsyncSession], Awaitable[bool]]) -> LifespanPart:
@@ -165,36 +190,87 @@ def registry_part(settings: ServiceSettings, *, discover: bool = False) -> Lifes
     return part
 
 
+def _service_client(settings: ServiceSettings, registry: Any, breaker_open_seconds: float = 10.0) -> ServiceClient:
+    """Calls to other services by app name, as the caller or as this service (its token traded
+    at the gateway for the service secret)."""
+    from shared.balancer import Balancer, FixedOrRegistry
+    from shared.service_auth import ServiceTokens, service_secret
+    from shared.service_client import ServiceClient
+
+    async def fetch() -> tuple[str, int]:
+        answer = await client.request(
+            "GATEWAY",
+            "POST",
+            "/api/auth/service-token",
+            json={"service": settings.component, "secret": service_secret(settings)},
+            identity="none",
+        )
+        if answer.status_code != 200:
+            raise Unavailable(
+                Text("网关未签发服务令牌", "The gateway gave no service token"), code="service_token_refused"
+            )
+        body = answer.json()
+        return body["access_token"], int(body["expires_in"])
+
+    balancer = Balancer(FixedOrRegistry(settings.service_urls, registry), open_seconds=breaker_open_seconds)
+    client = ServiceClient(balancer, settings.http_timeout_seconds, tokens=ServiceTokens(fetch))
+    return client
+
+
 def service_client_part(settings: ServiceSettings) -> LifespanPart:
     """`app.state.services`: calls to other services by app name, as the caller or as this service."""
 
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
-        from shared.balancer import Balancer, FixedOrRegistry
-        from shared.service_auth import ServiceTokens, service_secret
-        from shared.service_client import ServiceClient
-
-        async def fetch() -> tuple[str, int]:
-            answer = await client.request(
-                "GATEWAY",
-                "POST",
-                "/api/auth/service-token",
-                json={"service": settings.component, "secret": service_secret(settings)},
-                identity="none",
-            )
-            if answer.status_code != 200:
-                raise Unavailable(
-                    Text("网关未签发服务令牌", "The gateway gave no service token"), code="service_token_refused"
-                )
-            body = answer.json()
-            return body["access_token"], int(body["expires_in"])
-
-        balancer = Balancer(FixedOrRegistry(settings.service_urls, app.state.registry))
-        client = ServiceClient(balancer, settings.http_timeout_seconds, tokens=ServiceTokens(fetch))
+        client = _service_client(settings, app.state.registry)
         app.state.services = client
         try:
             yield
         finally:
+            await client.aclose()
+
+    return part
+
+
+def revocation_part(settings: ServiceSettings) -> LifespanPart:
+    """Revoked tokens are refused here too, not only at the gateway (shared/revocation.py): from
+    the shared Redis when there is one, else from a mirror of the gateway's markers."""
+
+    @asynccontextmanager
+    async def part(app: FastAPI) -> AsyncIterator[None]:
+        from shared.kvstore import kv_store
+        from shared.revocation import RevocationMirror, Revocations
+
+        if not settings.check_revocations:
+            yield
+            return
+        store = kv_store(settings)
+        if not isinstance(store, MemoryStore):
+            app.state.verifier.checks.append(Revocations(store, 0).check)
+            try:
+                yield
+            finally:
+                await store.aclose()
+            return
+
+        # A client of its own, whose breaker never holds the gateway back: the mirror must catch up
+        # the moment the gateway answers again (a service may start before it), not 10 s later.
+        client = _service_client(settings, app.state.registry, breaker_open_seconds=0.0)
+
+        async def fetch() -> dict:
+            answer = await client.request("GATEWAY", "GET", "/api/auth/revocations", identity="service")
+            answer.raise_for_status()
+            return answer.json()
+
+        mirror = RevocationMirror(fetch, settings.revocation_max_age_seconds)
+        app.state.verifier.checks.append(mirror.check)
+        poller = asyncio.create_task(mirror.run(settings.revocation_poll_seconds), name="revocations")
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
             await client.aclose()
 
     return part
@@ -207,17 +283,35 @@ def create_service_app(
     routers: Sequence[APIRouter],
     migrations_dir: Path | None,
     extra_parts: Sequence[LifespanPart] = (),
-    discover: bool = False,
+    discover: bool = True,
     after_registry: Sequence[LifespanPart] = (),
+    own_revocations: bool = False,
 ) -> FastAPI:
     """A domain service: database (migrated), token verification, its own parts, registration,
-    then parts that need the registry client (`after_registry`)."""
+    then parts that need the registry client (`after_registry`). `own_revocations`: the app keeps
+    the revocation markers itself (the gateway) rather than reading them from elsewhere. Every
+    service discovers: each at least finds the gateway, for its service token and revocations."""
     parts: list[LifespanPart] = [
         database_part(settings, migrations_dir),
         auth_part(settings),
         *extra_parts,
         registry_part(settings, discover=discover),
         service_client_part(settings),
+        *([] if own_revocations else [revocation_part(settings)]),
         *after_registry,
     ]
-    return create_app(settings, title=title, routers=routers, parts=parts)
+    app = create_app(settings, title=title, routers=routers, parts=parts)
+    app.add_exception_handler(KeyValueUnavailable, _security_store_unavailable)
+    return app
+
+
+async def _security_store_unavailable(request: Request, exc: Exception) -> Response:
+    """Revocations (and at the gateway lockouts and rate limits) live in the key-value store:
+    without it a component fails closed (503), it does not wave requests through."""
+    log.error("key-value store unavailable: %s", exc)
+    return problem_response(
+        503,
+        "security_store_unavailable",
+        Text("安全检查暂不可用，请稍后再试", "Security checks are unavailable; try again shortly"),
+        headers={"Retry-After": "5"},
+    )

@@ -10,13 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+# 等保三级 asks for six months of audit records.
+MIN_AUDIT_RETENTION_DAYS = 180
 
 
 class HampSettings(BaseSettings):
@@ -84,6 +87,15 @@ class ServiceSettings(HampSettings):
     jwks: str = Field("", description="A JWKS document (JSON) used instead of jwks_url, e.g. from a Secret.")
     jwt_issuer: str = Field("hamp-gateway", description="Expected `iss` of access tokens.")
     jwt_audience: str = Field("hamp", description="Expected `aud` of access tokens.")
+    check_revocations: bool = Field(
+        True,
+        description="Refuse tokens the gateway revoked (logout, force-logout, disabled): read from the shared Redis "
+        "when one is set, else polled from the gateway. Off only for a service tested alone with minted tokens.",
+    )
+    revocation_poll_seconds: float = Field(1.0, description="Without Redis: how often revocations are polled.")
+    revocation_max_age_seconds: float = Field(
+        5.0, description="Without Redis: revocations older than this are not trusted; user requests get 503."
+    )
     redis_url: str = Field("", description="Redis for cache, rate limits and revocations (redis://host:6379/0).")
     redis_sentinels: str = Field(
         "", description="Redis Sentinel addresses, host:port comma-separated; used instead of redis_url."
@@ -101,11 +113,46 @@ class ServiceSettings(HampSettings):
         description="Shared secret services trade at the gateway for their own short-lived tokens (from a Secret). "
         "Empty: var/keys/service-secret, made on first use (embedded profile).",
     )
+    field_encryption_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description='Keys encrypting ID-card numbers and phones at rest (JSON, {"2026a": "<base64 of 32 bytes>"}, '
+        "from a Secret); old keys stay until `hamp rotate-field-key` has run. "
+        "Empty: var/keys/field-keys.json, made on first use (embedded profile).",
+    )
+    field_encryption_current_key: str = Field(
+        "", description="The key id new values are encrypted with (default: the only key)."
+    )
+    field_index_key: str = Field(
+        "", description="Base64 of 32 bytes keying the blind index that finds an exact ID card or phone (a Secret)."
+    )
+    field_index_previous_key: str = Field(
+        "", description="The index key being replaced, still searched until `hamp rotate-field-key --reindex` ran."
+    )
+    audit_key: str = Field(
+        "",
+        description="Key of the audit trail's HMAC chain (from a Secret; never in the database). "
+        "Empty: var/keys/audit-key, made on first use (embedded profile).",
+    )
+    audit_retention_days: int = Field(
+        180,
+        description="Audit and login-log rows younger than this stay in the database; "
+        "`hamp audit archive` moves older ones to var/archive. At least 180 (等保三级: six months).",
+    )
     service_urls: dict[str, str] = Field(
         default_factory=dict,
         description='Fixed base URLs of other components by app name (JSON, {"DBS": "http://…"}), '
         "asked before the registry; for setups without one.",
     )
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _six_months_at_least(cls, days: int) -> int:
+        if days < MIN_AUDIT_RETENTION_DAYS:
+            raise ValueError(
+                f"audit_retention_days must be at least {MIN_AUDIT_RETENTION_DAYS} "
+                "(审计记录至少保存 180 天 / audit records are kept for at least 180 days)"
+            )
+        return days
 
     @property
     def app_name(self) -> str:

@@ -80,6 +80,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         HAMP_GATEWAY_API_BURST="100000",
         HAMP_GATEWAY_LOGIN_RATE_PER_IP_PER_MINUTE="100000",
         HAMP_GATEWAY_SUPERADMIN_PASSWORD=password,
+        # Two-step login is tested on its own (tests/e2e/test_console_second_factor.py).
+        HAMP_GATEWAY_TOTP_REQUIRED_PERMISSIONS="[]",
         HAMP_JWKS_URL="",
         HAMP_DEMO_DATA="false",
     )

@@ -5,12 +5,17 @@ A service absent from this map gets no token at all.
 
 from __future__ import annotations
 
+# Every service refuses revoked user tokens; without a shared Redis it reads the gateway's markers.
+REVOCATIONS = "system:revocation:read"
+
 SERVICE_GRANTS: dict[str, tuple[str, ...]] = {
+    "dbs": (REVOCATIONS,),
     # Schedules name their doctor, department and registration type.
-    "dms": ("dbs:doctor:read", "dbs:department:read", "dbs:registration_type:read"),
+    "dms": (REVOCATIONS, "dbs:doctor:read", "dbs:department:read", "dbs:registration_type:read"),
     # Registration books slots and freezes fees; pricing freezes drug and item prices; paid
     # prescriptions go to the pharmacy.
     "oms": (
+        REVOCATIONS,
         "dbs:department:read",
         "dbs:doctor:read",
         "dbs:registration_type:read",
@@ -22,5 +27,5 @@ SERVICE_GRANTS: dict[str, tuple[str, ...]] = {
         "pms:dispensing:write",
     ),
     # Dispensing is reported back to outpatient.
-    "pms": ("oms:dispensing:write",),
+    "pms": (REVOCATIONS, "oms:dispensing:write"),
 }

@@ -97,6 +97,7 @@ def pms_settings(database_url: str, var_dir: Path, signing_key: SigningKey, **ov
         "redis_url": "",
         "redis_sentinels": "",
         "jwks": signing_key.jwks_json,
+        "check_revocations": False,
         "log_to_file": False,
         "log_level": "WARNING",
     }

@@ -119,4 +119,4 @@ def test_the_report_is_delivered_once_with_its_key_as_pms(
     }
     # pms's own token from the gateway: only what pms may do on others.
     claims = jwt.get_unverified_claims(call["token"])
-    assert claims["perms"] == ["oms:dispensing:write"]
+    assert claims["perms"] == ["system:revocation:read", "oms:dispensing:write"]

@@ -44,6 +44,7 @@ from gateway.auth import passwords
 from gateway.db import audit_log as gateway_audit_log
 from gateway.settings import GatewaySettings
 from registry.settings import RegistrySettings
+from shared import fieldcrypt
 from shared.migrations import sync_url
 from tests.conftest import DatabaseUnderTest
 from tests.dbs.conftest import Api
@@ -58,6 +59,9 @@ ISOLATED: dict[str, Any] = {
     "redis_sentinels": "",
     "log_to_file": False,
     "log_level": "WARNING",
+    # Two-step login has its own tests (test_second_factor.py); elsewhere administrators log in
+    # with the password alone.
+    "totp_required_permissions": [],
 }
 ADMIN = "admin"
 ADMIN_PASSWORD = "Sec-admin-pass-1"
@@ -272,6 +276,7 @@ class InProcessGateway(Gateway):
     def __init__(self, client: TestClient, app: FastAPI, settings: GatewaySettings) -> None:
         super().__init__(client, app, settings)
         self.engine: Engine = create_engine(sync_url(settings.effective_database_url))
+        fieldcrypt.attach_settings(self.engine, settings)  # to open the personal data in audit rows
 
     def audit_rows(self, after_id: int = 0) -> list[dict[str, Any]]:
         return read_audit(self.engine, gateway_audit_log, after_id)
@@ -289,6 +294,8 @@ def read_audit(engine: Engine, table: Any, after_id: int = 0) -> list[dict[str, 
         entry = dict(row)
         for key in ("before", "after"):
             entry[key] = json.loads(row[key]) if row[key] is not None else None
+            if entry[key] is not None:  # personal values are sealed in the row (shared/fieldcrypt.py)
+                entry[key] = fieldcrypt.open_values(lambda: fieldcrypt.keyring_of(engine), entry[key])
         entry["raw"] = f"{row['before']} {row['after']}"
         out.append(entry)
     return out
@@ -364,11 +371,24 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     ):
         # The gateway finds dbs through the registry: wait until it routes there.
         wait_http(f"{gateway_server.url}/api/dbs/openapi.json", timeout=30)
+        # And dbs finds the gateway there, for the revocations it checks every user token against.
+        _wait_until_dbs_checks_revocations(gateway_server.url, f"http://127.0.0.1:{dbs_port}")
         dbs_engine = create_engine(sync_url(dbs_app.state.settings.effective_database_url))
         try:
             yield Live(gateway_server.url, f"http://127.0.0.1:{dbs_port}", dbs_engine)
         finally:
             dbs_engine.dispose()
+
+
+def _wait_until_dbs_checks_revocations(gateway_url: str, dbs_url: str, timeout: float = 30) -> None:
+    import httpx2
+
+    token = httpx2.post(f"{gateway_url}/api/auth/login", json={"username": ADMIN, "password": ADMIN_PASSWORD})
+    headers = bearer(token.json()["access_token"])
+    deadline = time.monotonic() + timeout
+    while httpx2.get(f"{dbs_url}/api/dbs/units", headers=headers).status_code == 503:
+        assert time.monotonic() < deadline, "dbs never reached the gateway's revocations"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="package")
@@ -424,6 +444,7 @@ def dbs_api(
         **{**ISOLATED, "database_url": database.url},
         var_dir=Path(tmp_path_factory.mktemp("dbs")),
         jwks=signing_key.jwks_json,
+        check_revocations=False,
     )
     engine = create_engine(sync_url(database.url))
     try:

@@ -147,7 +147,10 @@ def pms_api(
     directory = Path(tmp_path_factory.mktemp("pms"))
     with fresh_databases(database.backend, ["pms"], directory) as urls:
         settings = PmsSettings(
-            **{**ISOLATED, "database_url": urls["pms"]}, var_dir=directory, jwks=signing_key.jwks_json
+            **{**ISOLATED, "database_url": urls["pms"]},
+            var_dir=directory,
+            jwks=signing_key.jwks_json,
+            check_revocations=False,
         )
         engine = create_engine(sync_url(urls["pms"]))
         try:

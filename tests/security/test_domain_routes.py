@@ -41,7 +41,14 @@ def clients(signing_key: SigningKey, tmp_path_factory: pytest.TempPathFactory) -
     opened = {}
     try:
         for name in DOMAIN:
-            app = _app(name, var_dir=var_dir, jwks=signing_key.jwks_json, service_urls={}, http_timeout_seconds=2)
+            app = _app(
+                name,
+                var_dir=var_dir,
+                jwks=signing_key.jwks_json,
+                check_revocations=False,
+                service_urls={},
+                http_timeout_seconds=2,
+            )
             opened[name] = TestClient(app, raise_server_exceptions=False).__enter__()
         yield opened
     finally:

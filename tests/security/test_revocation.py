@@ -171,13 +171,12 @@ def test_tokens_issued_in_the_same_millisecond_as_a_password_change_work(
 ) -> None:
     """A fast server (Redis and database answering in well under a millisecond) re-issues the user
     and signs the new tokens within one millisecond; simulated by a clock that stands still."""
-    import gateway.auth.revocation
     import gateway.auth.service
 
     user = gw.ready_user(["system:user:read"])
     frozen = time.time()
     clock = SimpleNamespace(time=lambda: frozen)
-    monkeypatch.setattr(gateway.auth.revocation, "time", clock)
+    monkeypatch.setattr(gw.app.state.auth.revocations, "clock", clock.time)
     monkeypatch.setattr(gateway.auth.service, "time", clock)
     answer = gw.request(
         "POST",

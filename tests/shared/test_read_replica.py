@@ -113,6 +113,7 @@ def app(
         database_replica_urls=[replica_database.replica_url],
         registry_urls="",
         jwks=signing_key.jwks_json,
+        check_revocations=False,
         log_to_file=False,
         log_level="WARNING",
     )

@@ -78,6 +78,7 @@ class Stack:
             values.update(
                 signing_key_pem=self.key.private_pem,
                 superadmin_password=self.ADMIN_PASSWORD,
+                totp_required_permissions=[],
                 login_rate_per_ip_per_minute=100000,
                 api_rate_per_second=100000,
                 api_burst=100000,
