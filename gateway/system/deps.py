@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gateway.auth.service import AuthContext
+from gateway.system.delegation import Actor, load_actor
 from shared.auth import CurrentPrincipal
+from shared.db import WriteSession
 from shared.pii import PII_PERMISSION
 
 
@@ -23,6 +25,12 @@ def _actor_is_superadmin(principal: CurrentPrincipal) -> bool:
     return "*" in principal.permissions
 
 
+async def _actor(session: WriteSession, principal: CurrentPrincipal) -> Actor:
+    return await load_actor(session, principal)
+
+
 Auth = Annotated[AuthContext, Depends(_auth_context)]
 RevealPii = Annotated[bool, Depends(_reveal_pii)]
 ActorIsSuperadmin = Annotated[bool, Depends(_actor_is_superadmin)]
+# The administrator making a change, with their grants as the database holds them now.
+CurrentActor = Annotated[Actor, Depends(_actor)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from gateway.system.catalogue import ModuleNode, catalogue, permission_keys
-from gateway.system.deps import Auth
+from gateway.system.deps import Auth, CurrentActor
 from gateway.system.roles import service
 from gateway.system.roles.schemas import RoleIn, RoleOut
 from shared.auth import requires
@@ -33,8 +33,8 @@ async def list_roles(session: ReadSession, paging: Paging) -> Page[RoleOut]:
 
 
 @router.post("/roles", response_model=RoleOut, status_code=201, summary="Create a role", **WRITE)
-async def create_role(session: WriteSession, body: RoleIn, request: Request) -> RoleOut:
-    return await service.create_role(session, body, permission_keys(await _catalogue(request)))
+async def create_role(session: WriteSession, body: RoleIn, request: Request, actor: CurrentActor) -> RoleOut:
+    return await service.create_role(session, body, permission_keys(await _catalogue(request)), actor)
 
 
 @router.get("/roles/{role_id}", response_model=RoleOut, summary="Get one role", **READ)
@@ -43,8 +43,10 @@ async def get_role(session: ReadSession, role_id: int) -> RoleOut:
 
 
 @router.put("/roles/{role_id}", response_model=RoleOut, summary="Update a role", **WRITE)
-async def update_role(session: WriteSession, role_id: int, body: RoleIn, request: Request, auth: Auth) -> RoleOut:
-    return await service.update_role(session, role_id, body, permission_keys(await _catalogue(request)), auth)
+async def update_role(
+    session: WriteSession, role_id: int, body: RoleIn, request: Request, auth: Auth, actor: CurrentActor
+) -> RoleOut:
+    return await service.update_role(session, role_id, body, permission_keys(await _catalogue(request)), auth, actor)
 
 
 @router.delete(
@@ -54,6 +56,6 @@ async def update_role(session: WriteSession, role_id: int, body: RoleIn, request
     summary="Delete a role (409 while users hold it)",
     **WRITE,
 )
-async def delete_role(session: WriteSession, role_id: int) -> Response:
-    await service.delete_role(session, role_id)
+async def delete_role(session: WriteSession, role_id: int, actor: CurrentActor) -> Response:
+    await service.delete_role(session, role_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -23,6 +23,8 @@ class RoleOut(BaseModel):
     permissions: list[str]
     data_scope: DataScope
     department_ids: list[int]
+    # The 三员 role's key ("system_admin", "security_admin", "audit_admin"); None for other roles.
+    builtin: str | None = None
     user_count: int
     created_at: datetime
     updated_at: datetime

@@ -36,6 +36,7 @@ class UserAdminOut(BaseModel):
     locked_until: datetime | None
     is_superadmin: bool
     must_change_password: bool
+    second_factor_enabled: bool = False
     roles: list[RoleRef]
     last_login_at: datetime | None
     created_at: datetime

@@ -24,6 +24,7 @@ export interface UserAdmin {
   locked_until: string | null
   is_superadmin: boolean
   must_change_password: boolean
+  second_factor_enabled?: boolean
   roles: RoleRef[]
   last_login_at: string | null
   created_at: string
@@ -55,6 +56,8 @@ export interface Role {
   permissions: string[]
   data_scope: DataScope
   department_ids: number[]
+  /** The 三员 role's key; such a role is built in: never edited or deleted. */
+  builtin: 'system_admin' | 'security_admin' | 'audit_admin' | null
   user_count: number
   created_at: string
   updated_at: string
@@ -96,6 +99,23 @@ export interface LoginLogEntry {
   user_agent: string
   result: 'success' | 'failure'
   reason: string | null
+  event: LoginEvent
+}
+
+/** What a login-log row records: a login attempt, a logout, a session found expired, a password change. */
+export const LOGIN_EVENTS = ['login', 'logout', 'session_expired', 'password_changed', 'password_reset'] as const
+export type LoginEvent = (typeof LOGIN_EVENTS)[number]
+
+/** A log's hash chain as verified by the module that keeps it (shared/audit_chain.py). */
+export interface ChainState {
+  module: string
+  chain: string
+  status: 'intact' | 'broken' | 'unsealed' | 'unavailable'
+  rows: number
+  archived_through: number | null
+  problem: 'edited' | 'deleted' | 'truncated' | 'head_edited' | null
+  row_id: number | null
+  at: string | null
 }
 
 export interface OperationLogEntry {
@@ -138,6 +158,7 @@ export interface UserQuery extends PageQuery {
 export interface LoginLogQuery extends PageQuery {
   username?: string
   result?: 'success' | 'failure'
+  event?: LoginEvent
   ip?: string
   from?: string
   to?: string
@@ -164,6 +185,8 @@ export const usersApi = {
   unlock: (id: number) => http.post<UserAdmin>(`${USERS}/${id}/unlock`),
   resetPassword: (id: number) => http.post<{ initial_password: string }>(`${USERS}/${id}/reset-password`),
   forceLogout: (id: number) => http.post<void>(`${USERS}/${id}/force-logout`),
+  /** A lost phone: forgets the authenticator and ends the user's sessions (system:security:write). */
+  resetSecondFactor: (id: number) => http.post<UserAdmin>(`${USERS}/${id}/second-factor/reset`),
 }
 
 export const rolesApi = {
@@ -180,10 +203,36 @@ export const logsApi = {
     http.get<Page<LoginLogEntry>>('/api/system/login-log', query, { signal }),
   operations: (query: OperationLogQuery, signal?: AbortSignal) =>
     http.get<Page<OperationLogEntry>>('/api/system/operation-log', query, { signal }),
+  operationChains: () => http.get<ChainState[]>('/api/system/operation-log/chain'),
+  loginChain: () => http.get<ChainState>('/api/system/login-log/chain'),
 }
 
 export const sessionsApi = {
   list: (query: PageQuery & { username?: string }, signal?: AbortSignal) =>
     http.get<Page<OnlineSession>>('/api/system/sessions', query, { signal }),
   end: (id: string) => http.delete(`/api/system/sessions/${encodeURIComponent(id)}`),
+}
+
+/** The security policy in force (deployment settings, shown for review). */
+export interface SecurityPolicy {
+  password_min_length: number
+  password_max_age_days: number
+  password_history: number
+  lockout_failures: number
+  lockout_window_minutes: number
+  lockout_minutes: number
+  session_idle_minutes: number
+  session_absolute_hours: number
+  access_token_minutes: number
+  second_factor_required_for: string[]
+  trusted_networks: string[]
+  trusted_proxies: string[]
+  login_rate_per_ip_per_minute: number
+  login_rate_per_user_per_minute: number
+  api_rate_per_second: number
+  audit_retention_days: number
+}
+
+export const policyApi = {
+  get: () => http.get<SecurityPolicy>('/api/system/security-policy'),
 }

@@ -30,6 +30,7 @@ const systemComponents: Record<string, () => Promise<{ default: RouteComponent }
   'login-log': () => import('@/views/system/LoginLogView.vue'),
   'operation-log': () => import('@/views/system/OperationLogView.vue'),
   sessions: () => import('@/views/system/SessionsView.vue'),
+  'security-policy': () => import('@/views/system/SecurityPolicyView.vue'),
 }
 
 const moduleComponents: Record<string, () => Promise<{ default: RouteComponent }>> = {
@@ -76,6 +77,13 @@ const routes: RouteRecordRaw[] = [
     name: 'change-password',
     component: () => import('@/views/ChangePasswordView.vue'),
     meta: { titleKey: 'password.title' },
+  },
+  {
+    // 账号安全: two-step verification; where an administrator must set it up before anything else.
+    path: '/account/security',
+    name: 'account-security',
+    component: () => import('@/views/SecondFactorView.vue'),
+    meta: { titleKey: 'twoFactor.title' },
   },
   {
     path: '/',
@@ -188,6 +196,10 @@ router.beforeEach(async (to) => {
   // An initial or reset password must be changed before anything else.
   if (auth.mustChangePassword && to.name !== 'change-password') {
     return { name: 'change-password', query: { redirect: to.fullPath } }
+  }
+  // Then an administrator's second factor, before anything else opens.
+  if (!auth.mustChangePassword && auth.enrolmentRequired && to.name !== 'account-security') {
+    return { name: 'account-security', query: { redirect: to.fullPath } }
   }
   if (to.meta.permission && !auth.can(to.meta.permission)) return { name: 'forbidden' }
   return true

@@ -68,6 +68,18 @@ export function buildTree(catalogue: CatalogueModule[], labels: TreeLabels, disa
   })
 }
 
+/** The catalogue without the permissions `holds` refuses (and without what is then empty). */
+export function onlyHeld(catalogue: CatalogueModule[], holds: (permission: string) => boolean): CatalogueModule[] {
+  return catalogue
+    .map((m) => ({
+      ...m,
+      resources: m.resources
+        .map((r) => ({ ...r, permissions: r.permissions.filter((p) => holds(p.key)) }))
+        .filter((r) => r.permissions.length > 0),
+    }))
+    .filter((m) => m.resources.length > 0)
+}
+
 /** Every permission key the catalogue offers, in its order. */
 export function catalogueKeys(catalogue: CatalogueModule[]): string[] {
   return catalogue.flatMap((m) => m.resources.flatMap((r) => r.permissions.map((p) => p.key)))
