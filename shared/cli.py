@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import subprocess
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 from shared import components
+from shared.var_files import private_umask
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -84,6 +87,98 @@ def _reset_password(args: argparse.Namespace) -> None:
     print(f"new password for {args.username}: {password}")
 
 
+def _rotate_field_key(args: argparse.Namespace) -> None:
+    """Re-encrypts personal data with the current field key and re-indexes it with the current
+    index key (docs/security.md, "Personal data at rest", has the whole procedure)."""
+    import importlib
+
+    from shared import fieldcrypt
+
+    if args.component and (args.new_key or args.new_index_key):
+        sys.exit("--new-key and --new-index-key rotate every service sharing the key file: name none")
+    services = []
+    for name in args.component or [c for c in components.available() if c != "registry"]:
+        module = components.load(name)
+        metadata = importlib.import_module(f"{name}.db").metadata
+        if any(fieldcrypt.encrypted_columns(t) for t in metadata.sorted_tables):
+            services.append((name, module.settings_class(), metadata))
+    if not services:
+        return
+    key_file_settings = services[0][1]
+    if args.new_key:
+        print(f"new current field key: {fieldcrypt.add_file_key(key_file_settings)}")
+    if args.new_index_key:
+        fieldcrypt.add_file_key(key_file_settings, index=True)
+        print("new field index key")
+    for name, settings, metadata in services:
+        for done in fieldcrypt.rotate_service(settings, metadata):
+            print(f"{name}: {done.table}: {done.rows} row(s) re-encrypted and re-indexed")
+    if args.new_index_key:
+        # Every row now carries the new index: the old key finds nothing any more.
+        fieldcrypt.drop_previous_index_key(key_file_settings)
+
+
+def _audit_databases(names: list[str]) -> Iterator[tuple[str, Any, Any, list[Any]]]:
+    """Each named component (default: all with migrations) with its configured database and its
+    chained tables, the engine keyed with its audit key."""
+    import importlib
+
+    from sqlalchemy import create_engine
+
+    from shared.audit_chain import audit_key, chains_of, use_key
+    from shared.migrations import sync_url
+
+    for name in names or [c for c in components.available() if c != "registry"]:
+        module = components.load(name)
+        if getattr(module, "MIGRATIONS", None) is None:
+            continue
+        settings = module.settings_class()
+        engine = create_engine(sync_url(settings.effective_database_url))
+        use_key(engine, audit_key(settings))
+        try:
+            yield name, settings, engine, chains_of(importlib.import_module(f"{name}.db").metadata)
+        finally:
+            engine.dispose()
+
+
+def _audit_verify(args: argparse.Namespace) -> None:
+    from shared.audit_chain import archive_dir, verify_database
+
+    broken = False
+    for name, settings, engine, tables in _audit_databases(args.components):
+        states = verify_database(engine, tables, name, archive_dir(settings) if args.archives else None)
+        if states is None:
+            print(f"{name}: 尚未迁移，没有审计链 / not migrated, no audit chain")
+            continue
+        for state in states:
+            text = state.describe()
+            print(f"{text.zh} / {text.en}")
+            broken = broken or not state.intact
+    sys.exit(1 if broken else 0)
+
+
+def _audit_archive(args: argparse.Namespace) -> None:
+    from datetime import timedelta
+
+    from shared.audit_chain import archive, archive_dir
+    from shared.types import utcnow
+
+    for name, settings, engine, tables in _audit_databases(args.components):
+        before = utcnow() - timedelta(days=settings.audit_retention_days)
+        for table in tables:
+            done = archive(engine, table, before, archive_dir(settings), name)
+            if done is None:
+                print(
+                    f"{name} {table.name}: 没有超过 {settings.audit_retention_days} 天的记录 / nothing older than "
+                    f"{settings.audit_retention_days} days"
+                )
+            else:
+                print(
+                    f"{name} {table.name}: 已归档 {done.rows} 条 / archived {done.rows} rows "
+                    f"({done.first_id}-{done.last_id}) -> {done.path}"
+                )
+
+
 def _settings(args: argparse.Namespace) -> None:
     from shared.settings import settings_table
 
@@ -99,6 +194,9 @@ def _up(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Before anything is written: what `hamp` and its children create under var/ (databases,
+    # logs, keys, objects) is readable by this user only (shared/var_files.py).
+    private_umask()
     parser = argparse.ArgumentParser(prog="hamp", description="HAMP — hospital archive management platform")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -129,8 +227,27 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("username")
     p.set_defaults(func=_reset_password)
 
+    p = commands.add_parser(
+        "rotate-field-key", help="re-encrypt ID cards and phones with the current field key and re-index them"
+    )
+    p.add_argument("component", nargs="*", help="the services to rotate (default: every one with personal data)")
+    p.add_argument("--new-key", action="store_true", help="embedded profile: first make a new current key")
+    p.add_argument("--new-index-key", action="store_true", help="embedded profile: first make a new index key")
+    p.set_defaults(func=_rotate_field_key)
+
     p = commands.add_parser("settings", help="print every setting of every component (Markdown)")
     p.set_defaults(func=_settings)
+
+    audit = commands.add_parser("audit", help="the tamper-evident audit trail: verify it, archive old rows")
+    actions = audit.add_subparsers(dest="action", required=True)
+    services = (*components.SERVICES, "gateway")
+    p = actions.add_parser("verify", help="check every audit chain; exit 1 naming the first edited or deleted row")
+    p.add_argument("components", nargs="*", choices=services, metavar="component")
+    p.add_argument("--archives", action="store_true", help="also check the archive files under var/archive")
+    p.set_defaults(func=_audit_verify)
+    p = actions.add_parser("archive", help="move rows older than audit_retention_days to var/archive/<component>")
+    p.add_argument("components", nargs="*", choices=services, metavar="component")
+    p.set_defaults(func=_audit_archive)
 
     args = parser.parse_args(argv)
     args.func(args)
