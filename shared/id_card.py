@@ -84,6 +84,11 @@ def birth_date_of(id_card: str) -> date:
     return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
+def is_male(id_card: str) -> bool:
+    """The 17th character (the sequence number's last digit) is odd for a man, even for a woman."""
+    return int(validate_id_card(id_card)[16]) % 2 == 1
+
+
 def is_masked(value: str | None) -> bool:
     return value is not None and bool(_MASKED.match(value.upper()))
 

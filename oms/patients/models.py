@@ -50,13 +50,16 @@ fieldcrypt.maintain_indexes(Patient)
 
 class PatientIn(PatientFields):
     model_config = INPUT_CONFIG
+    # Both may be left out when an ID card is given: they are read from it (service.py).
+    sex: Sex | None = None
+    birth_date: date | None = None
     id_card: IdCard = None
     phone: Phone = None
 
     @field_validator("birth_date")
     @classmethod
-    def _not_in_future(cls, value: date) -> date:
-        if value > latest_today():
+    def _not_in_future(cls, value: date | None) -> date | None:
+        if value is not None and value > latest_today():
             raise ValueError(Text("出生日期不能晚于今天", "must not be in the future"))
         return value
 

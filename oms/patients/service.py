@@ -8,18 +8,16 @@ sees it masked, that is the stored number.
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.db import audit_log
-from oms.patients.models import Patient, PatientIn, PatientOut
+from oms.patients.models import Patient, PatientIn, PatientOut, Sex
 from shared import audit, crud, fieldcrypt
 from shared.errors import Conflict, Invalid, field_error
 from shared.i18n import Text
-from shared.id_card import birth_date_of, is_masked
+from shared.id_card import birth_date_of, is_male, is_masked
 from shared.pii import mask_id_card
 
 FIELDS = {
@@ -59,23 +57,46 @@ def _id_card_to_store(sent: str | None, stored: Patient | None) -> str | None:
     return None
 
 
-def _check_birth_date(id_card: str | None, birth_date: date) -> None:
-    if id_card is None or birth_date_of(id_card) == birth_date:
-        return
-    raise Invalid(
-        Text("出生日期与身份证号不一致", "The birth date does not match the ID card number"),
-        code="birth_date_mismatch",
-        errors=[
-            field_error(
+def _with_id_card_facts(data: PatientIn, id_card: str | None) -> PatientIn:
+    """Sex and birth date are read from the ID card when left out, and may not contradict it;
+    without an ID card both must be given."""
+    if id_card is not None:
+        born, sex = birth_date_of(id_card), Sex.MALE if is_male(id_card) else Sex.FEMALE
+        data = data.model_copy(update={"birth_date": data.birth_date or born, "sex": data.sex or sex})
+        if data.birth_date != born:
+            raise _contradiction(
                 "birth_date",
+                Text("出生日期与身份证号不一致", "The birth date does not match the ID card number"),
                 Text("与身份证号中的出生日期不一致", "differs from the birth date in the ID card number"),
-                "birth_date_mismatch",
-            ),
-            field_error(
-                "id_card",
                 Text("其中的出生日期与填写的出生日期不一致", "holds another birth date"),
-                "birth_date_mismatch",
-            ),
+            )
+        if data.sex != sex:
+            raise _contradiction(
+                "sex",
+                Text("性别与身份证号不一致", "The sex does not match the ID card number"),
+                Text("与身份证号中的性别不一致", "differs from the sex in the ID card number"),
+                Text("其中的性别与填写的性别不一致", "holds the other sex"),
+            )
+    missing = [name for name in ("sex", "birth_date") if getattr(data, name) is None]
+    if missing:
+        raise Invalid(
+            Text("请填写性别和出生日期，或填写身份证号", "Give the sex and birth date, or the ID card number"),
+            code="validation_failed",
+            errors=[
+                field_error(name, Text("未填身份证号时必填", "required without an ID card number"), "missing")
+                for name in missing
+            ],
+        )
+    return data
+
+
+def _contradiction(field: str, detail: Text, message: Text, id_card_message: Text) -> Invalid:
+    return Invalid(
+        detail,
+        code=f"{field}_mismatch",
+        errors=[
+            field_error(field, message, f"{field}_mismatch"),
+            field_error("id_card", id_card_message, f"{field}_mismatch"),
         ],
     )
 
@@ -97,7 +118,7 @@ async def _check_id_card_unique(session: AsyncSession, id_card: str | None, excl
 
 async def create_patient(session: AsyncSession, data: PatientIn, viewer: crud.Viewer) -> BaseModel:
     id_card = _id_card_to_store(data.id_card, None)
-    _check_birth_date(id_card, data.birth_date)
+    data = _with_id_card_facts(data, id_card)
     await _check_id_card_unique(session, id_card, None)
     return await crud.create_record(session, patients, data, viewer)
 
@@ -106,6 +127,6 @@ async def update_patient(session: AsyncSession, patient_id: int, data: PatientIn
     stored = await session.get(Patient, patient_id)
     if stored is not None:
         id_card = _id_card_to_store(data.id_card, stored)
-        _check_birth_date(id_card, data.birth_date)
+        data = _with_id_card_facts(data, id_card)
         await _check_id_card_unique(session, id_card, patient_id)
     return await crud.update_record(session, patients, patient_id, data, viewer)

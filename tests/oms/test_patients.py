@@ -17,7 +17,7 @@ from tests.oms.conftest import OmsApi
 VALID = {
     "11010519491231002X": date(1949, 12, 31),
     "44030419900307123X": date(1990, 3, 7),
-    "310115198508154211": date(1985, 8, 15),
+    "31011519850815422X": date(1985, 8, 15),
     "510107200002290037": date(2000, 2, 29),
     "65010219751102556X": date(1975, 11, 2),
     "370203198811110079": date(1988, 11, 11),
@@ -37,7 +37,7 @@ LI = {
     "name": "李梅",
     "sex": "female",
     "birth_date": "1985-08-15",
-    "id_card": "310115198508154211",
+    "id_card": "31011519850815422X",
     "phone": "021-62345678",
 }
 ZHANG = {"name": "张三", "sex": "male", "birth_date": "2017-01-01"}
@@ -175,6 +175,30 @@ def test_birth_date_mismatch_names_both_fields_in_both_languages(oms_api: OmsApi
     assert "校验位" in answer.json()["errors"][0]["message"]
 
 
+def test_sex_and_birth_date_are_read_from_the_id_card(oms_api: OmsApi) -> None:
+    """Found by a new user: they were neither filled in from the ID card nor checked against it."""
+    only_the_card = {k: v for k, v in WANG.items() if k not in ("sex", "birth_date")}
+    created = oms_api.create("patients", only_the_card)
+    assert (created["sex"], created["birth_date"]) == ("male", "1990-03-07")
+    woman = oms_api.create("patients", {"name": "李梅", "id_card": LI["id_card"]})
+    assert woman["sex"] == "female"
+
+
+def test_a_sex_contradicting_the_id_card_is_refused(oms_api: OmsApi) -> None:
+    answer = oms_api.post("patients", {**WANG, "sex": "female"})
+    assert answer.status_code == 422 and answer.json()["code"] == "sex_mismatch"
+    assert set(field_errors(answer)) == {"sex", "id_card"}
+    assert "性别" in answer.json()["detail"]
+    assert oms_api.count("patients") == 0
+
+
+def test_without_an_id_card_sex_and_birth_date_are_required(oms_api: OmsApi) -> None:
+    answer = oms_api.post("patients", {"name": "张三"})
+    assert answer.status_code == 422
+    assert set(field_errors(answer)) == {"sex", "birth_date"}
+    assert oms_api.count("patients") == 0
+
+
 def test_birth_date_in_the_future_is_refused(oms_api: OmsApi) -> None:
     tomorrow = date.today() + timedelta(days=2)
     answer = oms_api.post("patients", {**ZHANG, "birth_date": tomorrow.isoformat()})
@@ -195,7 +219,8 @@ def test_duplicate_id_card_is_a_conflict(oms_api: OmsApi, second: str) -> None:
 def test_update_to_another_patients_id_card_is_a_conflict(oms_api: OmsApi) -> None:
     oms_api.create("patients", WANG)
     li = oms_api.create("patients", LI)
-    answer = oms_api.put(f"patients/{li['id']}", {**LI, "birth_date": WANG["birth_date"], "id_card": WANG["id_card"]})
+    body = {**LI, "sex": WANG["sex"], "birth_date": WANG["birth_date"], "id_card": WANG["id_card"]}
+    answer = oms_api.put(f"patients/{li['id']}", body)
     assert answer.status_code == 409
     # Keeping one's own number is no conflict.
     assert oms_api.put(f"patients/{li['id']}", {**LI, "address": "上海"}).status_code == 200
