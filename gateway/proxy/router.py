@@ -18,6 +18,7 @@ from starlette.background import BackgroundTask
 from gateway.proxy.client_ip import client_ip
 from gateway.proxy.routes import find_route
 from gateway.system.modules import MODULES
+from shared.api_docs import is_docs_path
 from shared.auth import current_principal, require_permission
 from shared.context import current_request_id
 from shared.errors import NotFound, Problem, Unavailable
@@ -102,7 +103,7 @@ async def proxy(service: str, path: str, request: Request) -> StreamingResponse:
     if service not in MODULES:
         raise NotFound(Text(f"没有名为 {service} 的服务", f"No service named {service}"), code="unknown_service")
     state = request.app.state
-    if path != "openapi.json":
+    if not is_docs_path(path):
         await _authorize(request, service)
     client: httpx2.AsyncClient = state.http
     body = _Body(request)
