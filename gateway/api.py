@@ -5,12 +5,25 @@ from __future__ import annotations
 from gateway import console_files
 from gateway.auth.router import router as auth
 from gateway.db import audit_log
+from gateway.docs import router as docs
 from gateway.proxy.router import router as proxy
 from gateway.system.logs.router import router as logs
+from gateway.system.outbox.router import router as outbox
 from gateway.system.policy.router import router as policy
 from gateway.system.roles.router import router as roles
 from gateway.system.users.router import router as users
 from gateway.system.users.service import PERSONAL
 from shared.audit_router import audit_router
 
-routers = [auth, users, roles, logs, policy, audit_router("system", audit_log, PERSONAL), proxy, console_files.router]
+routers = [
+    auth,
+    users,
+    roles,
+    logs,
+    outbox,
+    policy,
+    audit_router("system", audit_log, PERSONAL),
+    docs,
+    proxy,
+    console_files.router,
+]

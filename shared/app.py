@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.api_docs import install_docs
 from shared.auth import KeySet, TokenVerifier
 from shared.db import Database
 from shared.errors import Unavailable, install_error_handlers, problem_response
@@ -64,14 +65,20 @@ def create_app(
         title=title,
         lifespan=lifespan,
         openapi_url=f"{prefix}/openapi.json",
-        docs_url=f"{prefix}/docs",
+        # Our own Swagger UI page (shared/api_docs.py): FastAPI's loads its files from a CDN.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.ready_checks = []
+    # Reported in /health/ready without failing it: (name, async () -> detail, or None when fine).
+    app.state.ready_warnings = []
+    # Gauges brought up to date when /metrics is scraped (counts the database answers cheaply).
+    app.state.metric_updates = []
     app.add_middleware(RequestContextMiddleware, component=settings.component)
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
+    install_docs(app, prefix, title)
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router)
@@ -89,16 +96,21 @@ def _health_router() -> APIRouter:
     async def ready(request: Request) -> JSONResponse:
         checks = {name: await check() for name, check in request.app.state.ready_checks}
         up = all(checks.values())
+        states = {k: "UP" if v else "DOWN" for k, v in checks.items()}
+        warnings = {}
+        for name, warning in request.app.state.ready_warnings:
+            if (detail := await warning()) is not None:
+                warnings[name] = detail
+            states[name] = "UP" if detail is None else "WARN"
         return JSONResponse(
-            {
-                "status": "UP" if up else "DOWN",
-                "checks": {k: "UP" if v else "DOWN" for k, v in checks.items()},
-            },
+            {"status": "UP" if up else "DOWN", "checks": states, **({"warnings": warnings} if warnings else {})},
             status_code=200 if up else 503,
         )
 
     @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        for update in request.app.state.metric_updates:
+            await update()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -32,6 +32,8 @@ from shared.types import UTCDateTime, utcnow
 log = logging.getLogger("hamp.outbox")
 
 PENDING, DELIVERED, REJECTED = "pending", "delivered", "rejected"
+# Set aside for good by an operator (shared/outbox_admin.py): never sent again.
+RESOLVED = "resolved"
 # Answers that will not change however often the message is sent: kept aside for an operator.
 FINAL_REFUSALS = frozenset({400, 409, 422})
 MAX_BACKOFF_SECONDS = 60
@@ -53,6 +55,9 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("next_attempt_at", UTCDateTime(), nullable=False, index=True),
         Column("delivered_at", UTCDateTime(), nullable=True),
         Column("last_error", String(500), nullable=True),
+        Column("resolved_at", UTCDateTime(), nullable=True),
+        Column("resolved_by", String(64), nullable=True),
+        Column("resolution_note", String(500), nullable=True),
     )
 
 
@@ -158,12 +163,15 @@ class OutboxRelay:
 
 
 def outbox_part(table: Table, interval_seconds: float = 1.0) -> Any:
-    """A lifespan part (after the service client exists): the relay runs while the app does."""
+    """A lifespan part (after the service client exists): the relay runs while the app does, and
+    stuck messages show in /metrics and /health/ready."""
+    from shared.outbox_admin import watch  # it imports this module's states
 
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
         relay = OutboxRelay(app.state.db, table, app.state.services, interval_seconds)
         app.state.outbox = relay
+        watch(app, table)
         task = asyncio.create_task(relay.run(), name="outbox-relay")
         try:
             yield

@@ -46,6 +46,17 @@ def _page_params(
 Paging = Annotated[PageParams, Depends(_page_params)]
 
 
+def _plain_page_params(
+    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")] = 20,
+) -> PageParams:
+    return PageParams(page=page, size=size, sort="", q="")
+
+
+# For lists with a fixed order and no search: they do not offer `sort` and `q` only to ignore them.
+PlainPaging = Annotated[PageParams, Depends(_plain_page_params)]
+
+
 async def fetch_page(session: AsyncSession, query: Select, paging: PageParams, *order_by: Any) -> tuple[list, int]:
     """One page of `query` (ORM rows) and the count of all its rows."""
     total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()

@@ -108,6 +108,12 @@ class ServiceSettings(HampSettings):
         "", description="Object storage: empty for var/objects, or http(s)://key:secret@minio:9000."
     )
     http_timeout_seconds: float = Field(10.0, description="Timeout of calls to other services.")
+    outbox_stuck_minutes: int = Field(
+        15,
+        ge=1,
+        description="A message to another service still pending after this long counts as stuck "
+        "(/metrics hamp_outbox_stuck_messages, a warning in /health/ready).",
+    )
     service_secret: str = Field(
         "",
         description="Shared secret services trade at the gateway for their own short-lived tokens (from a Secret). "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 import pms.main
-from pms.db import audit_log
+from pms.db import audit_log, outbox
 from pms.settings import PmsSettings
 from shared.migrations import sync_url
+from shared.types import utcnow
 from tests.conftest import DatabaseUnderTest
 from tests.pms.conftest import Api, order_body
 from tests.security.conftest import ISOLATED, MISSING_ID, Minter, Route, read_audit, routes_of
@@ -50,6 +52,10 @@ class Scenario:
     status: int
     action: str
     check: Callable[[dict[str, Any], Any], None]  # (the row, the answer)
+    entity: str = ENTITY
+    entity_id: Callable[[Any], str] = lambda answer: str(answer.json()["id"])
+    # Sending a message again twice is two operator decisions, each audited.
+    repeatable: bool = False
 
 
 _orders = iter(range(1000, 10**6))
@@ -132,7 +138,67 @@ def _cancel(api: Api, token: str) -> Scenario:
     )
 
 
+def _message(api: Api, status: str) -> tuple[int, str]:
+    key = f"audit-outbox-{next(_orders)}"
+    now = utcnow()
+    row = {"key": key, "destination": "OMS", "method": "POST", "path": "/api/oms/orders/1/dispensed", "body": "{}",
+           "status": status, "attempts": 1, "created_at": now, "next_attempt_at": now + timedelta(hours=1),
+           "last_error": '409 {"detail": "已取消"}'}  # fmt: skip
+    with api.engine.begin() as conn:
+        return conn.execute(outbox.insert().values(**row)).inserted_primary_key[0], key
+
+
+def _retry(api: Api, token: str) -> Scenario:
+    message_id, key = _message(api, "rejected")
+    delivered, _ = _message(api, "delivered")
+
+    def check(row: dict[str, Any], _: Any) -> None:
+        assert (row["before"]["status"], row["after"]["status"]) == ("rejected", "pending")
+
+    return Scenario(
+        refused=[
+            (404, lambda: api.post(f"outbox/{MISSING_ID}/retry", token=token)),
+            (409, lambda: api.post(f"outbox/{delivered}/retry", token=token)),
+            (403, lambda: api.post(f"outbox/{message_id}/retry", token=api.token("pms:outbox:read"))),
+            (401, lambda: api.post(f"outbox/{message_id}/retry", token=None)),
+        ],
+        call=lambda: api.post(f"outbox/{message_id}/retry", token=token),
+        status=204,
+        action="retry",
+        check=check,
+        entity="outbox",
+        entity_id=lambda _: key,
+        repeatable=True,
+    )
+
+
+def _resolve(api: Api, token: str) -> Scenario:
+    message_id, key = _message(api, "rejected")
+    note = {"note": "已在门诊手工处理"}
+
+    def check(row: dict[str, Any], _: Any) -> None:
+        assert (row["before"]["status"], row["after"]["status"]) == ("rejected", "resolved")
+        assert row["after"]["resolution_note"] == note["note"]
+
+    return Scenario(
+        refused=[
+            (422, lambda: api.post(f"outbox/{message_id}/resolve", {"note": ""}, token=token)),
+            (404, lambda: api.post(f"outbox/{MISSING_ID}/resolve", note, token=token)),
+            (403, lambda: api.post(f"outbox/{message_id}/resolve", note, token=api.token("pms:outbox:read"))),
+            (401, lambda: api.post(f"outbox/{message_id}/resolve", note, token=None)),
+        ],
+        call=lambda: api.post(f"outbox/{message_id}/resolve", note, token=token),
+        status=204,
+        action="resolve",
+        check=check,
+        entity="outbox",
+        entity_id=lambda _: key,
+    )
+
+
 SCENARIOS: dict[str, Callable[[Api, str], Scenario]] = {
+    "POST /api/pms/outbox/{message_id}/retry": _retry,
+    "POST /api/pms/outbox/{message_id}/resolve": _resolve,
     "POST /api/pms/dispensing-orders": _receive,
     "POST /api/pms/dispensing-orders/{order_id}/dispense": _dispense,
     "POST /api/pms/dispensing-orders/by-source/{source}/{order_id}/cancel": _cancel,
@@ -181,12 +247,14 @@ def test_every_pms_write_is_audited(pms_api: Api, mint: Minter, route: Route) ->
     answer = scenario.call()
     assert answer.status_code == scenario.status, answer.text
     (row,) = read_audit(pms_api.engine, audit, last)
-    assert (row["actor"], row["actor_id"], row["action"], row["entity"]) == (ACTOR, ACTOR_ID, scenario.action, ENTITY)
-    assert row["entity_id"] == str(answer.json()["id"])
+    assert (row["actor"], row["actor_id"], row["action"]) == (ACTOR, ACTOR_ID, scenario.action)
+    assert (row["entity"], row["entity_id"]) == (scenario.entity, scenario.entity_id(answer))
     assert row["request_id"] == answer.headers["x-request-id"]
     assert row["route"] == f"{answer.request.method} {answer.request.url.path}"
     scenario.check(row, answer)
 
+    if scenario.repeatable:
+        return
     # Repeating the write changes nothing and writes no second row (a replay, or a 409).
     again = scenario.call()
     assert again.status_code in (scenario.status, 409), again.text

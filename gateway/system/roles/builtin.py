@@ -33,8 +33,17 @@ class BuiltinRole:
 SYSTEM_ADMIN = BuiltinRole(
     "system_admin",
     "系统管理员",
-    "三员之一：管理账号、角色和主数据配置；不能查看日志，也不能处理安全事务",
-    ("system:user:read", "system:user:write", "system:role:read", "system:role:write", "dbs:*"),
+    "三员之一：管理账号、角色和主数据配置，处理模块间积压的消息；不能查看日志，也不能处理安全事务",
+    (
+        "system:user:read",
+        "system:user:write",
+        "system:role:read",
+        "system:role:write",
+        "dbs:*",
+        # Keeping the system running: messages between modules that are stuck (消息队列).
+        "system:outbox:read",
+        *(f"{module}:outbox:{action}" for module in MODULES for action in ("read", "write")),
+    ),
 )
 SECURITY_ADMIN = BuiltinRole(
     "security_admin",

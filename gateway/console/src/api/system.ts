@@ -236,3 +236,34 @@ export interface SecurityPolicy {
 export const policyApi = {
   get: () => http.get<SecurityPolicy>('/api/system/security-policy'),
 }
+
+/** A message between services not delivered (waiting, refused by its receiver, or resolved). */
+export interface OutboxMessage {
+  module: string
+  id: number
+  key: string
+  destination: string
+  method: string
+  path: string
+  kind: Localized | null
+  status: 'pending' | 'rejected' | 'resolved'
+  attempts: number
+  created_at: string
+  next_attempt_at: string
+  answer_status: number | null
+  answer: string | null
+  resolved_at: string | null
+  resolved_by: string | null
+  resolution_note: string | null
+}
+
+export interface OutboxQuery extends PageQuery {
+  module?: string
+  status?: OutboxMessage['status']
+}
+
+export const outboxApi = {
+  list: (query: OutboxQuery, signal?: AbortSignal) => http.get<Page<OutboxMessage>>('/api/system/outbox', query, { signal }),
+  retry: (module: string, id: number) => http.post<void>(`/api/${module}/outbox/${id}/retry`),
+  resolve: (module: string, id: number, note: string) => http.post<void>(`/api/${module}/outbox/${id}/resolve`, { note }),
+}

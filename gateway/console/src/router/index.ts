@@ -31,6 +31,7 @@ const systemComponents: Record<string, () => Promise<{ default: RouteComponent }
   'operation-log': () => import('@/views/system/OperationLogView.vue'),
   sessions: () => import('@/views/system/SessionsView.vue'),
   'security-policy': () => import('@/views/system/SecurityPolicyView.vue'),
+  outbox: () => import('@/views/system/OutboxView.vue'),
 }
 
 const moduleComponents: Record<string, () => Promise<{ default: RouteComponent }>> = {

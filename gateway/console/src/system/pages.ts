@@ -20,5 +20,6 @@ export const SYSTEM_PAGES: SystemPage[] = [
   { path: 'login-log', titleKey: 'system.loginLog.title', permission: 'system:login_log:read', icon: 'Document' },
   { path: 'operation-log', titleKey: 'system.operationLog.title', permission: 'system:audit:read', icon: 'Notebook' },
   { path: 'sessions', titleKey: 'system.sessions.title', permission: 'system:session:read', icon: 'Monitor' },
+  { path: 'outbox', titleKey: 'system.outbox.title', permission: 'system:outbox:read', icon: 'Tickets' },
   { path: 'security-policy', titleKey: 'system.policy.title', permission: 'system:security:read', icon: 'Setting' },
 ]
