@@ -69,6 +69,14 @@ ADMIN_PASSWORD = "Sec-admin-pass-1"
 NEW_PASSWORD = "Changed-pass-42"
 LOCAL = ("127.0.0.1", 50000)
 PEER_HEADER = "x-test-peer"
+# Routes of the gateway open to anyone (in the trusted networks).
+PUBLIC = {
+    "POST /api/auth/login",
+    "POST /api/auth/login/second-factor",
+    "POST /api/auth/refresh",
+    "GET /api/auth/jwks",
+    "POST /api/auth/service-token",
+}
 # A record id no test creates: path parameters of calls that must not touch real records.
 MISSING_ID = "999999999"
 

@@ -11,6 +11,7 @@ from jose import jwt
 
 from tests.security.conftest import (
     NEW_PASSWORD,
+    PUBLIC,
     GatewayFactory,
     InProcessGateway,
     Route,
@@ -104,13 +105,6 @@ def test_every_refused_login_is_logged_with_its_reason(gw: InProcessGateway) -> 
 # --- the first login ------------------------------------------------------------------------
 
 ALLOWED_WHILE_PENDING = {"GET /api/auth/me", "POST /api/auth/password", "POST /api/auth/logout"}
-PUBLIC = {
-    "POST /api/auth/login",
-    "POST /api/auth/login/second-factor",
-    "POST /api/auth/refresh",
-    "GET /api/auth/jwks",
-    "POST /api/auth/service-token",
-}
 PENDING_ROUTES = [
     pytest.param(r, id=str(r))
     for r in [*gateway_routes(), *dbs_routes()]

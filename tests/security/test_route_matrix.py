@@ -19,6 +19,7 @@ from shared.pii import PII_PERMISSION
 from tests.dbs.conftest import Api
 from tests.security.conftest import (
     MISSING_ID,
+    PUBLIC,
     Gateway,
     Minter,
     Route,
@@ -32,14 +33,6 @@ from tests.security.conftest import (
 DBS = dbs_routes()
 GATEWAY = gateway_routes()
 
-# Routes of the gateway open to anyone (in the trusted networks).
-PUBLIC = {
-    "POST /api/auth/login",
-    "POST /api/auth/login/second-factor",
-    "POST /api/auth/refresh",
-    "GET /api/auth/jwks",
-    "POST /api/auth/service-token",
-}
 # Routes that need a login but no permission.
 LOGIN_ONLY = {
     "POST /api/auth/logout",

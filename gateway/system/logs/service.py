@@ -11,14 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth.service import AuthContext, end_session
 from gateway.db import audit_log
+from gateway.system.merged import merged_page
 from gateway.system.models import LoginEvent, LoginLog, LoginResult, Session, User
 from gateway.system.users.service import PERSONAL
 from shared import audit
 from shared.audit import AuditEntry, read_log
 from shared.audit_chain import ChainState, ChainStatus, check
-from shared.errors import Invalid, NotFound, Unavailable, field_error
+from shared.errors import NotFound, Unavailable
 from shared.i18n import Text
-from shared.paging import MAX_PAGE_SIZE, Page, PageParams
+from shared.paging import Page, PageParams
 from shared.service_client import ServiceClient
 from shared.settings import ServiceSettings
 from shared.types import utcnow
@@ -137,26 +138,13 @@ async def operation_log(
     filters: dict[str, Any],
     reveal_pii: bool,
 ) -> Page[AuditEntry]:
-    """One module: its own paging. Several: the newest rows of each, merged by time; deep pages
-    need a module filter (each service is asked for at most one page of 200). "system" is the
-    gateway's own log, read here; the others are asked over HTTP with the caller's token."""
-    if len(modules) == 1:
-        return await _page_of(session, client, modules[0], params, filters, reveal_pii)
-    window = params.page * params.size
-    if window > MAX_PAGE_SIZE:
-        raise Invalid(
-            Text("跨模块查询最多翻到第 200 条，请按模块筛选", "Filter by module to page past 200 rows"),
-            code="page_too_deep",
-            errors=[field_error("page", Text("请按模块筛选", "filter by module"), "page_too_deep")],
-        )
-    first = PageParams(page=1, size=window, sort="", q="")
-    pages = [await _page_of(session, client, m, first, filters, reveal_pii) for m in modules]
-    merged = sorted((e for p in pages for e in p.items), key=lambda e: (e.at, e.module, e.id), reverse=True)
-    return Page(
-        items=merged[params.offset : params.offset + params.size],
-        total=sum(p.total for p in pages),
-        page=params.page,
-        size=params.size,
+    """Merged newest first (gateway/system/merged.py). "system" is the gateway's own log, read
+    here; the others are asked over HTTP with the caller's token."""
+    return await merged_page(
+        modules,
+        params,
+        lambda module, page: _page_of(session, client, module, page, filters, reveal_pii),
+        lambda e: (e.at, e.module, e.id),
     )
 
 

@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-from shared.errors import Invalid, Unavailable, field_error
-from shared.i18n import Text
+from gateway.system.merged import merged_page
+from shared.errors import Unavailable
 from shared.outbox_admin import OutboxMessage, OutboxStatus
-from shared.paging import MAX_PAGE_SIZE, Page, PageParams
+from shared.paging import Page, PageParams
 from shared.service_client import ServiceClient
 
 
 async def outbox(
     client: ServiceClient, modules: list[str], params: PageParams, status: OutboxStatus | None
 ) -> Page[OutboxMessage]:
-    """As the operation log merges (gateway/system/logs): one module pages itself; several give
-    their newest messages, merged by time, at most 200 deep. Each module is asked with the
-    caller's token, so it decides what the caller may see: one that refuses, has no outbox (404)
-    or does not answer is left out rather than failing the page."""
-    if len(modules) == 1:
-        return await _page_of(client, modules[0], params, status)
-    window = params.page * params.size
-    if window > MAX_PAGE_SIZE:
-        raise Invalid(
-            Text("跨模块查询最多翻到第 200 条，请按模块筛选", "Filter by module to page past 200 rows"),
-            code="page_too_deep",
-            errors=[field_error("page", Text("请按模块筛选", "filter by module"), "page_too_deep")],
-        )
-    first = PageParams(page=1, size=window, sort="", q="")
-    pages = [await _page_of(client, m, first, status) for m in modules]
-    merged = sorted((m for p in pages for m in p.items), key=lambda m: (m.created_at, m.module, m.id), reverse=True)
-    return Page(
-        items=merged[params.offset : params.offset + params.size],
-        total=sum(p.total for p in pages),
-        page=params.page,
-        size=params.size,
+    """Merged newest first (gateway/system/merged.py). Each module is asked with the caller's
+    token, so it decides what the caller may see: one that refuses, has no outbox (404) or does
+    not answer is left out rather than failing the page."""
+    return await merged_page(
+        modules,
+        params,
+        lambda module, page: _page_of(client, module, page, status),
+        lambda m: (m.created_at, m.module, m.id),
     )
 
 
