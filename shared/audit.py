@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, func, select
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared import fieldcrypt
 from shared.audit_chain import append, chain_columns, chained
@@ -20,6 +21,9 @@ from shared.types import UTCDateTime, utcnow
 
 # entity -> {field: "phone" | "id_card"}: what to mask in before/after for viewers without pii:read.
 PersonalFields = dict[str, dict[str, str]]
+
+# Rows recorded in a transaction, chained when it commits (see `record`).
+PENDING = "hamp.audit.pending"
 
 # Keys never stored, whatever entity they appear on.
 SECRET_KEYS = frozenset({"password", "password_hash", "secret", "token", "refresh_token", "access_token"})
@@ -91,8 +95,27 @@ async def record(
         "before": _scrub(_sealed(session, table, entity, before)),
         "after": _scrub(_sealed(session, table, entity, after)),
     }
-    # Appending locks the chain's head until the caller's transaction ends (see audit_chain).
-    await session.run_sync(lambda sync: append(sync.connection(), table, values))
+    # Chaining a row locks the chain's head until the transaction ends (see audit_chain), and
+    # every write transaction of the service shares that head. Taken mid-transaction it closes a
+    # cycle with row locks taken after it (on MariaDB a prescription's insert and a dispensing
+    # report deadlocked so), so rows wait here and are chained at commit: the head is the last
+    # lock a transaction takes, and a transaction holding it waits for nothing else.
+    session.info.setdefault(PENDING, []).append((table, values))
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if pending:
+        connection = session.connection()
+        for table, values in pending:
+            append(connection, table, values)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous: Any) -> None:
+    if previous.parent is None:  # the transaction itself, not a savepoint (a queued duplicate message)
+        session.info.pop(PENDING, None)
 
 
 class AuditEntry(BaseModel):

@@ -64,6 +64,11 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return create_async_engine(
         parsed,
+        # READ COMMITTED, not InnoDB's REPEATABLE READ: its gap locks make an insert (a new
+        # prescription's lines) and an update of a neighbour's rows (a dispensed order's lines)
+        # deadlock. Every race here is settled by a conditional UPDATE or a unique index, which
+        # need no gap locks (docs/decisions.md).
+        isolation_level="READ COMMITTED",
         # A replica host that drops packets must fail over in seconds, not after the OS gives up.
         connect_args={"connect_timeout": 5},
         pool_size=pool_size,

@@ -82,6 +82,10 @@ async def _stored(session: AsyncSession, table: Table, key: str, scope: str, dig
     return Answer(row["status"], json.loads(row["body"]) if row["body"] else None, replayed=True)
 
 
+def _deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "args", (None,))[0] == DEADLOCK
+
+
 class _KeyTaken(Exception):
     pass
 
@@ -95,6 +99,7 @@ async def run_once(db: Database, table: Table, key: str | None, scope: str, payl
         async with db.transaction() as session:
             return await work(session)
     digest = request_hash(payload)
+    last_deadlock: OperationalError | None = None
     for _ in range(ATTEMPTS):
         try:
             async with db.transaction() as session:
@@ -111,7 +116,7 @@ async def run_once(db: Database, table: Table, key: str | None, scope: str, payl
                 except OperationalError as exc:
                     # InnoDB: when the holder of the key rolls back, the requests waiting on it
                     # deadlock among themselves (1213); all but one are refused. Try again.
-                    if getattr(exc.orig, "args", (None,))[0] != DEADLOCK:
+                    if not _deadlock(exc):
                         raise
                     raise _KeyTaken from exc
                 answer = await work(session)
@@ -121,8 +126,17 @@ async def run_once(db: Database, table: Table, key: str | None, scope: str, payl
         except _KeyTaken:
             # Another request holding this key committed first: answer what it answered.
             continue
+        except OperationalError as exc:
+            # InnoDB chose this attempt as a deadlock's victim and rolled all of it back, key
+            # included: running it again is safe (what it asked other services is keyed too).
+            if not _deadlock(exc):
+                raise
+            last_deadlock = exc
+            continue
     async with db.transaction() as session:
         stored = await _stored(session, table, key, scope, digest)
     if stored is None:
+        if last_deadlock is not None:
+            raise last_deadlock
         raise RuntimeError(f"idempotency key {key!r} neither applied nor stored")
     return stored

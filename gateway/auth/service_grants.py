@@ -21,6 +21,8 @@ SERVICE_GRANTS: dict[str, tuple[str, ...]] = {
         "dbs:registration_type:read",
         "dbs:drug:read",
         "dbs:charge_item:read",
+        # A 医保 payment freezes the patient's charge type and its reimbursement ratio.
+        "dbs:charge_type:read",
         "dbs:unit:read",
         "dms:schedule:read",
         "dms:booking:write",

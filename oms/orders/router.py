@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from oms import remote
 from oms.db import idempotency_keys
 from oms.orders import service
-from oms.orders.models import ItemOrderIn, Order, OrderKind, OrderOut, OrderState, PrescriptionIn
+from oms.orders.models import DispensedIn, ItemOrderIn, Order, OrderKind, OrderOut, OrderState, PrescriptionIn
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, WriteSession, get_database
 from shared.i18n import Text
@@ -79,12 +79,13 @@ async def cancel_order(session: WriteSession, order_id: int) -> OrderOut:
     summary="The pharmacy reports a prescription dispensed (sent by pms's outbox, with an Idempotency-Key)",
     **requires("oms:dispensing:write", Text("发药回执", "dispensing report")),
 )
-async def dispensed(request: Request, order_id: int, body: dict[str, Any]) -> Response:
+async def dispensed(request: Request, order_id: int, body: DispensedIn) -> Response:
     async def work(session: Any) -> Answer:
-        return Answer(200, jsonable_encoder(await service.mark_dispensed(session, order_id)))
+        return Answer(200, jsonable_encoder(await service.mark_dispensed(session, order_id, body.line_ids)))
 
+    payload = body.model_dump(mode="json")
     answer = await run_once(
-        get_database(request), idempotency_keys, key_of(request), f"dispensed:{order_id}", body, work
+        get_database(request), idempotency_keys, key_of(request), f"dispensed:{order_id}", payload, work
     )
     return JSONResponse(answer.body, status_code=answer.status)
 

@@ -175,7 +175,13 @@ async def publish_order(session: AsyncSession, order: Order, action: str, visit:
 
 
 async def _set_order_state(
-    session: AsyncSession, order: Order, to: OrderState, lines_from: LineState, lines_to: LineState, **values: Any
+    session: AsyncSession,
+    order: Order,
+    to: OrderState,
+    lines_from: LineState,
+    lines_to: LineState,
+    only: list[int] | None = None,
+    **values: Any,
 ) -> None:
     before = (await order_out(session, order)).model_dump(mode="json")
     order.state = to
@@ -183,9 +189,10 @@ async def _set_order_state(
     for name, value in values.items():
         setattr(order, name, value)
     session.add(order)
-    await session.execute(
-        update(OrderLine).where(OrderLine.order_id == order.id, OrderLine.state == lines_from).values(state=lines_to)
-    )
+    which = update(OrderLine).where(OrderLine.order_id == order.id, OrderLine.state == lines_from)
+    if only is not None:
+        which = which.where(OrderLine.id.in_(only))  # type: ignore[union-attr]
+    await session.execute(which.values(state=lines_to))
     await session.flush()
     after = (await order_out(session, order)).model_dump(mode="json")
     await audit.record(session, audit_log, action=to.value, entity="order", entity_id=order.id, before=before,
@@ -224,8 +231,10 @@ async def settle_order(session: AsyncSession, order_id: int) -> Order:
     return order
 
 
-async def mark_dispensed(session: AsyncSession, order_id: int) -> OrderOut:
-    """The pharmacy dispensed a paid prescription (reported through pms's outbox)."""
+async def mark_dispensed(session: AsyncSession, order_id: int, line_ids: list[int] | None = None) -> OrderOut:
+    """The pharmacy dispensed a paid prescription (reported through pms's outbox). `line_ids` are the
+    lines it handed out: a line it did not is refunded, and the notice of that claim may arrive
+    after this report, so the line stays as it is until then."""
     order = await get_order(session, order_id, for_update=True)
     if order.kind != OrderKind.drug:
         raise Conflict(Text("只有处方可以发药", "Only prescriptions are dispensed"), code="not_a_prescription")
@@ -234,7 +243,7 @@ async def mark_dispensed(session: AsyncSession, order_id: int) -> OrderOut:
     if order.state != OrderState.paid:
         raise Conflict(Text(f"处方状态为 {order.state}，不能发药", f"A {order.state} order cannot be dispensed"),
                        code="not_dispensable")  # fmt: skip
-    await _set_order_state(session, order, OrderState.dispensed, LineState.paid, LineState.dispensed)
+    await _set_order_state(session, order, OrderState.dispensed, LineState.paid, LineState.dispensed, line_ids)
     visit = await visits.get_visit(session, order.visit_id, for_update=True)
     await publish_order(session, order, "dispensed", visit)
     waiting = await session.execute(

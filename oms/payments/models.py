@@ -13,8 +13,9 @@ from sqlalchemy import String
 from sqlmodel import Field
 
 from oms.db import OmsTable
-from oms.visits.models import PaymentMethod
-from shared.types import MONEY_COLUMN, UTCDateTime
+from oms.settlements.models import CashierSettlement  # noqa: F401  (settlement_id's table)
+from oms.visits.models import PaymentMethod, SelfMethod
+from shared.types import MONEY_COLUMN, RATIO_COLUMN, UTCDateTime
 
 
 class PaymentKind(StrEnum):
@@ -40,6 +41,16 @@ class Payment(OmsTable, table=True):
     reason: str | None = Field(default=None, sa_type=String(200))
     cashier: str = Field(sa_type=String(64))
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # The insured split (医保统筹 / 个人支付), frozen at payment time: the charge type's ratio may
+    # change in master data tomorrow, today's receipt and totals must not. amount = insured + self.
+    charge_type_id: int | None = Field(default=None)
+    charge_type_name: str | None = Field(default=None, sa_type=String(50))
+    insured_ratio: Decimal | None = Field(default=None, sa_type=RATIO_COLUMN)
+    insured_amount: Decimal = Field(default=Decimal("0.00"), sa_type=MONEY_COLUMN)
+    self_amount: Decimal = Field(sa_type=MONEY_COLUMN)
+    self_method: str = Field(sa_type=String(20))
+    # The cashier's settlement (交班/日结) that closed this record; set once, never changed.
+    settlement_id: int | None = Field(default=None, foreign_key="cashier_settlements.id", index=True)
 
 
 class RefundLine(OmsTable, table=True):
@@ -63,6 +74,13 @@ class PaymentOut(BaseModel):
     kind: PaymentKind
     method: PaymentMethod
     amount: Decimal
+    charge_type_id: int | None = None
+    charge_type_name: str | None = None
+    insured_ratio: Decimal | None = None
+    insured_amount: Decimal
+    self_amount: Decimal
+    self_method: SelfMethod
+    settlement_id: int | None = None
     refund_of: int | None
     refunded_line_ids: list[int] = []
     reason: str | None
@@ -70,11 +88,22 @@ class PaymentOut(BaseModel):
     created_at: datetime
 
 
+class InsuredShare(BaseModel):
+    """The patient's charge type (费别) as master data has it now, frozen on an insured payment."""
+
+    charge_type_id: int
+    charge_type_name: str
+    ratio: Decimal
+
+
 class PaymentIn(BaseModel):
     model_config = ConfigDict(extra="ignore")  # an amount sent along is ignored: the server prices
     visit_id: int = Pydantic(ge=1)
     order_id: int | None = Pydantic(default=None, ge=1)
     method: PaymentMethod
+    # With 医保: the patient's charge type, and how they pay their own share.
+    charge_type_id: int | None = Pydantic(default=None, ge=1)
+    self_method: SelfMethod = SelfMethod.cash
 
 
 class RefundIn(BaseModel):
@@ -82,3 +111,15 @@ class RefundIn(BaseModel):
     payment_id: int = Pydantic(ge=1)
     line_ids: list[int] | None = Pydantic(default=None, min_length=1, max_length=50)
     reason: str = Pydantic(min_length=1, max_length=200)
+
+
+class ClaimedIn(BaseModel):
+    """The pharmacy's notice that it claimed these lines for a refund (sent by its outbox)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+    claim: str = Pydantic(min_length=1, max_length=100)
+    order_id: int = Pydantic(ge=1)
+    payment_id: int = Pydantic(ge=1)
+    line_ids: list[int] = Pydantic(min_length=1, max_length=200)
+    reason: str = Pydantic(min_length=1, max_length=200)
+    cashier: str = Pydantic(min_length=1, max_length=64)

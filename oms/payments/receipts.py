@@ -40,6 +40,17 @@ async def _lines(session: AsyncSession, payment: Payment) -> list[ReceiptLine]:
     ]
 
 
+def _insured_split(payment: Payment) -> dict[str, object]:
+    if payment.method != "insurance":
+        return {}
+    return {
+        "charge_type": payment.charge_type_name,
+        "insured": Decimal(payment.insured_amount),
+        "self_paid": Decimal(payment.self_amount),
+        "self_method_label": METHOD_LABELS.get(payment.self_method, payment.self_method),
+    }
+
+
 async def receipt_pdf(session: AsyncSession, payment: Payment, settings: OmsSettings) -> bytes:
     visit = await visits.get_visit(session, payment.visit_id)
     lines = await _lines(session, payment)
@@ -60,5 +71,6 @@ async def receipt_pdf(session: AsyncSession, payment: Payment, settings: OmsSett
         lines=lines,
         total=Decimal(payment.amount),
         refund_of=original.number if original else None,
+        **_insured_split(payment),
     )
     return render_receipt(receipt)

@@ -12,9 +12,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from oms import remote
 from oms.db import idempotency_keys
-from oms.payments import receipts, service
-from oms.payments.models import Payment, PaymentIn, PaymentKind, PaymentOut, RefundIn
+from oms.payments import charge_types, receipts, service
+from oms.payments.models import ClaimedIn, Payment, PaymentIn, PaymentKind, PaymentOut, RefundIn
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, get_database
 from shared.i18n import Text
@@ -50,9 +51,23 @@ async def _record_once(request: Request, scope: str, body: BaseModel, act: Calla
 )
 async def pay(request: Request, body: PaymentIn, principal: CurrentPrincipal) -> Response:
     timezone = request.app.state.settings.timezone
+    insured = await charge_types.insured_share(remote.services(request), body)
     return await _record_once(
-        request, "POST /api/oms/payments", body, lambda session: service.pay(session, body, principal, timezone)
+        request,
+        "POST /api/oms/payments",
+        body,
+        lambda session: service.pay(session, body, principal, timezone, insured),
     )
+
+
+@router.get(
+    "/charge-types",
+    response_model=list[charge_types.ChargeTypeChoice],
+    summary="The enabled charge types (费别) a 医保 payment names, from master data",
+    **READ,
+)
+async def list_charge_types(request: Request) -> list[charge_types.ChargeTypeChoice]:
+    return await charge_types.choices(remote.services(request))
 
 
 @router.post(
@@ -63,10 +78,26 @@ async def pay(request: Request, body: PaymentIn, principal: CurrentPrincipal) ->
     **requires("oms:refund:approve", Text("退费审批", "refund approval")),
 )
 async def refund(request: Request, body: RefundIn, principal: CurrentPrincipal) -> Response:
+    timezone, client, key = request.app.state.settings.timezone, remote.services(request), key_of(request)
+    return await _record_once(
+        request, "POST /api/oms/refunds", body,
+        lambda session: service.refund(session, body, principal, timezone, client, key),
+    )  # fmt: skip
+
+
+@router.post(
+    "/refunds/claimed",
+    response_model=PaymentOut,
+    status_code=201,
+    summary="The pharmacy claimed lines for a refund (sent by pms's outbox): the refund is recorded if it is not yet",
+    **requires("oms:dispensing:write", Text("发药回执", "dispensing report")),
+)
+async def refund_claimed(request: Request, body: ClaimedIn, principal: CurrentPrincipal) -> Response:
     timezone = request.app.state.settings.timezone
     return await _record_once(
-        request, "POST /api/oms/refunds", body, lambda session: service.refund(session, body, principal, timezone)
-    )
+        request, "POST /api/oms/refunds/claimed", body,
+        lambda session: service.record_claimed(session, body, principal, timezone),
+    )  # fmt: skip
 
 
 def _day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:

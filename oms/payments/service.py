@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import hashlib
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oms import remote
 from oms.db import audit_log, change_feed, counters, outbox
 from oms.orders import service as orders
 from oms.orders.models import LineState, Order, OrderKind, OrderLine, OrderState
-from oms.payments.models import Payment, PaymentIn, PaymentKind, PaymentOut, RefundIn, RefundLine
+from oms.payments.models import (
+    ClaimedIn,
+    InsuredShare,
+    Payment,
+    PaymentIn,
+    PaymentKind,
+    PaymentOut,
+    RefundIn,
+    RefundLine,
+    SelfMethod,
+)
 from oms.visits import service as visits
 from oms.visits.models import Visit, VisitState
-from shared import audit
+from shared import audit, failpoints
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
 from shared.outbox import enqueue
 from shared.sequences import business_number
-from shared.types import local_today, utcnow
+from shared.service_client import ServiceClient
+from shared.types import CENT, local_today, utcnow
 
 REFUNDABLE = frozenset({LineState.paid})
 
@@ -46,6 +60,59 @@ async def get_payment(session: AsyncSession, payment_id: int) -> Payment:
     return payment
 
 
+def insured_part(amount: Decimal, ratio: Decimal) -> Decimal:
+    """The insured share of `amount`: amount × ratio to the cent, half up."""
+    return (amount * ratio).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def refund_insured_part(refunded: Decimal, insured_refunded: Decimal, amount: Decimal, ratio: Decimal) -> Decimal:
+    """The insured share of a refund of `amount` (negative) when `refunded` and `insured_refunded`
+    (negative sums) were refunded of the same payment before: the share of all refunded so far,
+    less what earlier refunds took."""
+    return -(insured_part(-(refunded + amount), ratio) + insured_refunded)
+
+
+def no_charge_type() -> Invalid:
+    return Invalid(
+        Text("医保支付须选择患者的费别", "An insurance payment needs the patient's charge type"),
+        errors=[field_error("charge_type_id", Text("请选择费别", "choose a charge type"), "missing")],
+    )
+
+
+async def _reversed_shares(session: AsyncSession, original: Payment, amount: Decimal) -> dict[str, Any]:
+    """A refund's split, with the ratio frozen on the payment it reverses. Computed on what has been
+    refunded so far in all (not on this refund alone), so a payment refunded line by line nets to
+    exactly zero in both shares: rounding each refund by itself could leave a cent behind."""
+    before = await session.execute(
+        select(func.coalesce(func.sum(Payment.amount), 0), func.coalesce(func.sum(Payment.insured_amount), 0))
+        .where(Payment.refund_of == original.id)
+    )  # fmt: skip
+    refunded, insured_refunded = (Decimal(value).quantize(CENT) for value in before.one())
+    # Rows from before the split carry no ratio: an old 医保 payment was all insured.
+    ratio = original.insured_ratio
+    if ratio is None:
+        ratio = Decimal(1) if original.insured_amount else Decimal(0)
+    insured = refund_insured_part(refunded, insured_refunded, amount, ratio)
+    return {
+        "charge_type_id": original.charge_type_id, "charge_type_name": original.charge_type_name,
+        "insured_ratio": original.insured_ratio, "insured_amount": insured, "self_amount": amount - insured,
+        "self_method": original.self_method,
+    }  # fmt: skip
+
+
+def _shares(amount: Decimal, method: str, self_method: SelfMethod, insured: InsuredShare | None) -> dict[str, Any]:
+    if method != "insurance":
+        return {"insured_amount": Decimal("0.00"), "self_amount": amount, "self_method": method}
+    if insured is None:
+        raise no_charge_type()
+    share = insured_part(amount, insured.ratio)
+    return {
+        "charge_type_id": insured.charge_type_id, "charge_type_name": insured.charge_type_name,
+        "insured_ratio": insured.ratio, "insured_amount": share, "self_amount": amount - share,
+        "self_method": self_method,
+    }  # fmt: skip
+
+
 async def _new_payment(
     session: AsyncSession,
     visit: Visit,
@@ -59,12 +126,19 @@ async def _new_payment(
     settles: str | None = None,
     refund_of: int | None = None,
     reason: str | None = None,
+    insured: InsuredShare | None = None,
+    self_method: SelfMethod = SelfMethod.cash,
+    cashier: str | None = None,
 ) -> Payment:
+    if refund_of is not None:
+        shares = await _reversed_shares(session, await get_payment(session, refund_of), amount)
+    else:
+        shares = _shares(amount, method, self_method, insured)
     payment = Payment(
         number=await business_number(session, counters, "TF" if kind == PaymentKind.refund else "SF",
                                      local_today(timezone)),
         visit_id=visit.id, order_id=order_id, kind=kind, method=method, amount=amount, settles=settles,
-        refund_of=refund_of, reason=reason, cashier=principal.username, created_at=utcnow(),
+        refund_of=refund_of, reason=reason, cashier=cashier or principal.username, created_at=utcnow(), **shares,
     )  # fmt: skip
     session.add(payment)
     await session.flush()
@@ -102,14 +176,21 @@ def dispensing_order(order: Order, lines: list[OrderLine], visit: Visit) -> dict
     }  # fmt: skip
 
 
-async def pay(session: AsyncSession, body: PaymentIn, principal: Principal, timezone: str) -> PaymentOut:
+async def pay(
+    session: AsyncSession, body: PaymentIn, principal: Principal, timezone: str, insured: InsuredShare | None = None
+) -> PaymentOut:
+    """`insured`: the charge type the caller named, as master data had it (the router asks dbs
+    before the transaction: no remote call while rows are locked)."""
+    if body.method == "insurance" and insured is None:
+        raise no_charge_type()
+    split = {"insured": insured, "self_method": body.self_method}
     visit = await visits.get_visit(session, body.visit_id, for_update=True)
     visits.require_open(visit)
     if body.order_id is None:
         visit = await visits.settle_fee(session, visit.id)  # type: ignore[arg-type]
         payment = await _new_payment(
             session, visit, kind=PaymentKind.registration, method=body.method, amount=visit.fee, principal=principal,
-            timezone=timezone, settles=f"registration:{visit.id}",
+            timezone=timezone, settles=f"registration:{visit.id}", **split,
         )  # fmt: skip
         return await _record(session, payment, visit, "paid")
     order = await orders.get_order(session, body.order_id)
@@ -121,7 +202,7 @@ async def pay(session: AsyncSession, body: PaymentIn, principal: Principal, time
     order = await orders.settle_order(session, order.id)  # type: ignore[arg-type]
     payment = await _new_payment(
         session, visit, kind=PaymentKind(order.kind), method=body.method, amount=order.total, principal=principal,
-        timezone=timezone, order_id=order.id, settles=f"order:{order.id}",
+        timezone=timezone, order_id=order.id, settles=f"order:{order.id}", **split,
     )  # fmt: skip
     await visits.mark_paid(session, visit)
     if order.kind == OrderKind.drug:
@@ -172,15 +253,43 @@ async def _refund_lines(session: AsyncSession, payment: Payment, line_ids: list[
     return chosen
 
 
-async def refund(session: AsyncSession, body: RefundIn, principal: Principal, timezone: str) -> PaymentOut:
+def claim_of(payment_id: int, request_key: str | None) -> str:
+    """The refund's claim at the pharmacy: one per refund request, so a retry of the request (same
+    Idempotency-Key) is the same claim and the pharmacy answers it again instead of refusing it."""
+    digest = hashlib.sha256((request_key or uuid.uuid4().hex).encode()).hexdigest()[:32]
+    return f"oms-refund-{payment_id}-{digest}"
+
+
+def _settles_claim(claim: str) -> str:
+    # Unique like every `settles`: the cashier's request and the pharmacy's notice may both try to
+    # record the refund of one claim; the database keeps one.
+    return "claim:" + hashlib.sha256(claim.encode()).hexdigest()[:32]
+
+
+async def _claimed_refund(session: AsyncSession, claim: str) -> Payment | None:
+    found = await session.execute(select(Payment).where(Payment.settles == _settles_claim(claim)))
+    return found.scalar_one_or_none()
+
+
+async def refund(
+    session: AsyncSession,
+    body: RefundIn,
+    principal: Principal,
+    timezone: str,
+    client: ServiceClient,
+    request_key: str | None = None,
+) -> PaymentOut:
+    """A reversing payment. Drug lines are refunded only once the pharmacy has claimed them
+    (docs/pharmacy.md, "Never both"): it answers synchronously, and while it cannot answer the
+    refund is refused (503) with nothing written here."""
     payment = await get_payment(session, body.payment_id)
     if payment.kind == PaymentKind.refund:
         raise Invalid(
             Text("退费记录不能再退费", "A refund cannot be refunded"),
             errors=[field_error("payment_id", Text("是退费记录", "is a refund"))],
         )
+    # Locked before the pharmacy is asked, so the pharmacy's notice of this claim waits for us.
     visit = await visits.get_visit(session, payment.visit_id, for_update=True)
-    lines: list[OrderLine] = []
     if payment.kind == PaymentKind.registration:
         if body.line_ids:
             raise Invalid(
@@ -188,13 +297,64 @@ async def refund(session: AsyncSession, body: RefundIn, principal: Principal, ti
                 errors=[field_error("line_ids", Text("挂号费没有明细", "a registration fee has no lines"))],
             )
         amount = await _refund_registration(session, payment, visit)
-    else:
-        order = await orders.get_order(session, payment.order_id, for_update=True)  # type: ignore[arg-type]
-        lines = await _refund_lines(session, payment, body.line_ids)
-        amount = sum((line.amount for line in lines), Decimal("0.00"))
+        reversal = await _new_payment(
+            session, visit, kind=PaymentKind.refund, method=payment.method, amount=-amount, principal=principal,
+            timezone=timezone, refund_of=payment.id, reason=body.reason,
+        )  # fmt: skip
+        return await _record(session, reversal, visit, "refunded")
+    order = await orders.get_order(session, payment.order_id, for_update=True)  # type: ignore[arg-type]
+    claim = None
+    if order.kind == OrderKind.drug:
+        claim = claim_of(payment.id, request_key)  # type: ignore[arg-type]
+        recorded = await _claimed_refund(session, claim)
+        if recorded is not None:
+            return await payment_out(session, recorded, visit)  # the pharmacy's notice recorded it first
+    lines = await _refund_lines(session, payment, body.line_ids)
+    if claim is not None:
+        claimed = {"line_ids": [line.id for line in lines], "payment_id": payment.id, "reason": body.reason,
+                   "cashier": principal.username}  # fmt: skip
+        await remote.claim_refund(client, order.id, claim, claimed)  # type: ignore[arg-type]
+        failpoints.reached("oms.refund.after_claim")
+    return await _reverse_lines(session, payment, visit, order, lines, principal, timezone, body.reason, claim)
+
+
+async def record_claimed(session: AsyncSession, notice: ClaimedIn, principal: Principal, timezone: str) -> PaymentOut:
+    """The pharmacy's notice that it claimed lines for a refund: records that refund unless the
+    cashier's request already did (it normally has; this is how a refund whose answer was lost,
+    or whose oms died after the claim, is still recorded — the drugs can no longer be handed out)."""
+    payment = await get_payment(session, notice.payment_id)
+    visit = await visits.get_visit(session, payment.visit_id, for_update=True)
+    order = await orders.get_order(session, notice.order_id, for_update=True)
+    recorded = await _claimed_refund(session, notice.claim)
+    if recorded is not None:
+        return await payment_out(session, recorded, visit)
+    if payment.order_id != order.id:
+        raise Invalid(
+            Text("处方不属于该笔缴费", "The order does not belong to that payment"),
+            errors=[field_error("order_id", Text("不属于该笔缴费", "does not belong to that payment"))],
+        )
+    lines = await _refund_lines(session, payment, notice.line_ids)
+    return await _reverse_lines(session, payment, visit, order, lines, principal, timezone, notice.reason,
+                                notice.claim, cashier=notice.cashier)  # fmt: skip
+
+
+async def _reverse_lines(
+    session: AsyncSession,
+    payment: Payment,
+    visit: Visit,
+    order: Order,
+    lines: list[OrderLine],
+    principal: Principal,
+    timezone: str,
+    reason: str,
+    claim: str | None,
+    cashier: str | None = None,
+) -> PaymentOut:
+    amount = sum((line.amount for line in lines), Decimal("0.00"))
     reversal = await _new_payment(
         session, visit, kind=PaymentKind.refund, method=payment.method, amount=-amount, principal=principal,
-        timezone=timezone, order_id=payment.order_id, refund_of=payment.id, reason=body.reason,
+        timezone=timezone, order_id=payment.order_id, refund_of=payment.id, reason=reason, cashier=cashier,
+        settles=_settles_claim(claim) if claim else None,
     )  # fmt: skip
     for line in lines:
         line.state = LineState.refunded
@@ -202,19 +362,11 @@ async def refund(session: AsyncSession, body: RefundIn, principal: Principal, ti
         session.add(line)
         session.add(RefundLine(refund_id=reversal.id, line_id=line.id, amount=line.amount))  # type: ignore[arg-type]
     await session.flush()
-    if lines:
-        remaining = await orders.order_lines(session, order.id)  # type: ignore[arg-type]
-        if all(LineState(line.state) == LineState.refunded for line in remaining):
-            order.state = OrderState.refunded
-            order.updated_at = utcnow()
-            session.add(order)
-        if order.kind == OrderKind.drug:
-            # The pharmacy must not hand out what was refunded.
-            await enqueue(
-                session, outbox, destination="PMS", path=f"/api/pms/dispensing-orders/by-source/oms/{order.id}/cancel",
-                body={"line_ids": [line.id for line in lines], "refund_number": reversal.number},
-                key=f"oms-refund-{reversal.id}",
-            )  # fmt: skip
+    remaining = await orders.order_lines(session, order.id)  # type: ignore[arg-type]
+    if all(LineState(line.state) == LineState.refunded for line in remaining):
+        order.state = OrderState.refunded
+        order.updated_at = utcnow()
+        session.add(order)
     return await _record(session, reversal, visit, "refunded")
 
 

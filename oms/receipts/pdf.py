@@ -57,6 +57,11 @@ class Receipt:
     lines: list[ReceiptLine] = field(default_factory=list)
     total: Decimal = Decimal("0.00")
     refund_of: str | None = None  # the number of the payment a refund reverses
+    # A 医保 payment's split (None otherwise): 医保统筹支付 and 个人支付 with how the patient paid.
+    charge_type: str | None = None
+    insured: Decimal | None = None
+    self_paid: Decimal | None = None
+    self_method_label: str | None = None
 
 
 def money(amount: Decimal) -> str:
@@ -65,7 +70,7 @@ def money(amount: Decimal) -> str:
     return f"{sign}¥{abs(amount):,.2f}"
 
 
-def _register_fonts() -> None:
+def register_fonts() -> None:
     # Registering twice is harmless but not free; reportlab keeps a process-wide registry.
     if CHINESE not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(CHINESE))
@@ -160,6 +165,20 @@ def _total(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
             ),
         ]
     ]
+    if receipt.insured is not None and receipt.self_paid is not None:
+        right = ParagraphStyle("r", base, alignment=TA_RIGHT)
+        rows.append(
+            [
+                Paragraph(f"费别：{_escape(receipt.charge_type or '')}", base),
+                Paragraph(f"医保统筹支付：{_figure(money(receipt.insured))}", right),
+            ]
+        )
+        rows.append(
+            [
+                Paragraph(f"个人支付方式：{_escape(receipt.self_method_label or '')}", base),
+                Paragraph(f"个人支付：{_figure(money(receipt.self_paid))}", right),
+            ]
+        )
     table = Table(rows, colWidths=[WIDTH * 0.68, WIDTH * 0.32])
     table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
     return table
@@ -183,7 +202,7 @@ def _page_footer(canvas: Canvas, document: BaseDocTemplate) -> None:
 
 def render_receipt(receipt: Receipt) -> bytes:
     """The receipt as a PDF document (A5 portrait; long lists continue on further pages)."""
-    _register_fonts()
+    register_fonts()
     styles = _styles()
     title = "门诊退费凭证" if receipt.refund_of else "门诊收费票据"
     buffer = io.BytesIO()

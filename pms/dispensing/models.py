@@ -22,6 +22,9 @@ PENDING = "pending"
 DISPENSED = "dispensed"
 CANCELLED = "cancelled"
 State = Literal["pending", "dispensed", "cancelled"]
+# A line's fate (docs/pharmacy.md, "Never both"): handed out, or refunded at the sender.
+REFUNDED = "refunded"
+Fate = Literal["dispensed", "refunded"]
 # Only outpatient sends orders so far; inpatient (hms) will add its own source.
 Source = Literal["oms"]
 # As oms prices a line: a whole number 1–9999.
@@ -63,8 +66,29 @@ class DispensingLine(PmsTable, table=True):
     spec: str = Field(sa_type=String(100))
     unit: str = Field(sa_type=String(50))
     quantity: int
-    # Refunded at oms before dispensing: not handed out.
+    # Refunded at the sender (its fate is `refunded`): shown struck through, never handed out.
     cancelled: bool = False
+
+
+class LineFate(PmsTable, table=True):
+    """What became of one line of a sender's order: dispensed or refunded, decided once, here.
+
+    The unique index is the rule itself: a refund claim and a dispense both insert the line's
+    fate, so whichever commits first wins and the other fails on the index, under any isolation
+    level and whether or not the order itself has arrived yet (a refund may be claimed while the
+    order is still in the sender's outbox)."""
+
+    __tablename__ = "line_fates"
+    __table_args__ = (UniqueConstraint("source", "order_id", "line_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(sa_type=String(16))
+    order_id: int
+    line_id: int
+    fate: str = Field(sa_type=String(16))
+    # The sender's refund claim (its Idempotency-Key) that took a refunded line.
+    claim: str | None = Field(default=None, sa_type=String(100), index=True)
+    at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
 # --- what the sender posts -----------------------------------------------------------------------
@@ -128,12 +152,33 @@ class LineOut(BaseModel):
     cancelled: bool
 
 
-class CancellationIn(BaseModel):
-    """oms refunded these lines before they were dispensed."""
+class RefundClaimIn(BaseModel):
+    """The sender asks for these lines' fate to be `refunded` before it pays anything back.
+
+    `payment_id`, `reason` and `cashier` are the sender's: the pharmacy keeps them only to send
+    them back with its notice of the claim, so the sender can record a refund it never heard
+    the answer to (it crashed, or the answer was lost)."""
 
     model_config = INPUT_CONFIG
     line_ids: list[int] = Field(min_length=1, max_length=200)
-    refund_number: str = Field(min_length=1, max_length=32)
+    payment_id: int = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=200)
+    cashier: str = Field(min_length=1, max_length=64)
+
+    @field_validator("line_ids")
+    @classmethod
+    def _distinct(cls, line_ids: list[int]) -> list[int]:
+        if len(line_ids) != len(set(line_ids)):
+            raise ValueError(Text("同一明细出现了两次", "a line appears twice"))
+        return line_ids
+
+
+class RefundClaimOut(BaseModel):
+    claim: str
+    source: Source
+    order_id: int
+    line_ids: list[int]
+    claimed_at: dt.datetime
 
 
 class DispensingOrderOut(BaseModel):

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pms.db import idempotency_keys
 from pms.dispensing import service
-from pms.dispensing.models import CancellationIn, DispensingOrderIn, DispensingOrderOut, Source, State
+from pms.dispensing.models import DispensingOrderIn, DispensingOrderOut, RefundClaimIn, RefundClaimOut, Source, State
+from shared import failpoints
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, WriteSession, get_database
 from shared.errors import Invalid, field_error
@@ -25,7 +26,7 @@ READ = requires("pms:dispensing:read", LABEL)
 WRITE = requires("pms:dispensing:write", LABEL)
 # Scope of the receive's keys: a key oms used elsewhere never matches one of these.
 RECEIVE_SCOPE = "pms:dispensing-order:receive"
-CANCEL_SCOPE = "pms:dispensing-order:cancel"
+CLAIM_SCOPE = "pms:dispensing-order:refund-claim"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 router = APIRouter(prefix="/api/pms/dispensing-orders", tags=[TAG])
@@ -72,7 +73,7 @@ async def receive(body: DispensingOrderIn, request: Request) -> JSONResponse:
 async def list_orders(
     session: ReadSession,
     paging: Paging,
-    state: Annotated[State | None, Query(description="pending | dispensed")] = None,
+    state: Annotated[State | None, Query(description="pending | dispensed | cancelled")] = None,
 ) -> Page[DispensingOrderOut]:
     return await service.page(session, paging, state)
 
@@ -92,30 +93,36 @@ async def dispense(
     session: WriteSession, order_id: OrderId, principal: CurrentPrincipal, request: Request, tasks: BackgroundTasks
 ) -> DispensingOrderOut:
     order = await service.dispense(session, order_id, principal.username)
+    # After the response, so after the commit: dying here leaves the report to oms in the outbox.
+    tasks.add_task(failpoints.reached, "pms.dispense.after_commit")
     relay = getattr(request.app.state, "outbox", None)
     if relay is not None:
-        # After the response, so after the commit: the relay sends now instead of at its next pass.
+        # The relay sends now instead of at its next pass.
         tasks.add_task(relay.wake)
     return order
 
 
 @router.post(
-    "/by-source/{source}/{order_id}/cancel",
-    response_model=DispensingOrderOut,
-    summary="The sender refunded lines before dispensing (sent by the oms outbox; once per Idempotency-Key)",
+    "/by-source/{source}/{order_id}/refund-claims",
+    status_code=201,
+    response_model=RefundClaimOut,
+    summary="The sender claims lines for a refund before paying back (once per Idempotency-Key, the claim's id)",
+    responses={409: {"description": "A line was already dispensed (`already_dispensed`) or refunded"}},
     **WRITE,
 )
-async def cancel_lines(source: Source, order_id: OrderId, body: CancellationIn, request: Request) -> JSONResponse:
+async def claim_refund(source: Source, order_id: OrderId, body: RefundClaimIn, request: Request) -> JSONResponse:
     key = key_of(request)
     if key is None:
         raise _key_required()
 
     async def work(session: AsyncSession) -> Answer:
-        return Answer(200, (await service.cancel_lines(session, source, order_id, body)).model_dump(mode="json"))
+        return Answer(201, (await service.claim_refund(session, source, order_id, key, body)).model_dump(mode="json"))
 
     payload = {"source": source, "order_id": order_id, **body.model_dump(mode="json")}
-    answer = await run_once(get_database(request), idempotency_keys, key, CANCEL_SCOPE, payload, work)
-    return JSONResponse(answer.body, status_code=answer.status)
+    answer = await run_once(get_database(request), idempotency_keys, key, CLAIM_SCOPE, payload, work)
+    failpoints.reached("pms.refund_claim.after_commit")
+    headers = {REPLAYED_HEADER: "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
 
 routers = [router]

@@ -1,7 +1,11 @@
 """Dispensing: receive a paid prescription once, hand the drugs out once, report back to oms.
 
 Every write here runs in the caller's transaction together with its audit row, its feed entry
-and (on dispense) its outbox message, so the four exist together or not at all.
+and its outbox message, so they exist together or not at all.
+
+The pharmacy owns each line's fate (docs/pharmacy.md, "Never both"): a line is dispensed here or
+claimed here for a refund by its sender, never both — `line_fates` has one row per line, and its
+unique index decides the race between a pharmacist and a cashier.
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ from pms.dispensing.models import (
     CANCELLED,
     DISPENSED,
     PENDING,
-    CancellationIn,
+    REFUNDED,
     DispensingLine,
     DispensingOrder,
     DispensingOrderIn,
     DispensingOrderOut,
+    LineFate,
     LineOut,
+    RefundClaimIn,
+    RefundClaimOut,
 )
-from shared import audit
+from shared import audit, failpoints
 from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
@@ -167,8 +174,16 @@ async def receive(session: AsyncSession, body: DispensingOrderIn, day: dt.date) 
         # Another key delivered the same order a moment ago (the check above could not see it yet).
         raise _already_received(body.source, body.order_id) from exc
     assert order.id is not None
-    lines = [DispensingLine(dispensing_order_id=order.id, **line.model_dump()) for line in body.lines]
+    # Lines the sender refunded while this order was on its way arrive struck through.
+    refunded = await _refunded(session, body.source, body.order_id)
+    lines = [
+        DispensingLine(dispensing_order_id=order.id, cancelled=line.line_id in refunded, **line.model_dump())
+        for line in body.lines
+    ]
     session.add_all(lines)
+    if all(line.cancelled for line in lines):
+        order.state = CANCELLED
+        session.add(order)
     await session.flush()
     out = _out(order, lines)
     after = out.model_dump(mode="json")
@@ -186,25 +201,74 @@ def dispensed_message(order: DispensingOrderOut) -> dict[str, Any]:
             "dispensing_number": order.number,
             "dispensed_at": order.model_dump(mode="json")["dispensed_at"],
             "dispensed_by": order.dispensed_by,
+            "line_ids": [line.line_id for line in order.lines if not line.cancelled],
         },
         "key": f"pms-dispensed-{order.id}",
     }
 
 
-async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingOrderOut:
-    before = await get(session, order_id)
-    now = utcnow()
-    # Conditional, so two pharmacists pressing at once dispense once: the loser changes no row.
-    changed = await session.execute(
-        update(DispensingOrder)
-        .where(DispensingOrder.id == order_id, DispensingOrder.state == PENDING)  # type: ignore[arg-type]
-        .values(state=DISPENSED, dispensed_at=now, dispensed_by=by, updated_at=now)
+async def _refunded(session: AsyncSession, source: str, order_id: int) -> set[int]:
+    """The sender's lines of that order whose fate is `refunded`."""
+    rows = await session.execute(
+        select(LineFate.line_id).where(
+            LineFate.source == source,
+            LineFate.order_id == order_id,
+            LineFate.fate == REFUNDED,  # type: ignore[arg-type]
+        )
     )
-    if changed.rowcount != 1:
-        if before.state == CANCELLED:
-            raise Conflict(Text("处方已全部退费，不能发药", "Every line was refunded: nothing to dispense"),
-                           code="order_cancelled")  # fmt: skip
+    return set(rows.scalars())
+
+
+async def _locked(session: AsyncSession, query: Any) -> DispensingOrder | None:
+    return (
+        await session.execute(query.with_for_update().execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+
+
+def _order_cancelled() -> Conflict:
+    return Conflict(
+        Text("处方已全部退费，不能发药", "Every line was refunded: nothing to dispense"), code="order_cancelled"
+    )
+
+
+def _line_taken() -> Conflict:
+    return Conflict(
+        Text("有明细刚刚被退费或发药，请刷新后重试", "A line was just refunded or dispensed: reload and try again"),
+        code="line_taken",
+    )
+
+
+async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingOrderOut:
+    """Hands out every line not refunded, and takes those lines' fate: `dispensed`."""
+    order = await _locked(session, select(DispensingOrder).where(DispensingOrder.id == order_id))  # type: ignore[arg-type]
+    if order is None:
+        raise _not_found(order_id)
+    if order.state == DISPENSED:
         raise _already_dispensed(order_id)
+    before = await get(session, order_id)
+    refunded = await _refunded(session, order.source, order.order_id)
+    handed = [line for line in before.lines if line.line_id not in refunded]
+    if order.state == CANCELLED or not handed:
+        raise _order_cancelled()
+    now = utcnow()
+    session.add_all(
+        LineFate(source=order.source, order_id=order.order_id, line_id=line.line_id, fate=DISPENSED, at=now)
+        for line in handed
+    )
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A refund claim took one of these lines after we read the fates: it won; nothing is handed out.
+        raise _line_taken() from exc
+    if refunded:
+        await session.execute(
+            update(DispensingLine)
+            .where(DispensingLine.dispensing_order_id == order_id, DispensingLine.line_id.in_(refunded))  # type: ignore[arg-type,attr-defined]
+            .values(cancelled=True)
+        )
+    order.state, order.dispensed_at, order.dispensed_by, order.updated_at = DISPENSED, now, by, now
+    session.add(order)
+    await session.flush()
     after = await get(session, order_id)
     await audit.record(
         session,
@@ -220,47 +284,89 @@ async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingO
     )
     if after.source == "oms":
         await enqueue(session, outbox, destination="OMS", **dispensed_message(after))
+    failpoints.reached("pms.dispense.before_commit")
     return after
 
 
-async def cancel_lines(session: AsyncSession, source: str, order_id: int, body: CancellationIn) -> DispensingOrderOut:
-    """The sender refunded lines before they were dispensed: they are not handed out; an order whose
-    every line is cancelled is cancelled. Already dispensed → 409, which the sender's outbox keeps
-    aside for an operator (the drugs are out: the refund needs a drug return)."""
-    found = (
+def claimed_message(claim: RefundClaimOut, body: RefundClaimIn) -> dict[str, Any]:
+    """The notice of a claim to its sender: how a refund it never heard the answer to gets recorded."""
+    return {
+        "path": "/api/oms/refunds/claimed",
+        "body": {"claim": claim.claim, "order_id": claim.order_id, **body.model_dump(mode="json")},
+        "key": f"pms-claimed-{claim.claim}",
+    }
+
+
+async def claim_refund(
+    session: AsyncSession, source: str, order_id: int, claim: str, body: RefundClaimIn
+) -> RefundClaimOut:
+    """The sender will refund these lines if, and only if, this commits: their fate becomes
+    `refunded`, so they are never handed out. A line already dispensed (or refunded) → 409 and
+    nothing changes. The order need not have arrived yet: its lines arrive struck through."""
+    # Not locked: the fates' unique index settles a race with a dispense, and a lock on an order
+    # not yet received would be a gap lock that the order's arrival then waits on.
+    found = select(DispensingOrder).where(DispensingOrder.source == source, DispensingOrder.order_id == order_id)  # type: ignore[arg-type]
+    order = (await session.execute(found)).scalar_one_or_none()
+    before = await get(session, order.id) if order is not None and order.id is not None else None
+    if before is not None:
+        unknown = sorted(set(body.line_ids) - {line.line_id for line in before.lines})
+        if unknown:
+            raise Invalid(
+                Text("取药单中没有这些明细", "These lines are not on the order"),
+                errors=[field_error("line_ids", Text(f"未知明细 {unknown}", f"unknown lines {unknown}"))],
+            )
+    taken = await session.execute(
+        select(LineFate).where(
+            LineFate.source == source,
+            LineFate.order_id == order_id,
+            LineFate.line_id.in_(body.line_ids),  # type: ignore[arg-type,attr-defined]
+        )
+    )
+    fates = {fate.fate for fate in taken.scalars()}
+    if DISPENSED in fates:
+        raise Conflict(
+            Text(
+                "药房已发出这些药品，不能退费；请先办理退药",
+                "The pharmacy already handed these drugs out: return them first",
+            ),
+            code="already_dispensed",
+        )
+    if fates:
+        raise Conflict(Text("这些明细已退费", "These lines were already refunded"), code="already_refunded")
+    now = utcnow()
+    session.add_all(
+        LineFate(source=source, order_id=order_id, line_id=line_id, fate=REFUNDED, claim=claim, at=now)
+        for line_id in body.line_ids
+    )
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _line_taken() from exc
+    answer = RefundClaimOut(claim=claim, source=source, order_id=order_id, line_ids=body.line_ids, claimed_at=now)  # type: ignore[arg-type]
+    if order is not None and before is not None:
+        refunded = await _refunded(session, source, order_id)
         await session.execute(
-            select(DispensingOrder)
-            .where(DispensingOrder.source == source, DispensingOrder.order_id == order_id)  # type: ignore[arg-type]
-            .with_for_update()
+            update(DispensingLine)
+            .where(DispensingLine.dispensing_order_id == order.id, DispensingLine.line_id.in_(refunded))  # type: ignore[arg-type,attr-defined]
+            .values(cancelled=True)
         )
-    ).scalar_one_or_none()
-    if found is None:
-        raise NotFound(Text("发药单尚未收到", "That order has not been received"))
-    assert found.id is not None
-    before = await get(session, found.id)
-    if found.state == DISPENSED:
-        raise _already_dispensed(found.id)
-    lines = (await _lines(session, [found.id])).get(found.id, [])
-    by_line = {line.line_id: line for line in lines}
-    unknown = [i for i in body.line_ids if i not in by_line]
-    if unknown:
-        raise Invalid(
-            Text("发药单中没有这些明细", "These lines are not on the order"),
-            errors=[field_error("line_ids", Text(f"未知明细 {unknown}", f"unknown lines {unknown}"))],
-        )
-    for line_id in body.line_ids:
-        by_line[line_id].cancelled = True
-        session.add(by_line[line_id])
-    if all(line.cancelled for line in lines):
-        found.state = CANCELLED
-    found.updated_at = utcnow()
-    session.add(found)
-    await session.flush()
-    after = await get(session, found.id)
-    await audit.record(
-        session, audit_log, action="cancel", entity=ENTITY, entity_id=found.id,
-        before=before.model_dump(mode="json"), after=after.model_dump(mode="json"),
-    )  # fmt: skip
-    await publish(session, feed, counters, entity=ENTITY, entity_id=found.id, action="cancelled",
-                  data=_feed_data(after))  # fmt: skip
-    return after
+        if all(line.line_id in refunded for line in before.lines):
+            order.state = CANCELLED
+        order.updated_at = now
+        session.add(order)
+        await session.flush()
+        after = await get(session, before.id)
+        await audit.record(
+            session, audit_log, action="refund_claim", entity=ENTITY, entity_id=before.id,
+            before=before.model_dump(mode="json"), after=after.model_dump(mode="json"),
+        )  # fmt: skip
+        await publish(session, feed, counters, entity=ENTITY, entity_id=before.id, action="refunded",
+                      data=_feed_data(after))  # fmt: skip
+    else:
+        # Nothing here yet to change: the claim itself is the record.
+        await audit.record(session, audit_log, action="refund_claim", entity=f"{source}_order", entity_id=order_id,
+                           after=answer.model_dump(mode="json"))  # fmt: skip
+    if source == "oms":
+        await enqueue(session, outbox, destination="OMS", **claimed_message(answer, body))
+    failpoints.reached("pms.refund_claim.before_commit")
+    return answer

@@ -189,6 +189,7 @@ def test_dispense_records_who_and_when_and_queues_one_report(api: Api) -> None:
         "dispensing_number": order["number"],
         "dispensed_at": done["dispensed_at"],
         "dispensed_by": "pharmacist",
+        "line_ids": [line["line_id"] for line in order["lines"]],
     }
     # No oms here: the message waits, it is not dropped.
     assert message["status"] == "pending"

@@ -116,6 +116,7 @@ def test_the_report_is_delivered_once_with_its_key_as_pms(
         "dispensing_number": order["number"],
         "dispensed_at": order["dispensed_at"],
         "dispensed_by": "pharmacist",
+        "line_ids": [line["line_id"] for line in order["lines"]],
     }
     # pms's own token from the gateway: only what pms may do on others.
     claims = jwt.get_unverified_claims(call["token"])
