@@ -43,6 +43,9 @@ DOCTORS = [
     ("D011", "孙丽", "female", "resident", "急诊科", "急诊号", "13801010011"),
     ("D012", "郑海", "male", "associate_chief", "内科", "专家号", "13801010012"),
 ]
+# The legacy hospital's hours (morning 8–12, afternoon 14–18); the emergency room never closes.
+LEGACY_HOURS = {"am_start": "08:00", "am_end": "12:00", "pm_start": "14:00", "pm_end": "18:00"}
+HOURS = {"急诊科": {"am_start": "00:00", "am_end": "12:00", "pm_start": "12:00", "pm_end": "23:59"}}
 ORIGINS = ["华北制药", "哈药集团", "扬子江药业", "北京同仁堂", "云南白药集团", "石药集团"]
 DRUG_TYPES = ["西药", "中成药", "中草药", "生物制品"]
 UNITS = ["盒", "瓶", "支", "片", "袋", "粒", "克", "次", "天", "项"]
@@ -129,6 +132,7 @@ async def load(session: AsyncSession) -> bool:
             department_id=dept[department],
             registration_type_id=reg[registration],
             phone=phone,
+            **HOURS.get(department, LEGACY_HOURS),
         )
     origin = {n: await _add(session, drugs.drug_origins, name=n) for n in ORIGINS}
     kind = {n: await _add(session, drugs.drug_types, name=n) for n in DRUG_TYPES}

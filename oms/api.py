@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from oms.admissions.router import routers as admissions
+from oms.catalog.router import routers as catalog
+from oms.contacts.router import routers as contacts
 from oms.db import audit_log, change_feed, outbox
 from oms.exams.router import routers as exams
 from oms.orders.router import routers as orders
 from oms.patients.router import routers as patients
 from oms.patients.service import PERSONAL as PATIENT_PERSONAL
 from oms.payments.router import routers as payments
+from oms.settlements.router import routers as settlements
 from oms.visits.router import routers as visits
 from shared.audit_router import audit_router
 from shared.feed import feed_router
@@ -24,9 +28,13 @@ OUTBOX_KINDS = {
 # In the order a desk clerk works.
 routers = [
     *patients,
+    *contacts,  # before visits: /visits/contacts is not /visits/{visit_id}
     *visits,
+    *admissions,
+    *catalog,
     *orders,
     *payments,
+    *settlements,
     *exams,
     feed_router("oms", change_feed),
     audit_router("oms", audit_log, {**PATIENT_PERSONAL}),

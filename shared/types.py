@@ -140,3 +140,16 @@ def _mobile(value: str | None) -> str | None:
 
 Phone = Annotated[str | None, AfterValidator(_phone)]
 Mobile = Annotated[str | None, AfterValidator(_mobile)]
+
+_HOUR_MINUTE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _hour_minute(value: str) -> str:
+    """A time of day as "HH:MM" (8:00 is taken as 08:00), so that stored times compare as text."""
+    found = _HOUR_MINUTE.match(value.strip())
+    if not found or int(found[1]) > 23 or int(found[2]) > 59:
+        raise ValueError(Text("须为 00:00 至 23:59 之间的时间", "must be a time between 00:00 and 23:59"))
+    return f"{int(found[1]):02d}:{found[2]}"
+
+
+HourMinute = Annotated[str, AfterValidator(_hour_minute)]

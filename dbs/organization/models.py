@@ -5,12 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
+from pydantic import ValidationInfo, field_validator
 from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dbs.db import DbsTable
+from shared.i18n import Text
 from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
-from shared.types import MONEY_COLUMN, Mobile, Money, Phone
+from shared.types import MONEY_COLUMN, HourMinute, Mobile, Money, Phone
 
 
 class DepartmentKind(StrEnum):
@@ -84,6 +86,20 @@ class DoctorFields(SQLModel):
     registration_type_id: int = Field(foreign_key="registration_types.id", index=True, ge=1)
     phone: str | None = Field(default=None, max_length=20)
     introduction: str | None = Field(default=None, max_length=1000)
+    # The legacy monolith's hours (table `doctor`); registration closes when a shift has ended.
+    am_start: str = Field(default="08:00", max_length=5)
+    am_end: str = Field(default="12:00", max_length=5)
+    pm_start: str = Field(default="14:00", max_length=5)
+    pm_end: str = Field(default="18:00", max_length=5)
+
+
+# Each time after the one before it ("HH:MM" compares as text); the afternoon may start as the
+# morning ends. Checked on the later field so the 422 names the one to correct.
+HOURS_ORDER = (
+    ("am_end", "am_start", False, Text("上午结束须晚于上午开始", "must be after the morning's start")),
+    ("pm_start", "am_end", True, Text("下午开始不能早于上午结束", "must not be before the morning's end")),
+    ("pm_end", "pm_start", False, Text("下午结束须晚于下午开始", "must be after the afternoon's start")),
+)
 
 
 class Doctor(DoctorFields, RecordColumns, DbsTable, table=True):
@@ -94,6 +110,23 @@ class Doctor(DoctorFields, RecordColumns, DbsTable, table=True):
 class DoctorIn(DoctorFields):
     model_config = INPUT_CONFIG
     phone: Mobile = None
+    am_start: HourMinute = "08:00"
+    am_end: HourMinute = "12:00"
+    pm_start: HourMinute = "14:00"
+    pm_end: HourMinute = "18:00"
+
+    @field_validator("am_end", "pm_start", "pm_end")
+    @classmethod
+    def _in_day_order(cls, value: str, info: ValidationInfo) -> str:
+        for name, earlier, may_equal, message in HOURS_ORDER:
+            before = info.data.get(earlier)
+            if (
+                name == info.field_name
+                and before is not None
+                and (value < before or (value == before and not may_equal))
+            ):
+                raise ValueError(message)
+        return value
 
 
 class DoctorOut(DoctorFields, RecordOut):

@@ -33,6 +33,10 @@ MANUAL_TRANSITIONS: dict[VisitState, frozenset[VisitState]] = {
 }
 # States in which a visit takes no new prescriptions or payments.
 CLOSED_STATES = frozenset({VisitState.no_show, VisitState.cancelled, VisitState.transferred})
+# States that gave the place up: the patient may register with the same doctor and shift again.
+# Every other state holds the registration, even when it is over (dispensed, transferred): a
+# patient seen once is seen again on the same visit, not on a second registration.
+RELEASED_STATES = frozenset({VisitState.cancelled, VisitState.no_show})
 
 
 class Visit(OmsTable, table=True):
@@ -49,6 +53,9 @@ class Visit(OmsTable, table=True):
     registration_type_name: str = Field(sa_type=String(50))
     schedule_id: int = Field(index=True)
     booking_key: str = Field(sa_type=String(120), unique=True)
+    # "patient:doctor:date:shift" while the visit holds its registration, NULL once it gave the
+    # place up (RELEASED_STATES): the unique index, not a query, refuses a second active one.
+    active_key: str | None = Field(default=None, sa_type=String(80), unique=True)
     visit_date: date = Field(sa_type=Date, index=True)
     shift: str = Field(sa_type=String(10))
     queue_no: int
@@ -94,11 +101,23 @@ class PaymentMethod(StrEnum):
     insurance = "insurance"
 
 
+class SelfMethod(StrEnum):
+    """How the patient pays their own share of a 医保 payment (any method but 医保)."""
+
+    cash = "cash"
+    card = "card"
+    wechat = "wechat"
+    alipay = "alipay"
+
+
 class RegistrationIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     patient_id: int = Pydantic(ge=1)
     schedule_id: int = Pydantic(ge=1)
     payment_method: PaymentMethod | None = None
+    # With 医保 (payments.PaymentIn): the patient's charge type and how they pay their own share.
+    charge_type_id: int | None = Pydantic(default=None, ge=1)
+    self_method: SelfMethod = SelfMethod.cash
 
 
 class TransitionIn(BaseModel):

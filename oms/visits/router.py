@@ -11,10 +11,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from oms import remote
+from oms.admissions import service as admissions
+from oms.admissions.models import AdmissionRequestOut
 from oms.db import idempotency_keys
 from oms.orders import service as orders
 from oms.orders.models import Order
 from oms.patients import service as patients
+from oms.payments import charge_types
 from oms.payments import service as payments
 from oms.payments.models import Payment, PaymentIn
 from oms.visits import service
@@ -29,7 +32,7 @@ from oms.visits.models import (
     VisitOut,
     VisitState,
 )
-from oms.visits.schemas import VisitDetail
+from oms.visits.schemas import TransitionOut, VisitDetail
 from shared import crud
 from shared.auth import CurrentPrincipal, Principal, requires
 from shared.crud_router import viewer_of
@@ -87,8 +90,9 @@ async def registration_doctors(
     registration_type_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[RegistrationDoctor]:
     return await service.registration_doctors(
-        remote.services(request), _today(request), department_id, registration_type_id
-    )
+        remote.services(request), _today(request), department_id, registration_type_id,
+        request.app.state.settings.timezone,
+    )  # fmt: skip
 
 
 @router.post(
@@ -104,8 +108,11 @@ async def register(body: RegistrationIn, request: Request, principal: CurrentPri
     key = key_of(request)
     today = _today(request)
     settings = request.app.state.settings
+    # A 医保 registration's charge type is checked before a place is booked.
+    charge = PaymentIn(visit_id=1, method=body.payment_method or "cash", charge_type_id=body.charge_type_id)
+    insured = await charge_types.insured_share(client, charge)
     schedule, fee, booking, booking_key = await service.prepare_registration(
-        db, client, body, today, key, principal.departments
+        db, client, body, today, key, principal.departments, settings.timezone
     )
 
     async def work(session: Any) -> Answer:
@@ -114,8 +121,8 @@ async def register(body: RegistrationIn, request: Request, principal: CurrentPri
             principal=principal,
         )  # fmt: skip
         if body.payment_method is not None:
-            await payments.pay(session, PaymentIn(visit_id=visit.id, method=body.payment_method), principal,
-                               settings.timezone)  # fmt: skip
+            paid = PaymentIn(visit_id=visit.id, method=body.payment_method, self_method=body.self_method)
+            await payments.pay(session, paid, principal, settings.timezone, insured)
             await session.refresh(visit)
         return Answer(201, jsonable_encoder(VisitOut.model_validate(visit)))
 
@@ -157,11 +164,13 @@ async def get_visit(session: ReadSession, visit_id: int, principal: CurrentPrinc
     payment_rows = await session.execute(select(Payment).where(Payment.visit_id == visit_id).order_by(Payment.id))
     # The patient as this caller may see them (masked without pii:read), whatever their department.
     patient = await crud.get_record(session, patients.patients, visit.patient_id, viewer_of(principal))
+    admission = await admissions.of_visit(session, visit_id)
     return VisitDetail(
         visit=VisitOut.model_validate(visit),
         patient=patient,
         orders=[await orders.order_out(session, o, visit.number) for o in order_rows.scalars()],
         payments=[await payments.payment_out(session, p, visit) for p in payment_rows.scalars()],
+        admission=AdmissionRequestOut.model_validate(admission) if admission else None,
     )
 
 
@@ -177,10 +186,19 @@ async def queue(
     return [VisitOut.model_validate(v) for v in rows if _in_scope(principal, v.department_id)]
 
 
-@router.post("/visits/{visit_id}/state", response_model=VisitOut, summary="Call in, no-show or transfer", **WRITE)
+@router.post(
+    "/visits/{visit_id}/state",
+    response_model=TransitionOut,
+    summary="Call in (fee paid), no-show or transfer (a pending admission)",
+    **WRITE,
+)
 async def change_state(session: WriteSession, visit_id: int, body: TransitionIn, principal: CurrentPrincipal) -> Any:
     _check_scope(principal, await service.get_visit(session, visit_id))
-    return VisitOut.model_validate(await service.transition(session, visit_id, body.to, body.reason))
+    visit, admission = await service.transition(session, visit_id, body.to, body.reason, principal.username)
+    return TransitionOut(
+        **VisitOut.model_validate(visit).model_dump(),
+        admission=admission and AdmissionRequestOut.model_validate(admission),
+    )
 
 
 @router.post("/visits/{visit_id}/cancel", response_model=VisitOut, summary="Cancel an unpaid registration", **WRITE)

@@ -42,6 +42,10 @@ def test_demo_data_is_loaded_once_into_an_empty_dbs(api: Api) -> None:
     for doctor in doctors:
         assert departments[doctor["department_id"]]["name"] == doctor["department_name"]
         assert doctor["registration_type_name"]
+        # The legacy hospital's hours; the emergency room's doctors work around the clock.
+        emergency = doctor["department_name"] == "急诊科"
+        hours = ("00:00", "12:00", "12:00", "23:59") if emergency else ("08:00", "12:00", "14:00", "18:00")
+        assert (doctor["am_start"], doctor["am_end"], doctor["pm_start"], doctor["pm_end"]) == hours
     for drug in everything(api, "drugs"):
         assert drug["type_name"] and drug["origin_name"] and drug["unit_name"]
         assert Decimal(drug["price"]) > 0
