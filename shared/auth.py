@@ -208,7 +208,11 @@ def require_login_completed(principal: Principal) -> None:
 def require_permission(principal: Principal, permission: str) -> None:
     require_login_completed(principal)
     if not principal.can(permission):
-        raise Forbidden(Text(f"没有权限：{permission}", f"Missing permission: {permission}"), code="permission_denied")
+        raise Forbidden(
+            Text(f"没有权限：{permission}", f"Missing permission: {permission}"),
+            code="permission_denied",
+            extensions={"permission": permission},  # the console names it in words (its catalog's labels)
+        )
 
 
 def requires(permission: str, resource_label: Text | None = None) -> dict[str, Any]:

@@ -56,9 +56,12 @@ class Problem(Exception):
         status: int | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(str(detail))
         self.detail = detail
+        # RFC 9457 extension members: machine-readable facts a client shows in its own words.
+        self.extensions = extensions or {}
         if code:
             self.code = code
         if status:
@@ -104,7 +107,11 @@ def field_error(field: str, message: Text | str, code: str = "invalid") -> dict[
 
 
 def problem_body(
-    status: int, code: str, detail: Text | str, errors: list[dict[str, Any]] | None = None
+    status: int,
+    code: str,
+    detail: Text | str,
+    errors: list[dict[str, Any]] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     title = TITLES.get(status, Text("错误", "Error"))
     return {
@@ -115,6 +122,7 @@ def problem_body(
         "code": code,
         "errors": [{**e, "message": render(e["message"])} for e in (errors or [])],
         "request_id": current_request_id(),
+        **(extensions or {}),
     }
 
 
@@ -124,9 +132,10 @@ def problem_response(
     detail: Text | str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        problem_body(status, code, detail, errors),
+        problem_body(status, code, detail, errors, extensions),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
@@ -206,7 +215,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers)
+        return problem_response(exc.status, exc.code, exc.detail, exc.errors, exc.headers, exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

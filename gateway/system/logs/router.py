@@ -7,10 +7,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from gateway.system.deps import Auth, RevealPii
 from gateway.system.logs import service
-from gateway.system.logs.service import LoginLogOut, SessionOut
+from gateway.system.logs.service import LoginLogOut, OperationLogEntry, SessionOut
 from gateway.system.models import LoginEvent, LoginResult
 from gateway.system.modules import MODULES
-from shared.audit import AuditEntry
 from shared.audit_chain import ChainState
 from shared.auth import requires
 from shared.db import ReadSession, WriteSession
@@ -68,8 +67,8 @@ async def end_session(session: WriteSession, session_id: str, auth: Auth) -> Res
 
 @router.get(
     "/operation-log",
-    response_model=Page[AuditEntry],
-    summary="Operation log of every running service, merged",
+    response_model=Page[OperationLogEntry],
+    summary="Operation log of every running service, merged, each row with a readable subject",
     **requires("system:audit:read", Text("操作日志", "operation log")),
 )
 async def operation_log(
@@ -82,7 +81,7 @@ async def operation_log(
     entity: Annotated[str, Query(max_length=64)] = "",
     start: From = None,
     end: To = None,
-) -> Page[AuditEntry]:
+) -> Page[OperationLogEntry]:
     registry = request.app.state.registry
     running = [m for m in MODULES if registry and registry.instances(m.upper())]
     modules = [m for m in ["system", *running] if not module or m == module]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth.service import AuthContext, end_session
 from gateway.db import audit_log
+from gateway.system.logs.subjects import subject, user_subject
 from gateway.system.merged import merged_page
 from gateway.system.models import LoginEvent, LoginLog, LoginResult, Session, User
 from gateway.system.users.service import PERSONAL
@@ -35,6 +36,10 @@ class LoginLogOut(BaseModel):
     result: LoginResult
     reason: str
     event: LoginEvent
+
+
+class OperationLogEntry(AuditEntry):
+    subject: str = Field(description="What the row is about: a number, a name, a user name (logs/subjects.py)")
 
 
 class SessionOut(BaseModel):
@@ -137,15 +142,36 @@ async def operation_log(
     params: PageParams,
     filters: dict[str, Any],
     reveal_pii: bool,
-) -> Page[AuditEntry]:
+) -> Page[OperationLogEntry]:
     """Merged newest first (gateway/system/merged.py). "system" is the gateway's own log, read
     here; the others are asked over HTTP with the caller's token."""
-    return await merged_page(
+    merged = await merged_page(
         modules,
         params,
         lambda module, page: _page_of(session, client, module, page, filters, reveal_pii),
         lambda e: (e.at, e.module, e.id),
     )
+    items = [OperationLogEntry(**e.model_dump(), subject=subject(e.entity, e.before, e.after)) for e in merged.items]
+    await _name_users(session, items)
+    return Page(items=items, total=merged.total, page=merged.page, size=merged.size)
+
+
+async def _name_users(session: AsyncSession, items: list[OperationLogEntry]) -> None:
+    """The gateway's rows about a user or a session often snapshot only a flag or a user id
+    (two-step verification, forced logout): the user's name comes from the gateway's own table."""
+    wanted: dict[int, list[OperationLogEntry]] = {}
+    for e in items:
+        if e.module != "system" or e.subject:
+            continue
+        user_id = e.entity_id if e.entity == "user" else (e.after or e.before or {}).get("user_id")
+        if e.entity in ("user", "session") and str(user_id or "").isdigit():
+            wanted.setdefault(int(user_id), []).append(e)
+    if not wanted:
+        return
+    rows = await session.execute(select(User.id, User.username, User.real_name).where(User.id.in_(wanted)))
+    for user_id, username, real_name in rows:
+        for e in wanted[user_id]:
+            e.subject = user_subject({"username": username, "real_name": real_name})
 
 
 async def _page_of(
