@@ -34,7 +34,9 @@ import httpx2
 import pytest
 
 from shared.id_card import check_character
+from shared.pii import mask_id_card
 from tests.e2e.test_console_system import Browsers, _login, _open_module_page, launch
+from tests.oms.outpatient_desk import ALL_DAY
 from tests.support.browser import browser_available  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -131,6 +133,8 @@ def _master_data(api: Any, tag: str) -> Desk:
                 "title": "attending",
                 "department_id": department["id"],
                 "registration_type_id": reg_type["id"],
+                # Both shifts open whenever the test runs (the default hours end at 18:00).
+                **ALL_DAY,
             },
         )
 
@@ -265,7 +269,8 @@ def _add_schedule(page: Any, desk: Desk) -> None:
     expect(cell).to_contain_text("0/5")
 
 
-def _quick_add_patient(page: Any, name: str, birth: date, id_card: str, phone: str) -> None:
+def _quick_add_patient(page: Any, name: str, birth: date, id_card: str, phone: str, masked: bool = False) -> None:
+    """`masked`: the clerk does not hold pii:read, so the ID card shows masked."""
     from playwright.sync_api import expect
 
     page.get_by_test_id("patient-quick-add").click()
@@ -282,15 +287,15 @@ def _quick_add_patient(page: Any, name: str, birth: date, id_card: str, phone: s
     expect(dialog).to_be_hidden()
     chosen = page.get_by_test_id("chosen-patient")
     expect(chosen).to_contain_text(name)
-    expect(chosen).to_contain_text(id_card)
+    expect(chosen).to_contain_text(mask_id_card(id_card) if masked else id_card)
 
 
-def _register(page: Any, desk: Desk, patient: str, birth: date, id_card: str, phone: str) -> str:
+def _register(page: Any, desk: Desk, patient: str, birth: date, id_card: str, phone: str, masked: bool = False) -> str:
     """Registers the patient with the doctor on duty, paid in cash; answers the visit number."""
     from playwright.sync_api import expect
 
     _open_module_page(page, "oms", "registration")
-    _quick_add_patient(page, patient, birth, id_card, phone)
+    _quick_add_patient(page, patient, birth, id_card, phone, masked)
 
     page.get_by_test_id("reg-department").get_by_text(desk.department["name"], exact=True).click()
     page.get_by_test_id("reg-type").get_by_text(desk.reg_type["name"]).click()
@@ -317,10 +322,14 @@ def _register(page: Any, desk: Desk, patient: str, birth: date, id_card: str, ph
     expect(result).to_contain_text(_money(desk.reg_type["fee"]))
     expect(result).to_contain_text("已缴费")
     visit_number = number.inner_text().strip()
+    _open_receipt(page, page.get_by_test_id("receipt-button"))
+    return visit_number
 
-    # The receipt: fetched with the bearer token as a PDF and opened in a tab of its own.
+
+def _open_receipt(page: Any, button: Any) -> None:
+    """The receipt: fetched with the bearer token as a PDF and opened in a tab of its own."""
     with page.context.expect_page() as tab_info, page.expect_response(re.compile(r"/receipt\.pdf$")) as receipt_info:
-        page.get_by_test_id("receipt-button").click()
+        button.click()
     receipt = receipt_info.value
     assert receipt.status == 200, receipt.status
     assert receipt.headers.get("content-type", "").startswith("application/pdf"), receipt.headers
@@ -332,7 +341,6 @@ def _register(page: Any, desk: Desk, patient: str, birth: date, id_card: str, ph
         assert time.monotonic() < deadline, f"no PDF viewer in the receipt's tab: {[f.url for f in tab.frames]}"
         tab.wait_for_timeout(200)
     tab.close()
-    return visit_number
 
 
 def _receive(page: Any, desk: Desk, visit_number: str, patient: str) -> None:
@@ -492,8 +500,9 @@ def _refund(page: Any, desk: Desk, visit_number: str, order: dict) -> None:
     lines = page.get_by_test_id("refund-lines").locator(".el-table__body tr")
     expect(lines).to_have_count(1)
     expect(lines.first).to_contain_text(desk.cheap_drug["name"])
-    # The refundable line is preselected.
-    expect(lines.first.locator(".el-checkbox")).to_have_class(re.compile(r"is-checked"))
+    # Nothing is preselected: the clerk ticks the line to refund.
+    expect(lines.first.locator(".el-checkbox")).not_to_have_class(re.compile(r"is-checked"))
+    lines.first.locator(".el-checkbox").click()
     reason = "患者不需要此药"
     page.get_by_test_id("refund-reason").fill(reason)
     page.get_by_test_id("refund-submit").click()

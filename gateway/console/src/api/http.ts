@@ -16,6 +16,8 @@ export interface Problem {
   code?: string
   errors?: FieldProblem[]
   request_id?: string
+  /** permission_denied: the permission missing (RFC 9457 extension member). */
+  permission?: string
 }
 
 export class ApiError extends Error {

@@ -9,6 +9,31 @@ export const VISIT_STATES: VisitState[] = ['registered', 'in_consultation', 'pai
 
 export type PaymentMethod = 'cash' | 'card' | 'wechat' | 'alipay' | 'insurance'
 export const PAYMENT_METHODS: PaymentMethod[] = ['cash', 'card', 'wechat', 'alipay', 'insurance']
+/** How the patient pays their own share of a 医保 payment. */
+export type SelfMethod = Exclude<PaymentMethod, 'insurance'>
+export const SELF_METHODS: SelfMethod[] = ['cash', 'card', 'wechat', 'alipay']
+
+/** A charge type (费别) as oms offers it for a 医保 payment. */
+export interface ChargeType {
+  id: number
+  name: string
+  reimbursement_ratio: string
+  description?: string | null
+}
+
+/** What a 医保 payment names besides its method (ignored by the server for other methods). */
+export interface InsuredChoice {
+  charge_type_id: number | null
+  self_method: SelfMethod
+}
+
+/** 医保统筹支付 and 个人支付 of an amount, as the server computes them: half up to the cent. */
+export function insuredSplit(amount: string, ratio: string): { insured: string; self: string } {
+  const cents = Math.round(Number(amount) * 100)
+  const percent = Math.round(Number(ratio) * 100)
+  const insured = Math.floor((cents * percent + 50) / 100)
+  return { insured: (insured / 100).toFixed(2), self: ((cents - insured) / 100).toFixed(2) }
+}
 
 export interface Patient {
   id: number
@@ -112,11 +137,32 @@ export interface Payment {
   order_id: number | null
   method: PaymentMethod
   amount: string
+  charge_type_name?: string | null
+  insured_amount?: string
+  self_amount?: string
+  self_method?: SelfMethod
+  settlement_id?: number | null
   refund_of: number | null
   refunded_line_ids?: number[] | null
   reason: string | null
   cashier: string | null
   created_at: string
+}
+
+/** A transferred visit's request to the inpatient service (待入院 until it admits the patient). */
+export interface AdmissionRequest {
+  id: number
+  visit_id: number
+  visit_number: string
+  patient_name: string
+  department_name: string
+  doctor_name: string
+  note: string | null
+  state: 'pending' | 'admitted' | 'cancelled'
+  requested_by: string
+  requested_at: string
+  admission_number: string | null
+  admitted_at: string | null
 }
 
 export interface VisitDetail {
@@ -125,6 +171,7 @@ export interface VisitDetail {
   patient?: Patient
   orders: Order[]
   payments: Payment[]
+  admission?: AdmissionRequest | null
 }
 
 export interface ExamFile {
@@ -133,6 +180,25 @@ export interface ExamFile {
   content_type: string
   size: number
   sha256: string
+}
+
+/** A drug or charge item the desk may price (`/api/oms/catalog/…`, read by oms from master data). */
+export interface CatalogEntry {
+  id: number
+  code: string
+  name: string
+  spec?: string
+  unit: string
+  price: string
+  needs_exam?: boolean
+}
+
+/** Whom to phone about a visit (`/api/oms/visits/contacts`); the phone is masked without pii:read. */
+export interface VisitContact {
+  visit_number: string
+  patient_name: string
+  phone: string | null
+  state: VisitState
 }
 
 export interface Exam {
@@ -161,15 +227,24 @@ export const omsApi = {
   regDoctors: async (query: { department_id: number; registration_type_id: number }, signal?: AbortSignal) =>
     items(await http.get<RegDoctor[] | { items: RegDoctor[] }>('/api/oms/registration/doctors', query, { signal })),
 
-  register: (body: { patient_id: number; schedule_id: number; payment_method?: PaymentMethod | null }, idempotencyKey: string) =>
+  register: (
+    body: { patient_id: number; schedule_id: number; payment_method?: PaymentMethod | null } & Partial<InsuredChoice>,
+    idempotencyKey: string,
+  ) =>
     http.post<Visit>('/api/oms/visits', body, key(idempotencyKey)),
   visits: (query: Query, signal?: AbortSignal) => http.get<Page<Visit>>('/api/oms/visits', query, { signal }),
   visit: (id: number, signal?: AbortSignal) => http.get<VisitDetail>(`/api/oms/visits/${id}`, undefined, { signal }),
   queue: async (query: { doctor_id: number; date?: string }, signal?: AbortSignal, background = false) =>
     items(await http.get<Visit[] | { items: Visit[] }>('/api/oms/queue', query, { signal, background })),
-  setState: (id: number, to: VisitState, reason?: string) => http.post<Visit>(`/api/oms/visits/${id}/state`, { to, reason }),
+  setState: (id: number, to: VisitState, reason?: string) =>
+    http.post<Visit & { admission?: AdmissionRequest | null }>(`/api/oms/visits/${id}/state`, { to, reason }),
   cancelVisit: (id: number, reason: string) => http.post<Visit>(`/api/oms/visits/${id}/cancel`, { reason }),
 
+  catalogDrugs: (query: { q?: string; size?: number }) => http.get<Page<CatalogEntry>>('/api/oms/catalog/drugs', query),
+  catalogItems: (query: { q?: string; size?: number }) => http.get<CatalogEntry[]>('/api/oms/catalog/charge-items', query),
+  // A repeated parameter (?numbers=…&numbers=…), which Query cannot express.
+  contacts: (numbers: string[]) =>
+    http.get<VisitContact[]>(`/api/oms/visits/contacts?${new URLSearchParams(numbers.map((n) => ['numbers', n]))}`),
   prescribe: (visitId: number, lines: { drug_id: number; quantity: number; usage?: string | null }[]) =>
     http.post<Order>(`/api/oms/visits/${visitId}/prescriptions`, { lines }),
   orderItems: (visitId: number, lines: { charge_item_id: number; quantity: number }[]) =>
@@ -177,7 +252,8 @@ export const omsApi = {
   orders: (query: Query, signal?: AbortSignal) => http.get<Page<Order>>('/api/oms/orders', query, { signal }),
   cancelOrder: (id: number) => http.post<Order>(`/api/oms/orders/${id}/cancel`),
 
-  pay: (body: { visit_id: number; order_id?: number | null; method: PaymentMethod }, idempotencyKey: string) =>
+  chargeTypes: () => http.get<ChargeType[]>('/api/oms/charge-types'),
+  pay: (body: { visit_id: number; order_id?: number | null; method: PaymentMethod } & Partial<InsuredChoice>, idempotencyKey: string) =>
     http.post<Payment>('/api/oms/payments', body, key(idempotencyKey)),
   payments: (query: Query, signal?: AbortSignal) => http.get<Page<Payment>>('/api/oms/payments', query, { signal }),
   receiptUrl: (paymentId: number) => `/api/oms/payments/${paymentId}/receipt.pdf`,

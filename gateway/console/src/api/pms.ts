@@ -12,6 +12,8 @@ export interface DispensingLine {
   spec: string | null
   unit: string | null
   quantity: number
+  /** Refunded at the desk: shown struck through, never handed out. */
+  cancelled: boolean
 }
 
 export interface DispensingOrder {
@@ -24,7 +26,8 @@ export interface DispensingOrder {
   patient_name: string
   doctor_name: string
   department_name: string
-  state: 'pending' | 'dispensed'
+  /** `cancelled`: every line was refunded. */
+  state: 'pending' | 'dispensed' | 'cancelled'
   lines: DispensingLine[]
   created_at: string
   dispensed_at?: string | null

@@ -131,6 +131,8 @@ export interface OperationLogEntry {
   request_id: string | null
   before: Record<string, unknown> | null
   after: Record<string, unknown> | null
+  /** What the row is about in words (a number, a name, a doctor's shift), "" when nothing names it. */
+  subject: string
 }
 
 export interface OnlineSession {

@@ -1,9 +1,11 @@
+import { labelsEn } from './labels.en'
 import { outpatientEn } from './outpatient.en'
 import { secondFactorEn } from './secondFactor.en'
 import type { Messages } from './zh-CN'
 
 const en: Messages = {
   ...outpatientEn,
+  ...labelsEn,
   ...secondFactorEn,
   app: {
     name: 'Hospital Archive Management Platform',
@@ -270,6 +272,7 @@ const en: Messages = {
         refresh_reused: 'Refresh token reused',
         admin_reset: 'Reset by an administrator',
         cli_reset: 'Reset on the server command line',
+        second_factor_reset: 'Two-step verification reset',
       },
     },
     auditChain: {

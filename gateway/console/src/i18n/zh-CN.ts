@@ -1,9 +1,11 @@
 // Chinese (default) console texts. Keep keys in step with en.ts: the type below checks it.
+import { labelsZh } from './labels.zh-CN'
 import { outpatientZh } from './outpatient.zh-CN'
 import { secondFactorZh } from './secondFactor.zh-CN'
 
 const zhCN = {
   ...outpatientZh,
+  ...labelsZh,
   ...secondFactorZh,
   app: {
     name: '医院档案管理平台',
@@ -270,6 +272,7 @@ const zhCN = {
         refresh_reused: '令牌被重复使用',
         admin_reset: '管理员重置',
         cli_reset: '服务器命令行重置',
+        second_factor_reset: '两步验证被重置',
       },
     },
     auditChain: {

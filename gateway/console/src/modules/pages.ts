@@ -26,6 +26,7 @@ export const MODULE_PAGES: ModulePage[] = [
   { module: 'oms', path: 'payments', titleKey: 'oms.payments.title', permission: 'oms:payment:read', icon: 'Wallet' },
   { module: 'oms', path: 'exams', titleKey: 'oms.exams.title', permission: 'oms:exam:read', icon: 'DataAnalysis' },
   { module: 'oms', path: 'refunds', titleKey: 'oms.refunds.title', permission: 'oms:refund:approve', icon: 'RefreshLeft' },
+  { module: 'oms', path: 'settlements', titleKey: 'oms.settlements.title', permission: 'oms:settlement:read', icon: 'Coin' },
   { module: 'oms', path: 'visits', titleKey: 'oms.visits.title', permission: 'oms:visit:read', icon: 'Document' },
 
   { module: 'pms', path: 'dispensing', titleKey: 'pms.dispensing.title', permission: 'pms:dispensing:read', icon: 'FirstAidKit' },

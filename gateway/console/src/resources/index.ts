@@ -139,6 +139,11 @@ export const resources: ResourceConfig[] = [
       ref('department_id', L('所属科室', 'Department'), 'departments'),
       ref('registration_type_id', L('挂号类型', 'Registration type'), 'registration-types'),
       phone('mobile', L('手机号', 'Mobile')),
+      // 出诊时间 (the legacy system's): registration for a shift closes when it ends.
+      { name: 'am_start', label: L('上午开始', 'Morning starts'), type: 'time', required: true, default: '08:00' },
+      { name: 'am_end', label: L('上午结束', 'Morning ends'), type: 'time', required: true, default: '12:00' },
+      { name: 'pm_start', label: L('下午开始', 'Afternoon starts'), type: 'time', required: true, default: '14:00' },
+      { name: 'pm_end', label: L('下午结束', 'Afternoon ends'), type: 'time', required: true, default: '18:00' },
       { name: 'introduction', label: L('简介', 'Introduction'), type: 'textarea', maxLength: 1000 },
     ],
     columns: [

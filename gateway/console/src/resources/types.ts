@@ -4,7 +4,7 @@ export interface Localized {
   en: string
 }
 
-export type FieldType = 'text' | 'textarea' | 'money' | 'ratio' | 'int' | 'bool' | 'enum' | 'ref' | 'date'
+export type FieldType = 'text' | 'textarea' | 'money' | 'ratio' | 'int' | 'bool' | 'enum' | 'ref' | 'date' | 'time'
 
 export interface EnumOption {
   value: string

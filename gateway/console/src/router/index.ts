@@ -45,6 +45,7 @@ const moduleComponents: Record<string, () => Promise<{ default: RouteComponent }
   'oms/payments': () => import('@/pages/oms/PaymentsPage.vue'),
   'oms/exams': () => import('@/pages/oms/ExamsPage.vue'),
   'oms/refunds': () => import('@/pages/oms/RefundsPage.vue'),
+  'oms/settlements': () => import('@/pages/oms/SettlementsPage.vue'),
   'oms/visits': () => import('@/pages/oms/VisitsPage.vue'),
   'pms/dispensing': () => import('@/pages/pms/DispensingPage.vue'),
 }
