@@ -33,7 +33,7 @@ import pytest
 
 from tests.e2e.test_console_outpatient import _add_line, _admin_api, _confirm, _create, _money, _pick_visit
 from tests.e2e.test_console_system import Browsers, _login, _open_module_page, launch
-from tests.support.browser import browser_available  # noqa: F401
+from tests.support.browser import assert_no_codes, browser_available  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +42,6 @@ HOSPITAL_ZONE = ZoneInfo("Asia/Shanghai")
 ALL_DAY = {"am_start": "00:00", "am_end": "23:58", "pm_start": "23:58", "pm_end": "23:59"}
 SAME_PRICE = "9.90"
 
-# What must never be read on a Chinese screen (docs/console.md, "No codes on screen").
-RAW_CODES = {
-    "a code with underscores": re.compile(r"\b[a-z]+_[a-z_]+\b"),
-    "a field path": re.compile(r"\b[a-z_]+\.\d+\.[a-z_]+\b"),
-    "a row id": re.compile(r"#\d+"),
-    "a permission string": re.compile(r"\b[a-z]+:[a-z_]+:(read|write|approve)\b|\b[a-z]+:\*"),
-    "a service account": re.compile(r"\bservice:[a-z]+\b"),
-}
 # The operation log's raw actions and entities, as the services store them.
 RAW_LOG_WORDS = re.compile(
     r"\b(create|update|delete|paid|refunded|dispense|cancel|examine|state|registered|release|drug|visit|"
@@ -438,17 +430,6 @@ def test_a_server_field_path_reads_as_row_and_field(world: World, page: Any) -> 
 # --- no codes anywhere ---------------------------------------------------------------------
 
 
-def _assert_no_codes(page: Any, where: str, scope: Any | None = None) -> str:
-    from playwright.sync_api import expect
-
-    expect(page.locator(".el-loading-mask:visible")).to_have_count(0)
-    text = (scope or page.locator("#app")).inner_text()
-    found = {name: sorted(set(m.group(0) for m in rx.finditer(text))) for name, rx in RAW_CODES.items()}
-    found = {k: v for k, v in found.items() if v}
-    assert not found, f"{where} shows codes: {found}\n---\n{text}"
-    return text
-
-
 def test_the_chinese_console_shows_no_codes(world: World, page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -456,7 +437,7 @@ def test_the_chinese_console_shows_no_codes(world: World, page: Any) -> None:
     _goto(page, world, "/system/operation-log")
     table = page.get_by_test_id("operation-log-table")
     expect(table.locator(".el-table__body tr").first).to_be_visible()
-    _assert_no_codes(page, "操作日志")
+    assert_no_codes(page, "操作日志")
     raw = sorted(set(RAW_LOG_WORDS.findall(table.inner_text())))
     assert not raw, f"操作日志 shows raw actions or entities: {raw}"
     expect(table).to_contain_text("收费")
@@ -473,29 +454,29 @@ def test_the_chinese_console_shows_no_codes(world: World, page: Any) -> None:
     _goto(page, world, "/system/login-log")
     log = page.get_by_test_id("login-log-table")
     expect(log.locator(".el-table__body tr").filter(has_text="密码错误").first).to_be_visible()
-    _assert_no_codes(page, "登录日志")
+    assert_no_codes(page, "登录日志")
 
     _goto(page, world, "/system/roles")
     expect(page.get_by_test_id("roles-table").locator(".el-table__body tr").first).to_be_visible()
-    _assert_no_codes(page, "角色管理")
+    assert_no_codes(page, "角色管理")
 
     # The desk pages with data on them.
     _open_module_page(page, "pms", "dispensing")
     page.get_by_test_id("dispensing-state").get_by_text("已发药").click()
     expect(page.get_by_test_id("dispensing-table")).to_contain_text(world.partly_refunded["number"])
-    _assert_no_codes(page, "发药")
+    assert_no_codes(page, "发药")
     _open_module_page(page, "oms", "visits")
     expect(page.get_by_test_id("visits-table")).to_contain_text(world.visit["number"])
-    _assert_no_codes(page, "就诊记录")
+    assert_no_codes(page, "就诊记录")
     _open_module_page(page, "oms", "refunds")
     _pick_visit(page, world.visit["number"])
-    _assert_no_codes(page, "退费")
+    assert_no_codes(page, "退费")
     _open_module_page(page, "dms", "roster")
     expect(page.get_by_test_id("roster-grid")).to_contain_text(world.doctor["name"])
-    _assert_no_codes(page, "排班表")
+    assert_no_codes(page, "排班表")
     _goto(page, world, "/system/users")
     expect(page.get_by_test_id("users-table").locator(".el-table__body tr").first).to_be_visible()
-    _assert_no_codes(page, "用户管理")
+    assert_no_codes(page, "用户管理")
 
 
 def test_a_missing_permission_is_named_in_words(world: World, session: tuple[Browsers, Any]) -> None:
@@ -507,7 +488,7 @@ def test_a_missing_permission_is_named_in_words(world: World, session: tuple[Bro
     _open_module_page(page, "dms", "roster")
     expect(page.get_by_test_id("roster-grid")).to_contain_text(world.doctor["name"])  # from this week's schedules
     expect(page.locator("#app")).to_contain_text("数据中心 · 医生 · 查看")
-    _assert_no_codes(page, "排班表（无医生档案权限）")
+    assert_no_codes(page, "排班表（无医生档案权限）")
 
 
 def test_the_operation_log_speaks_english_when_chosen(world: World, page: Any) -> None:
