@@ -52,9 +52,14 @@ def _not_found(order_id: int) -> NotFound:
     return NotFound(Text(f"取药单（编号 {order_id}）不存在", f"Dispensing order {order_id} not found"))
 
 
+# Who sends orders, as a person reads it in a message.
+SOURCE_LABELS = {"oms": Text("门诊", "outpatient")}
+
+
 def _already_received(source: str, order_id: int) -> Conflict:
+    sender = SOURCE_LABELS.get(source, Text(source, source))
     return Conflict(
-        Text(f"该处方（{source} 订单 {order_id}）已有取药单", f"Order {order_id} of {source} was already received"),
+        Text(f"{sender.zh}处方 {order_id} 已有取药单", f"The {sender.en} order {order_id} was already received"),
         code="order_already_received",
         errors=[field_error("order_id", Text("已接收", "already received"), "duplicate")],
     )

@@ -182,7 +182,7 @@ def _scenario(platform: Any, box: OmsOutbox, browsers: Browsers, orders: tuple, 
     expect(_rows(page)).to_have_count(2)
     cells = _cells(refused)
     assert cells[:5] == ["门诊", "药房", KIND, "被拒收", "1"], cells
-    assert cells[5] == f"该处方（oms 订单 {first}）已有取药单", cells  # pms's own words, not its JSON
+    assert cells[5] == f"门诊处方 {first} 已有取药单", cells  # pms's own words, not its JSON
     assert cells[6] == "", cells  # no next try: a refusal waits for a person
     expect(refused.get_by_test_id("row-retry")).to_be_visible()
     expect(refused.get_by_test_id("row-resolve")).to_be_visible()
@@ -222,7 +222,7 @@ def _scenario(platform: Any, box: OmsOutbox, browsers: Browsers, orders: tuple, 
     _wait(lambda: box.message(retried_id)["attempts"] == 2 and box.message(retried_id)["status"] == "rejected",
           "the retried message refused again")  # fmt: skip
     _refresh_until(page, lambda: _cells(refused)[3:5] == ["被拒收", "2"], "two attempts shown")
-    assert _cells(refused)[5] == f"该处方（oms 订单 {first}）已有取药单"
+    assert _cells(refused)[5] == f"门诊处方 {first} 已有取药单"
 
     # 5. 标记已处理 the other: not without a note; with one, set aside for good.
     other = _row(page, f"订单 {second}")
