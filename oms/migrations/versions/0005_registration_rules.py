@@ -87,10 +87,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("admission_requests", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_admission_requests_state"))
-        batch_op.drop_index(batch_op.f("ix_admission_requests_patient_id"))
-        batch_op.drop_index(batch_op.f("ix_admission_requests_department_id"))
+    # The table's indexes go with it (MariaDB refuses to drop one a foreign key needs first).
     op.drop_table("admission_requests")
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_visits_active_key"), type_="unique")
