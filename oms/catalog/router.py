@@ -34,7 +34,7 @@ async def drugs(
     "/charge-items", response_model=list[CatalogItem], summary="Enabled outpatient charge items to price", **PRICE
 )
 async def charge_items(
-    request: Request, q: Search = "", size: Annotated[int, Query(ge=1, le=50)] = 20
+    request: Request, q: Search = "", size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20
 ) -> list[CatalogItem]:
     return await service.charge_items(remote.services(request), q.strip(), size)
 

@@ -107,17 +107,20 @@ def _dispense(api: Api, token: str) -> Scenario:
     )
 
 
-def _cancel(api: Api, token: str) -> Scenario:
+def _claim(api: Api, token: str) -> Scenario:
     order = api.receive(next(_orders))
     first_line = order["lines"][0]["line_id"]
-    key = f"refund-{order['order_id']}"
+    handed_out = api.receive(next(_orders))
+    assert api.dispense(handed_out["id"]).status_code == 200
+    key = f"oms-refund-{order['order_id']}"
 
-    def cancel(body: dict[str, Any], token: str | None, order_id: int = order["order_id"]) -> Any:
+    def claim(body: dict[str, Any], token: str | None, order_id: int = order["order_id"]) -> Any:
         headers = {"Idempotency-Key": key} if token else {}
-        return api.request("POST", f"dispensing-orders/by-source/oms/{order_id}/cancel", json=body, token=token,
-                           headers=headers)  # fmt: skip
+        return api.request("POST", f"dispensing-orders/by-source/oms/{order_id}/refund-claims", json=body,
+                           token=token, headers=headers)  # fmt: skip
 
-    body = {"line_ids": [first_line], "refund_number": "TF20261122-00001"}
+    body = {"line_ids": [first_line], "payment_id": 1, "reason": "患者不需要", "cashier": "cashier1"}
+    dispensed = {**body, "line_ids": [handed_out["lines"][0]["line_id"]]}
 
     def check(row: dict[str, Any], _: Any) -> None:
         cancelled = [line["cancelled"] for line in row["after"]["lines"]]
@@ -126,15 +129,16 @@ def _cancel(api: Api, token: str) -> Scenario:
 
     return Scenario(
         refused=[
-            (404, lambda: cancel(body, token, int(MISSING_ID))),
-            (422, lambda: cancel({**body, "line_ids": [987654]}, token)),
-            (403, lambda: cancel(body, api.token("pms:dispensing:read"))),
-            (401, lambda: cancel(body, None)),
+            (409, lambda: claim(dispensed, token, handed_out["order_id"])),
+            (422, lambda: claim({**body, "line_ids": [987654]}, token)),
+            (403, lambda: claim(body, api.token("pms:dispensing:read"))),
+            (401, lambda: claim(body, None)),
         ],
-        call=lambda: cancel(body, token),
-        status=200,
-        action="cancel",
+        call=lambda: claim(body, token),
+        status=201,
+        action="refund_claim",
         check=check,
+        entity_id=lambda _: str(order["id"]),  # the claim changes the dispensing order's lines
     )
 
 
@@ -201,7 +205,7 @@ SCENARIOS: dict[str, Callable[[Api, str], Scenario]] = {
     "POST /api/pms/outbox/{message_id}/resolve": _resolve,
     "POST /api/pms/dispensing-orders": _receive,
     "POST /api/pms/dispensing-orders/{order_id}/dispense": _dispense,
-    "POST /api/pms/dispensing-orders/by-source/{source}/{order_id}/cancel": _cancel,
+    "POST /api/pms/dispensing-orders/by-source/{source}/{order_id}/refund-claims": _claim,
 }
 
 
