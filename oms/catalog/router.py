@@ -31,12 +31,15 @@ async def drugs(
 
 
 @router.get(
-    "/charge-items", response_model=list[CatalogItem], summary="Enabled outpatient charge items to price", **PRICE
+    "/charge-items", response_model=Page[CatalogItem], summary="Enabled outpatient charge items to price", **PRICE
 )
 async def charge_items(
-    request: Request, q: Search = "", size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20
-) -> list[CatalogItem]:
-    return await service.charge_items(remote.services(request), q.strip(), size)
+    request: Request,
+    q: Search = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> Page[CatalogItem]:
+    return await service.charge_items(remote.services(request), q.strip(), page, size)
 
 
 routers = [router]

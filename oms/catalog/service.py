@@ -15,8 +15,10 @@ from oms.catalog.models import CatalogDrug, CatalogItem
 from shared.paging import Page
 from shared.service_client import ServiceClient
 
-# Charge items are filtered here (dbs cannot filter by scope), so more are read than shown.
-ITEMS_READ = 200
+# Charge items are filtered here (dbs cannot filter by scope): every match is read, a page of
+# dbs at a time, up to a catalogue far larger than a hospital's (a few hundred items).
+ITEMS_PAGE = 200
+ITEMS_PAGES = 20
 
 
 def _drug(record: dict[str, Any]) -> CatalogDrug:
@@ -46,7 +48,13 @@ async def drugs(client: ServiceClient, q: str, page: int, size: int) -> Page[Cat
     return Page(items=[_drug(d) for d in found["items"]], total=found["total"], page=page, size=size)
 
 
-async def charge_items(client: ServiceClient, q: str, size: int) -> list[CatalogItem]:
+async def charge_items(client: ServiceClient, q: str, page: int, size: int) -> Page[CatalogItem]:
     """Outpatient (and general) items only: an inpatient item is refused at outpatient pricing."""
-    found = await remote.enabled_page(client, "/api/dbs/charge-items", q, 1, ITEMS_READ)
-    return [_item(i) for i in found["items"] if i["scope"] != "inpatient"][:size]
+    matches: list[CatalogItem] = []
+    for number in range(1, ITEMS_PAGES + 1):
+        found = await remote.enabled_page(client, "/api/dbs/charge-items", q, number, ITEMS_PAGE)
+        matches += [_item(i) for i in found["items"] if i["scope"] != "inpatient"]
+        if number * ITEMS_PAGE >= found["total"]:
+            break
+    start = (page - 1) * size
+    return Page(items=matches[start : start + size], total=len(matches), page=page, size=size)

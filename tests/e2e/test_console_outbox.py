@@ -177,7 +177,7 @@ def _scenario(platform: Any, box: OmsOutbox, browsers: Browsers, orders: tuple, 
 
     # 1. 系统管理 → 消息队列: refused messages first (the page opens on 被拒收).
     _open_system_page(page, "outbox", "outbox-table")
-    refused = _row(page, f"订单 {first}")
+    refused = _row(page, f"处方 {first}")
     expect(refused).to_have_count(1)
     expect(_rows(page)).to_have_count(2)
     cells = _cells(refused)
@@ -186,7 +186,7 @@ def _scenario(platform: Any, box: OmsOutbox, browsers: Browsers, orders: tuple, 
     assert cells[6] == "", cells  # no next try: a refusal waits for a person
     expect(refused.get_by_test_id("row-retry")).to_be_visible()
     expect(refused.get_by_test_id("row-resolve")).to_be_visible()
-    expect(_row(page, f"订单 {second}")).to_have_count(1)
+    expect(_row(page, f"处方 {second}")).to_have_count(1)
     assert_no_codes(page, "消息队列（被拒收）")
 
     # 2. 全部: the waiting message too, never tried, with its next try; it can be sent now, not
@@ -225,7 +225,7 @@ def _scenario(platform: Any, box: OmsOutbox, browsers: Browsers, orders: tuple, 
     assert _cells(refused)[5] == f"门诊处方 {first} 已有取药单"
 
     # 5. 标记已处理 the other: not without a note; with one, set aside for good.
-    other = _row(page, f"订单 {second}")
+    other = _row(page, f"处方 {second}")
     other.get_by_test_id("row-resolve").click()
     dialog = page.locator(".el-message-box")
     expect(dialog).to_be_visible()
@@ -256,7 +256,7 @@ def _scenario(platform: Any, box: OmsOutbox, browsers: Browsers, orders: tuple, 
     # 6. 被拒收 now lists only the message still refused.
     _show_status(page, "被拒收")
     expect(_rows(page)).to_have_count(1)
-    expect(_row(page, f"订单 {first}")).to_have_count(1)
+    expect(_row(page, f"处方 {first}")).to_have_count(1)
 
     # 7. 操作日志: the resolve (and both retries) by the superadmin, in words; the note in the row's detail.
     _open_system_page(page, "operation-log", "operation-log-table")

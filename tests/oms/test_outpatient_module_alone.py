@@ -76,7 +76,7 @@ def test_a_clerk_with_the_outpatient_module_alone_prices_a_prescription_and_item
         dictionary["spec"],
     )
     assert (amoxicillin["unit"], amoxicillin["price"]) == (dictionary["unit_name"], dictionary["price"])
-    items = ok(clerk.get("/api/oms/catalog/charge-items", params={"q": "XM0002"}))
+    items = ok(clerk.get("/api/oms/catalog/charge-items", params={"q": "XM0002"}))["items"]
     assert [(i["code"], i["needs_exam"]) for i in items] == [("XM0002", True)]
     blood = items[0]
 
@@ -106,8 +106,12 @@ def test_the_catalog_offers_only_what_the_desk_may_price(desk: Desk, clerk: http
     finally:
         ok(desk.call("POST", f"/api/dbs/drugs/{stopped['id']}/enable", headers=admin))
     # An inpatient item is refused at outpatient pricing, so it is not offered.
-    every = [i["code"] for i in ok(clerk.get("/api/oms/catalog/charge-items", params={"size": 50}))]
+    listed = ok(clerk.get("/api/oms/catalog/charge-items", params={"size": 200}))
+    every = [i["code"] for i in listed["items"]]
     assert "XM0001" in every and "XM0012" not in every and every == sorted(every)
+    assert listed["total"] == len(every)  # counted after leaving inpatient items out
+    second = ok(clerk.get("/api/oms/catalog/charge-items", params={"size": 2, "page": 2}))["items"]
+    assert [i["code"] for i in second] == every[2:4]
     # The price list goes with reading orders (whose lines show prices already), not beyond.
     reader = {"Authorization": f"Bearer {desk.stack.token(['oms:order:read'])}"}
     assert desk.call("GET", "/api/oms/catalog/drugs", headers=reader).status_code == 200

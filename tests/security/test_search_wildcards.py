@@ -66,6 +66,7 @@ def _walk(desk: Desk) -> None:
     )
     for order in (prescription, items):
         assert desk.pay(visit_id, order["id"]).status_code == 201
+    desk.ok("POST", "/api/oms/cashier-settlements", 201)  # the cashier closes the period
     doctor = desk.doctor("D002")
     day = hospital_today().isoformat()
     leave = {

@@ -241,7 +241,7 @@ export const omsApi = {
   cancelVisit: (id: number, reason: string) => http.post<Visit>(`/api/oms/visits/${id}/cancel`, { reason }),
 
   catalogDrugs: (query: { q?: string; size?: number }) => http.get<Page<CatalogEntry>>('/api/oms/catalog/drugs', query),
-  catalogItems: (query: { q?: string; size?: number }) => http.get<CatalogEntry[]>('/api/oms/catalog/charge-items', query),
+  catalogItems: (query: { q?: string; size?: number }) => http.get<Page<CatalogEntry>>('/api/oms/catalog/charge-items', query),
   // A repeated parameter (?numbers=…&numbers=…), which Query cannot express.
   contacts: (numbers: string[]) =>
     http.get<VisitContact[]>(`/api/oms/visits/contacts?${new URLSearchParams(numbers.map((n) => ['numbers', n]))}`),
