@@ -66,7 +66,11 @@ class KeySet:
     """The gateway's public keys by `kid`, from a JWKS document or fetched from its URL."""
 
     def __init__(self, jwks_url: str = "", jwks_document: str | dict | None = None) -> None:
-        self.jwks_url = jwks_url
+        # A configured document is the whole truth and the URL is then never asked: `jwks_url`
+        # always has a default (the gateway's default port), and whatever answers there, say a
+        # developer's own `hamp up`, would otherwise replace the configured keys on the first
+        # unknown `kid`, refusing the right tokens and accepting that stranger's.
+        self.jwks_url = "" if jwks_document else jwks_url
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()

@@ -84,7 +84,7 @@ class ServiceSettings(HampSettings):
     jwks_url: str = Field(
         "http://127.0.0.1:8080/api/auth/jwks", description="Where services fetch the gateway's public keys."
     )
-    jwks: str = Field("", description="A JWKS document (JSON) used instead of jwks_url, e.g. from a Secret.")
+    jwks: str = Field("", description="A JWKS document (JSON), e.g. from a Secret; when set, jwks_url is never asked.")
     jwt_issuer: str = Field("hamp-gateway", description="Expected `iss` of access tokens.")
     jwt_audience: str = Field("hamp", description="Expected `aud` of access tokens.")
     check_revocations: bool = Field(
@@ -96,7 +96,9 @@ class ServiceSettings(HampSettings):
     revocation_max_age_seconds: float = Field(
         5.0, description="Without Redis: revocations older than this are not trusted; user requests get 503."
     )
-    redis_url: str = Field("", description="Redis for cache, rate limits and revocations (redis://host:6379/0).")
+    redis_url: str = Field(
+        "", description="Redis for revocations, login-failure counters and rate limits (redis://host:6379/0)."
+    )
     redis_sentinels: str = Field(
         "", description="Redis Sentinel addresses, host:port comma-separated; used instead of redis_url."
     )

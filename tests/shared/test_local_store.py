@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from shared.cache import MemoryCache
 from shared.storage import LocalObjectStore, ObjectNotFound, StorageError
 
 
@@ -43,19 +42,3 @@ def test_local_store_missing_and_deleted(tmp_path: Path) -> None:
     assert asyncio.run(run()) is False
     with pytest.raises(ObjectNotFound):
         asyncio.run(store.get("a.txt"))
-
-
-def test_memory_cache_expires_and_evicts_least_recent() -> None:
-    cache = MemoryCache(max_entries=2)
-
-    async def run() -> tuple[list, object]:
-        await cache.set("a", 1, 60)
-        await cache.set("b", 2, 60)
-        await cache.get("a")  # a is now more recent than b, so b goes when c arrives
-        await cache.set("c", 3, 60)
-        kept = [await cache.get(k) for k in ("a", "b", "c")]
-        await cache.set("short", 4, 0.05)
-        await asyncio.sleep(0.1)
-        return kept, await cache.get("short")
-
-    assert asyncio.run(run()) == ([1, None, 3], None)
