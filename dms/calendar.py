@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
-from shared.types import utcnow
+from shared.types import local_today
 
 Shift = Literal["morning", "afternoon"]
 MORNING = "morning"
@@ -18,12 +17,8 @@ AFTERNOON = "afternoon"
 SHIFT_ORDER = {MORNING: 0, AFTERNOON: 1}
 
 
-def today(timezone: str) -> dt.date:
-    return utcnow().astimezone(ZoneInfo(timezone)).date()
-
-
 def hospital_today(request: Request) -> dt.date:
-    return today(request.app.state.settings.timezone)
+    return local_today(request.app.state.settings.timezone)
 
 
 def monday_of(day: dt.date) -> dt.date:

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dms.calendar import AFTERNOON, MORNING, monday_of, today
+from dms.calendar import AFTERNOON, MORNING, monday_of
 from dms.db import audit_log
 from dms.masterdata import MasterData
 from dms.schedules.models import OPEN, Schedule
@@ -27,7 +27,7 @@ from dms.schedules.service import ENTITY, row_dict
 from shared import audit
 from shared.app import LifespanPart
 from shared.settings import ServiceSettings
-from shared.types import utcnow
+from shared.types import local_today, utcnow
 
 log = logging.getLogger("hamp.dms.demo")
 
@@ -87,7 +87,7 @@ async def load_when_dbs_answers(app: FastAPI, settings: ServiceSettings, wait_se
                 return False
             await asyncio.sleep(RETRY_SECONDS)
     async with app.state.db.transaction() as session:
-        added = await load(session, doctors, monday_of(today(settings.timezone)))
+        added = await load(session, doctors, monday_of(local_today(settings.timezone)))
     if added:
         log.info("demo roster loaded")
     return added

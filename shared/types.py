@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -43,9 +43,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def local_date(moment: datetime, timezone: str) -> date:
+    """The date a moment falls on at the hospital (its time zone)."""
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
 def local_today(timezone: str) -> date:
     """Today at the hospital (its time zone), whatever the server's clock zone."""
-    return datetime.now(ZoneInfo(timezone)).date()
+    return local_date(utcnow(), timezone)
+
+
+def local_day(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """A day at the hospital as the moments it starts and ends (the end excluded)."""
+    start = datetime.combine(day, time.min, ZoneInfo(timezone))
+    return start, datetime.combine(day + timedelta(days=1), time.min, ZoneInfo(timezone))
 
 
 def local_time(moment: datetime, timezone: str) -> str:

@@ -7,11 +7,9 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
-from sqlalchemy import func, select
 
 from oms.exams import service
 from oms.exams.models import ExamOut
-from oms.orders.models import OrderLine
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, get_database
 from shared.errors import Invalid, field_error
@@ -33,11 +31,7 @@ async def list_exams(
     state: Literal["paid", "examined"] | None = None,
     day: Annotated[date | None, Query(alias="date", description="The visit's date")] = None,
 ) -> Page[ExamOut]:
-    query = service.exams_query(state, day, paging.q)
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = await session.execute(query.order_by(OrderLine.id.desc()).offset(paging.offset).limit(paging.size))  # type: ignore[union-attr]
-    items = [await service.exam_out(session, *row) for row in rows.all()]
-    return Page(items=items, total=total, page=paging.page, size=paging.size)
+    return await service.page(session, paging, state, day)
 
 
 @router.get("/exams/{line_id}", response_model=ExamOut, summary="One examination and its result", **READ)

@@ -8,11 +8,12 @@ without its file.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.db import audit_log, change_feed, counters
@@ -24,6 +25,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.feed import publish
 from shared.i18n import Text
+from shared.paging import Page, PageParams
 from shared.search import contains
 from shared.storage import ObjectStore, StoredObject
 from shared.types import utcnow
@@ -54,25 +56,55 @@ def exams_query(state: str | None, day: date | None = None, q: str = "") -> Any:
     return query
 
 
-async def _result_out(session: AsyncSession, line_id: int) -> ExamResultOut | None:
-    result = (await session.execute(select(ExamResult).where(ExamResult.line_id == line_id))).scalar_one_or_none()
-    if result is None:
-        return None
-    files = await session.execute(select(ExamFile).where(ExamFile.result_id == result.id).order_by(ExamFile.id))
-    return ExamResultOut(
-        text=result.text,
-        examined_by=result.examined_by,
-        examined_at=result.examined_at,
-        files=[ExamFileOut.model_validate(f) for f in files.scalars()],
-    )
+async def _results(session: AsyncSession, line_ids: Sequence[int]) -> dict[int, ExamResultOut]:
+    """The results of these lines with their files, in two statements whatever their number."""
+    if not line_ids:
+        return {}
+    found = await session.execute(select(ExamResult).where(ExamResult.line_id.in_(line_ids)))  # type: ignore[attr-defined]
+    results = list(found.scalars())
+    files: dict[int, list[ExamFileOut]] = {r.id: [] for r in results}  # type: ignore[misc]
+    if results:
+        rows = await session.execute(
+            select(ExamFile).where(ExamFile.result_id.in_(files)).order_by(ExamFile.id)  # type: ignore[attr-defined]
+        )
+        for f in rows.scalars():
+            files[f.result_id].append(ExamFileOut.model_validate(f))
+    return {
+        r.line_id: ExamResultOut(
+            text=r.text,
+            examined_by=r.examined_by,
+            examined_at=r.examined_at,
+            files=files[r.id],  # type: ignore[index]
+        )
+        for r in results
+    }
 
 
-async def exam_out(session: AsyncSession, line: OrderLine, order: Order, visit: Visit) -> ExamOut:
-    return ExamOut(
-        line_id=line.id, order_id=order.id, visit_id=visit.id, visit_number=visit.number,
-        patient_name=visit.patient_name, name=line.name, state=line.state,
-        result=await _result_out(session, line.id),  # type: ignore[arg-type]
-    )  # fmt: skip
+async def exams_out(session: AsyncSession, rows: Sequence[Any]) -> list[ExamOut]:
+    """`rows`: (line, order, visit) as `exams_query` selects them."""
+    results = await _results(session, [line.id for line, _, _ in rows])
+    return [
+        ExamOut(
+            line_id=line.id,
+            order_id=order.id,
+            visit_id=visit.id,
+            visit_number=visit.number,
+            patient_name=visit.patient_name,
+            name=line.name,
+            state=line.state,
+            result=results.get(line.id),
+        )
+        for line, order, visit in rows
+    ]
+
+
+async def page(
+    session: AsyncSession, paging: PageParams, state: str | None = None, day: date | None = None
+) -> Page[ExamOut]:
+    query = exams_query(state, day, paging.q)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(query.order_by(OrderLine.id.desc()).offset(paging.offset).limit(paging.size))  # type: ignore[union-attr]
+    return Page(items=await exams_out(session, rows.all()), total=total, page=paging.page, size=paging.size)
 
 
 async def get_exam(session: AsyncSession, line_id: int) -> ExamOut:
@@ -81,7 +113,7 @@ async def get_exam(session: AsyncSession, line_id: int) -> ExamOut:
         raise NotFound(
             Text("没有该检查项目（须为已缴费、需检查的项目）", "No such examination (a paid item that needs one)")
         )
-    return await exam_out(session, *row)
+    return (await exams_out(session, [row]))[0]
 
 
 async def store_files(store: ObjectStore, uploads: list[Upload]) -> list[tuple[Upload, StoredObject]]:
@@ -125,7 +157,7 @@ async def record_result(
     line.state = LineState.examined
     session.add(line)
     await session.flush()
-    answer = await exam_out(session, line, order, visit)
+    (answer,) = await exams_out(session, [(line, order, visit)])
     await audit.record(session, audit_log, action="examine", entity="exam", entity_id=line_id,
                        after=answer.model_dump(mode="json"))  # fmt: skip
     await publish(session, change_feed, counters, entity="exam", entity_id=line_id, action="examined",

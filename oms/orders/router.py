@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from oms import remote
 from oms.db import idempotency_keys
 from oms.orders import service
-from oms.orders.models import DispensedIn, ItemOrderIn, Order, OrderKind, OrderOut, OrderState, PrescriptionIn
+from oms.orders.models import DispensedIn, ItemOrderIn, OrderKind, OrderOut, OrderState, PrescriptionIn
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, WriteSession, get_database
 from shared.i18n import Text
 from shared.idempotency import Answer, key_of, run_once
-from shared.paging import Page, Paging, fetch_page
+from shared.paging import Page, Paging
 
 ORDER = Text("处方与项目单", "order")
 READ = requires("oms:order:read", ORDER)
@@ -57,10 +57,7 @@ async def list_orders(
     kind: OrderKind | None = None,
     state: OrderState | None = None,
 ) -> Page[OrderOut]:
-    query = service.list_orders({"visit_id": visit_id, "kind": kind, "state": state})
-    rows, total = await fetch_page(session, query, paging, Order.id.desc())  # type: ignore[union-attr]
-    items = [await service.order_out(session, order) for order in rows]
-    return Page(items=items, total=total, page=paging.page, size=paging.size)
+    return await service.page(session, paging, visit_id, kind, state)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, summary="An order with its lines", **READ)

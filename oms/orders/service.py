@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
+from shared.paging import Page, PageParams, fetch_page
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
 from shared.types import local_today, utcnow
@@ -107,19 +109,64 @@ async def price_items(client: ServiceClient, lines: list[ItemLineIn]) -> list[Pr
 
 
 async def order_lines(session: AsyncSession, order_id: int) -> list[OrderLine]:
-    rows = await session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
-    return list(rows.scalars())
+    return (await _lines(session, [order_id]))[order_id]
+
+
+async def _lines(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, list[OrderLine]]:
+    by_order: dict[int, list[OrderLine]] = {i: [] for i in order_ids}
+    if order_ids:
+        rows = await session.execute(
+            select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)  # type: ignore[attr-defined]
+        )
+        for line in rows.scalars():
+            by_order[line.order_id].append(line)
+    return by_order
+
+
+def _out(order: Order, lines: list[OrderLine], visit_number: str) -> OrderOut:
+    return OrderOut(
+        id=order.id, number=order.number, visit_id=order.visit_id, visit_number=visit_number, kind=order.kind,
+        state=order.state, total=order.total, lines=[LineOut.model_validate(line) for line in lines],
+        created_by=order.created_by, created_at=order.created_at, paid_at=order.paid_at,
+    )  # fmt: skip
 
 
 async def order_out(session: AsyncSession, order: Order, visit_number: str | None = None) -> OrderOut:
     if visit_number is None:
         visit_number = (await session.get(Visit, order.visit_id)).number  # type: ignore[union-attr]
-    lines = [LineOut.model_validate(line) for line in await order_lines(session, order.id)]  # type: ignore[arg-type]
-    return OrderOut(
-        id=order.id, number=order.number, visit_id=order.visit_id, visit_number=visit_number, kind=order.kind,
-        state=order.state, total=order.total, lines=lines, created_by=order.created_by,
-        created_at=order.created_at, paid_at=order.paid_at,
-    )  # fmt: skip
+    return _out(order, await order_lines(session, order.id), visit_number)  # type: ignore[arg-type]
+
+
+async def orders_out(session: AsyncSession, orders: Sequence[Order], visit: Visit | None = None) -> list[OrderOut]:
+    """Any number of orders in two statements (one when they are all of `visit`): all their lines,
+    all their visits' numbers."""
+    lines = await _lines(session, [o.id for o in orders if o.id is not None])
+    numbers = {visit.id: visit.number} if visit is not None else {}
+    wanted = {o.visit_id for o in orders} - numbers.keys()
+    if wanted:
+        found = await session.execute(select(Visit.id, Visit.number).where(Visit.id.in_(wanted)))  # type: ignore[union-attr]
+        numbers.update({visit_id: number for visit_id, number in found.all()})
+    return [_out(o, lines[o.id], numbers[o.visit_id]) for o in orders if o.id is not None]
+
+
+async def page(
+    session: AsyncSession,
+    paging: PageParams,
+    visit_id: int | None = None,
+    kind: OrderKind | None = None,
+    state: OrderState | None = None,
+) -> Page[OrderOut]:
+    query = select(Order)
+    for name, value in {"visit_id": visit_id, "kind": kind, "state": state}.items():
+        if value is not None:
+            query = query.where(getattr(Order, name) == value)
+    rows, total = await fetch_page(session, query, paging, Order.id.desc())  # type: ignore[union-attr]
+    return Page(items=await orders_out(session, rows), total=total, page=paging.page, size=paging.size)
+
+
+async def of_visit(session: AsyncSession, visit: Visit) -> list[OrderOut]:
+    rows = await session.execute(select(Order).where(Order.visit_id == visit.id).order_by(Order.id))
+    return await orders_out(session, list(rows.scalars()), visit)
 
 
 async def get_order(session: AsyncSession, order_id: int, *, for_update: bool = False) -> Order:
@@ -252,11 +299,3 @@ async def mark_dispensed(session: AsyncSession, order_id: int, line_ids: list[in
     if waiting.first() is None and VisitState(visit.state) == VisitState.paid:
         await visits.set_state(session, visit, VisitState.dispensed)
     return await order_out(session, order)
-
-
-def list_orders(filters: dict[str, Any]) -> Any:
-    query = select(Order)
-    for name, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(Order, name) == value)
-    return query

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -15,12 +14,12 @@ from pydantic import BaseModel
 from oms import remote
 from oms.db import idempotency_keys
 from oms.payments import charge_types, receipts, service
-from oms.payments.models import ClaimedIn, Payment, PaymentIn, PaymentKind, PaymentOut, RefundIn
+from oms.payments.models import ClaimedIn, PaymentIn, PaymentKind, PaymentOut, RefundIn
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, get_database
 from shared.i18n import Text
 from shared.idempotency import Answer, key_of, run_once
-from shared.paging import Page, Paging, fetch_page
+from shared.paging import Page, Paging
 
 PAYMENT = Text("缴费", "payment")
 READ = requires("oms:payment:read", PAYMENT)
@@ -100,11 +99,6 @@ async def refund_claimed(request: Request, body: ClaimedIn, principal: CurrentPr
     )  # fmt: skip
 
 
-def _day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, ZoneInfo(timezone))
-    return start, start + timedelta(days=1)
-
-
 @router.get("/payments", response_model=Page[PaymentOut], summary="Payments and refunds", **READ)
 async def list_payments(
     request: Request,
@@ -114,13 +108,7 @@ async def list_payments(
     kind: PaymentKind | None = None,
     day: Annotated[date | None, Query(alias="date")] = None,
 ) -> Page[PaymentOut]:
-    query = service.list_payments({"visit_id": visit_id, "kind": kind})
-    if day is not None:
-        start, end = _day_bounds(day, request.app.state.settings.timezone)
-        query = query.where(Payment.created_at >= start, Payment.created_at < end)
-    rows, total = await fetch_page(session, query, paging, Payment.id.desc())  # type: ignore[union-attr]
-    items = [await service.payment_out(session, p) for p in rows]
-    return Page(items=items, total=total, page=paging.page, size=paging.size)
+    return await service.page(session, paging, request.app.state.settings.timezone, visit_id, kind, day)
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut, summary="A payment", **READ)

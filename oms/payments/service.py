@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -33,24 +35,80 @@ from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
 from shared.outbox import enqueue
+from shared.paging import Page, PageParams, fetch_page
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
-from shared.types import CENT, local_today, utcnow
+from shared.types import CENT, local_day, local_today, utcnow
 
 REFUNDABLE = frozenset({LineState.paid})
 
 
-async def payment_out(session: AsyncSession, payment: Payment, visit: Visit | None = None) -> PaymentOut:
-    visit = visit or await visits.get_visit(session, payment.visit_id)
-    refunded = await session.execute(select(RefundLine.line_id).where(RefundLine.refund_id == payment.id))
+async def _refunded_lines(session: AsyncSession, payment_ids: Sequence[int]) -> dict[int, list[int]]:
+    by_refund: dict[int, list[int]] = {i: [] for i in payment_ids}
+    if payment_ids:
+        rows = await session.execute(
+            select(RefundLine.refund_id, RefundLine.line_id)
+            .where(RefundLine.refund_id.in_(payment_ids))  # type: ignore[attr-defined]
+            .order_by(RefundLine.id)
+        )
+        for refund_id, line_id in rows.all():
+            by_refund[refund_id].append(line_id)
+    return by_refund
+
+
+def _out(payment: Payment, visit: Visit, refunded_line_ids: list[int]) -> PaymentOut:
     return PaymentOut.model_validate(
         {
             **payment.model_dump(),
             "visit_number": visit.number,
             "patient_name": visit.patient_name,
-            "refunded_line_ids": list(refunded.scalars()),
+            "refunded_line_ids": refunded_line_ids,
         }
     )
+
+
+async def payment_out(session: AsyncSession, payment: Payment, visit: Visit | None = None) -> PaymentOut:
+    visit = visit or await visits.get_visit(session, payment.visit_id)
+    return _out(payment, visit, (await _refunded_lines(session, [payment.id]))[payment.id])  # type: ignore[list-item,index]
+
+
+async def payments_out(
+    session: AsyncSession, payments: Sequence[Payment], visit: Visit | None = None
+) -> list[PaymentOut]:
+    """Any number of payments in two statements (one when they are all of `visit`): all their
+    refunded lines, all their visits."""
+    refunded = await _refunded_lines(session, [p.id for p in payments if p.id is not None])
+    by_id = {visit.id: visit} if visit is not None else {}
+    wanted = {p.visit_id for p in payments} - by_id.keys()
+    if wanted:
+        found = await session.execute(select(Visit).where(Visit.id.in_(wanted)))  # type: ignore[union-attr]
+        by_id.update({v.id: v for v in found.scalars()})
+    return [_out(p, by_id[p.visit_id], refunded[p.id]) for p in payments if p.id is not None]
+
+
+async def page(
+    session: AsyncSession,
+    paging: PageParams,
+    timezone: str,
+    visit_id: int | None = None,
+    kind: PaymentKind | None = None,
+    day: date | None = None,
+) -> Page[PaymentOut]:
+    """`day`: the payments taken on that day at the hospital."""
+    query = select(Payment)
+    for name, value in {"visit_id": visit_id, "kind": kind}.items():
+        if value is not None:
+            query = query.where(getattr(Payment, name) == value)
+    if day is not None:
+        start, end = local_day(day, timezone)
+        query = query.where(Payment.created_at >= start, Payment.created_at < end)  # type: ignore[arg-type]
+    rows, total = await fetch_page(session, query, paging, Payment.id.desc())  # type: ignore[union-attr]
+    return Page(items=await payments_out(session, rows), total=total, page=paging.page, size=paging.size)
+
+
+async def of_visit(session: AsyncSession, visit: Visit) -> list[PaymentOut]:
+    rows = await session.execute(select(Payment).where(Payment.visit_id == visit.id).order_by(Payment.id))
+    return await payments_out(session, list(rows.scalars()), visit)
 
 
 async def get_payment(session: AsyncSession, payment_id: int) -> Payment:
@@ -368,11 +426,3 @@ async def _reverse_lines(
         order.updated_at = utcnow()
         session.add(order)
     return await _record(session, reversal, visit, "refunded")
-
-
-def list_payments(filters: dict[str, Any]) -> Any:
-    query = select(Payment)
-    for name, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(Payment, name) == value)
-    return query

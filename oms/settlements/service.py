@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +37,7 @@ from shared.errors import Conflict, Forbidden, NotFound
 from shared.i18n import Text
 from shared.paging import Page, PageParams, fetch_page
 from shared.sequences import business_number
-from shared.types import utcnow
+from shared.types import local_date, local_day, utcnow
 
 # Reads every cashier's settlements and the day's total (a supervisor, 收费主管).
 READ_ALL = "oms:settlement_all:read"
@@ -118,14 +117,6 @@ def present(settlement: CashierSettlement) -> SettlementOut:
     )
 
 
-def _local_date(moment: datetime, timezone: str) -> date:
-    return moment.astimezone(ZoneInfo(timezone)).date()
-
-
-def _day_end(day: date, timezone: str) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, ZoneInfo(timezone))
-
-
 async def preview(session: AsyncSession, principal: Principal) -> OpenPeriod:
     cutoff = utcnow()
     rows = await session.execute(
@@ -136,7 +127,7 @@ async def preview(session: AsyncSession, principal: Principal) -> OpenPeriod:
 
 async def settle(session: AsyncSession, principal: Principal, timezone: str) -> SettlementOut:
     cutoff = utcnow()
-    today = _local_date(cutoff, timezone)
+    today = local_date(cutoff, timezone)
     settlement = CashierSettlement(
         number=await business_number(session, counters, "JZ", today, width=4),
         cashier=principal.username, cashier_name=principal.name or principal.username, business_date=today,
@@ -224,7 +215,7 @@ async def day(session: AsyncSession, on: date, timezone: str) -> SettlementDay:
     total = await _settled_rows(session, [s.id for s in settlements])  # type: ignore[misc]
     # What cashiers took up to the end of that day and have not settled yet.
     open_rows = await session.execute(
-        _rows().where(Payment.settlement_id.is_(None), Payment.created_at < _day_end(on, timezone))  # type: ignore[union-attr,arg-type]
+        _rows().where(Payment.settlement_id.is_(None), Payment.created_at < local_day(on, timezone)[1])  # type: ignore[union-attr,arg-type]
     )
     by_cashier: dict[str, list[tuple[Payment, str | None]]] = {}
     for payment, reversed_kind in open_rows.all():

@@ -8,18 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from oms import remote
 from oms.admissions import service as admissions
 from oms.admissions.models import AdmissionRequestOut
 from oms.db import idempotency_keys
 from oms.orders import service as orders
-from oms.orders.models import Order
 from oms.patients import service as patients
 from oms.payments import charge_types
 from oms.payments import service as payments
-from oms.payments.models import Payment, PaymentIn
+from oms.payments.models import PaymentIn
 from oms.visits import service
 from oms.visits.models import (
     CancelIn,
@@ -160,16 +158,14 @@ async def list_visits(
 async def get_visit(session: ReadSession, visit_id: int, principal: CurrentPrincipal) -> VisitDetail:
     visit = await service.get_visit(session, visit_id)
     _check_scope(principal, visit)
-    order_rows = await session.execute(select(Order).where(Order.visit_id == visit_id).order_by(Order.id))
-    payment_rows = await session.execute(select(Payment).where(Payment.visit_id == visit_id).order_by(Payment.id))
     # The patient as this caller may see them (masked without pii:read), whatever their department.
     patient = await crud.get_record(session, patients.patients, visit.patient_id, viewer_of(principal))
     admission = await admissions.of_visit(session, visit_id)
     return VisitDetail(
         visit=VisitOut.model_validate(visit),
         patient=patient,
-        orders=[await orders.order_out(session, o, visit.number) for o in order_rows.scalars()],
-        payments=[await payments.payment_out(session, p, visit) for p in payment_rows.scalars()],
+        orders=await orders.of_visit(session, visit),
+        payments=await payments.of_visit(session, visit),
         admission=AdmissionRequestOut.model_validate(admission) if admission else None,
     )
 

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -18,7 +16,7 @@ from shared.errors import Invalid, field_error
 from shared.i18n import Text
 from shared.idempotency import HEADER, Answer, key_of, run_once
 from shared.paging import Page, Paging
-from shared.types import utcnow
+from shared.types import local_today
 
 TAG = "dispensing 取药"
 LABEL = Text("取药单", "dispensing orders")
@@ -41,10 +39,6 @@ def _key_required() -> Invalid:
     )
 
 
-def _hospital_today(request: Request) -> dt.date:
-    return utcnow().astimezone(ZoneInfo(request.app.state.settings.timezone)).date()
-
-
 @router.post(
     "",
     status_code=201,
@@ -57,7 +51,7 @@ async def receive(body: DispensingOrderIn, request: Request) -> JSONResponse:
     key = key_of(request)
     if key is None:
         raise _key_required()
-    day = _hospital_today(request)
+    day = local_today(request.app.state.settings.timezone)
 
     async def work(session: AsyncSession) -> Answer:
         order = await service.receive(session, body, day)

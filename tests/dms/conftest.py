@@ -17,9 +17,10 @@ import httpx2
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
-from dms.calendar import monday_of, today
+from dms.calendar import monday_of
 from dms.db import metadata
 from shared.migrations import sync_url
+from shared.types import local_today
 from tests.conftest import DatabaseUnderTest
 from tests.support.stack import Stack
 
@@ -35,7 +36,7 @@ class Dms:
         self.engine = engine
         self.backend = backend
         self.client = httpx2.Client(base_url=self.url, timeout=30)
-        self.today = today("Asia/Shanghai")
+        self.today = local_today("Asia/Shanghai")
         self._days = itertools.count(3)
         self._weeks = itertools.count(10, 3)  # three weeks apart: a test may use the next two
 

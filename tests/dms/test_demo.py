@@ -8,7 +8,8 @@ from pathlib import Path
 
 import httpx2
 
-from dms.calendar import monday_of, today
+from dms.calendar import monday_of
+from shared.types import local_today
 from tests.support.stack import Stack
 
 
@@ -19,7 +20,7 @@ def _roster(stack: Stack, week: dict[str, str]) -> list[dict]:
 
 
 def test_demo_roster_comes_from_the_dbs_doctors(tmp_path: Path) -> None:
-    monday = monday_of(today("Asia/Shanghai"))
+    monday = monday_of(local_today("Asia/Shanghai"))
     weeks = {"date_from": str(monday), "date_to": str(monday + dt.timedelta(days=13))}
     with Stack(tmp_path) as stack:
         stack.start("dbs", demo_data=True)

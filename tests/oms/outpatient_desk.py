@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx2
 from sqlalchemy import create_engine, text
 
 from shared.migrations import sync_url
+from shared.types import local_today
 from tests.support.stack import Stack
 
 HOSPITAL_TZ = "Asia/Shanghai"
@@ -20,9 +20,7 @@ ALL_DAY = {"am_start": "00:00", "am_end": "23:58", "pm_start": "23:58", "pm_end"
 
 
 def hospital_today() -> date:
-    from datetime import datetime
-
-    return datetime.now(ZoneInfo(HOSPITAL_TZ)).date()
+    return local_today(HOSPITAL_TZ)
 
 
 class Desk:

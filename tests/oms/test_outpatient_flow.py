@@ -267,6 +267,8 @@ def test_an_unpaid_order_is_cancelled_a_paid_one_refunded(desk: Desk) -> None:
     payment = desk.pay(visit["id"], paid["id"]).json()
     assert desk.call("POST", f"/api/oms/orders/{paid['id']}/cancel").json()["code"] == "refund_required"
     first_line = paid["lines"][0]["id"]
+    if "pms" not in desk.stack.apps:
+        desk.stack.start("pms")  # a drug refund is claimed at the pharmacy first (docs/pharmacy.md)
     refund = desk.ok("POST", "/api/oms/refunds", 201,
                      json={"payment_id": payment["id"], "line_ids": [first_line], "reason": "开错药"})  # fmt: skip
     assert refund["amount"] == f"-{paid['lines'][0]['amount']}" and refund["refunded_line_ids"] == [first_line]
@@ -280,9 +282,6 @@ def test_an_unpaid_order_is_cancelled_a_paid_one_refunded(desk: Desk) -> None:
     assert receipt.status_code == 200 and receipt.content.startswith(b"%PDF")
 
     # The pharmacy does not hand out the refunded line; the rest is dispensed and reported back.
-    if "pms" not in desk.stack.apps:
-        desk.stack.start("pms")
-
     def at_pharmacy() -> list[dict]:
         return [o for o in desk.ok("GET", "/api/pms/dispensing-orders")["items"] if o["order_id"] == paid["id"]]
 

@@ -1,14 +1,16 @@
-"""Money, ratio and phone validation as every dbs form uses it."""
+"""Money, ratio and phone validation as every dbs form uses it; the hospital's day."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from shared.types import Mobile, Money, Phone, PositiveMoney, Ratio
+from shared import types
+from shared.types import Mobile, Money, Phone, PositiveMoney, Ratio, local_date, local_day, local_today
 
 money = TypeAdapter(Money)
 positive = TypeAdapter(PositiveMoney)
@@ -85,3 +87,18 @@ def test_mobile_refuses_landlines() -> None:
     assert mobile.validate_python("") is None
     with pytest.raises(ValidationError):
         mobile.validate_python("010-62001234")
+
+
+def test_today_is_the_hospital_s_whatever_the_server_s_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    late = datetime(2026, 11, 22, 16, 30, tzinfo=UTC)  # already half past midnight in Shanghai
+    monkeypatch.setattr(types, "utcnow", lambda: late)
+    assert (local_today("Asia/Shanghai"), local_today("UTC")) == (date(2026, 11, 23), date(2026, 11, 22))
+    assert local_date(late, "Asia/Shanghai") == date(2026, 11, 23)
+
+
+def test_a_hospital_day_runs_from_its_midnight_to_the_next() -> None:
+    start, end = local_day(date(2026, 11, 23), "Asia/Shanghai")
+    assert (start, end) == (datetime(2026, 11, 22, 16, tzinfo=UTC), datetime(2026, 11, 23, 16, tzinfo=UTC))
+    # Where clocks change, a day is not 24 hours long.
+    start, end = local_day(date(2026, 3, 29), "Europe/Berlin")
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
