@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -15,7 +14,7 @@ from tests.support.databases import (
     MYSQL_URL,
     mysql_database,
 )
-from tests.support.servers import Component, free_port, platform_env, require, wait_http
+from tests.support.servers import Component, require, running_platform
 from tests.support.tokens import SigningKey
 
 
@@ -70,39 +69,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     pms, gateway), discovering one another through the registry, on embedded SQLite; the gateway
     serves the console."""
     var_dir = tmp_path_factory.mktemp("platform")
-    registry_port = free_port()
     password = f"Pw-{uuid.uuid4().hex[:12]}"
-    # Tests call far faster than people click: the per-user API rate limit has tests of its own.
-    env = platform_env(
-        var_dir,
-        registry_port,
-        HAMP_GATEWAY_API_RATE_PER_SECOND="100000",
-        HAMP_GATEWAY_API_BURST="100000",
-        HAMP_GATEWAY_LOGIN_RATE_PER_IP_PER_MINUTE="100000",
-        HAMP_GATEWAY_SUPERADMIN_PASSWORD=password,
-        # Two-step login is tested on its own (tests/e2e/test_console_second_factor.py).
-        HAMP_GATEWAY_TOTP_REQUIRED_PERMISSIONS="[]",
-        HAMP_JWKS_URL="",
-        HAMP_DEMO_DATA="false",
-    )
-    gateway_port = free_port()
-    env["HAMP_JWKS_URL"] = f"http://127.0.0.1:{gateway_port}/api/auth/jwks"
-    logs = Path(var_dir)
-    ports = {"registry": registry_port, "gateway": gateway_port}
-    running = {
-        name: Component(name, ports.get(name) or free_port(), env, logs / f"{name}.out")
-        for name in components.available()
-    }
-    started: list[Component] = []
-    try:
-        for component in running.values():
-            component.start()
-            started.append(component)
-        # The gateway discovers the services through the registry; wait until it routes to each.
-        for name in running:
-            if name in components.SERVICES:
-                wait_http(f"{running['gateway'].url}/api/{name}/openapi.json", timeout=60)
+    with running_platform(var_dir, components.available(), password) as running:
         yield Platform(running["gateway"].url, running["registry"].url, "admin", password, running)
-    finally:
-        for component in reversed(started):
-            component.stop()

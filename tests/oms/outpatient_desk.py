@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -11,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from shared.migrations import sync_url
 from shared.types import local_today
+from tests.support.databases import fresh_databases
 from tests.support.stack import Stack
 
 HOSPITAL_TZ = "Asia/Shanghai"
@@ -91,3 +95,20 @@ class Desk:
 
 def a_week_later() -> date:
     return hospital_today() + timedelta(days=7)
+
+
+@contextmanager
+def desk_on(backend: str, directory: Path, *, dms: dict[str, Any] | None = None,
+            oms: dict[str, Any] | None = None) -> Iterator[Desk]:  # fmt: skip
+    """A desk over dbs (demo data), the gateway, dms and oms on `backend` (pms has a database and is
+    started by the tests that need it); `dms`, `oms`: their setting overrides."""
+    with fresh_databases(backend, ["oms", "dms", "pms"], directory) as urls, Stack(directory, urls) as stack:
+        stack.start("dbs", demo_data=True)
+        stack.start("gateway")
+        stack.start("dms", **(dms or {}))
+        stack.start("oms", **(oms or {}))
+        desk = Desk(stack, urls)
+        try:
+            yield desk
+        finally:
+            desk.close()

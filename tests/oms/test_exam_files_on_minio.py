@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 
 from shared.storage import ObjectStore, StoredObject
-from tests.oms.outpatient_desk import Desk
-from tests.support.databases import fresh_databases
+from tests.oms.outpatient_desk import Desk, desk_on
 from tests.support.minio import client, minio_url  # noqa: F401 — the fixture
-from tests.support.stack import Stack
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n% exam report on MinIO\ntrailer<<>>\n%%EOF\n"
 BUCKET = "oms"
@@ -23,17 +21,8 @@ BUCKET = "oms"
 
 @pytest.fixture(scope="module")
 def desk(minio_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:  # noqa: F811
-    directory = Path(tmp_path_factory.mktemp("exams-minio"))
-    with fresh_databases("sqlite", ["oms", "dms"], directory) as urls, Stack(directory, urls) as stack:
-        stack.start("dbs", demo_data=True)
-        stack.start("gateway")
-        stack.start("dms")
-        stack.start("oms", storage_url=minio_url)
-        desk = Desk(stack, urls)
-        try:
-            yield desk
-        finally:
-            desk.close()
+    with desk_on("sqlite", Path(tmp_path_factory.mktemp("exams-minio")), oms={"storage_url": minio_url}) as desk:
+        yield desk
 
 
 def paid_line_needing_exam(desk: Desk, shift: str) -> int:

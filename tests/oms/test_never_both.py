@@ -23,10 +23,9 @@ from typing import Any
 import httpx2
 import pytest
 
-from shared import components
 from tests.oms.outpatient_desk import Desk
 from tests.support.databases import fresh_databases
-from tests.support.servers import Component, free_port, platform_env, wait_http
+from tests.support.servers import Component, running_platform
 
 RACES = 100
 PASSWORD = f"Pw-{uuid.uuid4().hex[:12]}"
@@ -87,42 +86,19 @@ def _until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> An
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def processes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir = Path(tmp_path_factory.mktemp("never-both"))
-    with fresh_databases(request.param, ["oms", "dms", "pms"], var_dir) as urls:
-        registry_port, gateway_port = free_port(), free_port()
-        env = platform_env(
-            var_dir,
-            registry_port,
-            HAMP_GATEWAY_API_RATE_PER_SECOND="100000",
-            HAMP_GATEWAY_API_BURST="100000",
-            HAMP_GATEWAY_LOGIN_RATE_PER_IP_PER_MINUTE="100000",
-            HAMP_GATEWAY_SUPERADMIN_PASSWORD=PASSWORD,
-            HAMP_GATEWAY_TOTP_REQUIRED_PERMISSIONS="[]",
-            HAMP_JWKS_URL=f"http://127.0.0.1:{gateway_port}/api/auth/jwks",
-            HAMP_DEMO_DATA="false",
-            HAMP_DBS_DEMO_DATA="true",
+    names = ("registry", "gateway", "dbs", "dms", "oms", "pms")
+    with (
+        fresh_databases(request.param, ["oms", "dms", "pms"], var_dir) as urls,
+        running_platform(
+            var_dir, names, PASSWORD, HAMP_DBS_DEMO_DATA="true",
             **{f"HAMP_{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
-        )
-        ports = {"registry": registry_port, "gateway": gateway_port}
-        running = {
-            name: Component(name, ports.get(name) or free_port(), dict(env), var_dir / f"{name}.out")
-            for name in ("registry", "gateway", "dbs", "dms", "oms", "pms")
-        }
-        started: list[Component] = []
-        desk: Desk | None = None
+        ) as running,
+    ):  # fmt: skip
+        desk = Desk(_Gateway(running["gateway"].url), urls)  # type: ignore[arg-type]
         try:
-            for component in running.values():
-                component.start()
-                started.append(component)
-            for name in running:
-                if name in components.SERVICES:
-                    wait_http(f"{running['gateway'].url}/api/{name}/openapi.json", timeout=60)
-            desk = Desk(_Gateway(running["gateway"].url), urls)  # type: ignore[arg-type]
-            yield Platform(desk, running, env)
+            yield Platform(desk, running, dict(running["pms"].env))
         finally:
-            if desk is not None:
-                desk.close()
-            for component in reversed(started):
-                component.stop()
+            desk.close()
 
 
 # --- a prescription, and what each side says about its lines ------------------------------------

@@ -13,24 +13,13 @@ import pytest
 from sqlalchemy import text
 
 from shared.outbox import DELIVERED
-from tests.oms.outpatient_desk import Desk
-from tests.support.databases import fresh_databases
-from tests.support.stack import Stack
+from tests.oms.outpatient_desk import Desk, desk_on
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    directory = Path(tmp_path_factory.mktemp("outbox"))
-    with fresh_databases(request.param, ["oms", "dms", "pms"], directory) as urls, Stack(directory, urls) as stack:
-        stack.start("dbs", demo_data=True)
-        stack.start("gateway")
-        stack.start("dms")
-        stack.start("oms")
-        desk = Desk(stack, urls)
-        try:
-            yield desk
-        finally:
-            desk.close()
+    with desk_on(request.param, Path(tmp_path_factory.mktemp("outbox"))) as desk:
+        yield desk
 
 
 def _paid_prescription(desk: Desk, doctor: str) -> dict[str, Any]:

@@ -14,27 +14,21 @@ from sqlalchemy import text
 
 import oms.main
 from oms.settings import OmsSettings
-from tests.oms.outpatient_desk import Desk, a_week_later
+from tests.oms.outpatient_desk import Desk, a_week_later, desk_on
 from tests.security.conftest import ISOLATED, routes_of
-from tests.support.databases import fresh_databases
-from tests.support.stack import Stack
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    directory = Path(tmp_path_factory.mktemp("outpatient"))
-    with fresh_databases(request.param, ["oms", "dms", "pms"], directory) as urls, Stack(directory, urls) as stack:
-        stack.start("dbs", demo_data=True)
-        stack.start("gateway")
-        stack.start("dms", database_pool_size=30)
-        stack.start("oms", database_pool_size=30)
-        desk = Desk(stack, urls)
-        try:
-            yield desk
-        finally:
-            desk.close()
+    with desk_on(
+        request.param,
+        Path(tmp_path_factory.mktemp("outpatient")),
+        dms={"database_pool_size": 30},
+        oms={"database_pool_size": 30},
+    ) as desk:
+        yield desk
 
 
 def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]

@@ -13,26 +13,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 import oms.main
-from tests.oms.outpatient_desk import Desk
+from tests.oms.outpatient_desk import Desk, desk_on
 from tests.support.clerks import login, module_permissions, user_with
-from tests.support.databases import fresh_databases
 from tests.support.servers import free_port
 from tests.support.stack import Stack
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    directory = Path(tmp_path_factory.mktemp("module-alone"))
-    with fresh_databases(request.param, ["oms", "dms"], directory) as urls, Stack(directory, urls) as stack:
-        stack.start("dbs", demo_data=True)
-        stack.start("gateway")
-        stack.start("dms")
-        stack.start("oms")
-        desk = Desk(stack, urls)
-        try:
-            yield desk
-        finally:
-            desk.close()
+    with desk_on(request.param, Path(tmp_path_factory.mktemp("module-alone"))) as desk:
+        yield desk
 
 
 @pytest.fixture(scope="module")

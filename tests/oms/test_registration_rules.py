@@ -16,24 +16,18 @@ from typing import Any
 import pytest
 
 from oms.visits.service import shift_end, shift_over
-from tests.oms.outpatient_desk import HOSPITAL_TZ, Desk
-from tests.support.databases import fresh_databases
-from tests.support.stack import Stack
+from tests.oms.outpatient_desk import HOSPITAL_TZ, Desk, desk_on
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    directory = Path(tmp_path_factory.mktemp("registration-rules"))
-    with fresh_databases(request.param, ["oms", "dms"], directory) as urls, Stack(directory, urls) as stack:
-        stack.start("dbs", demo_data=True)
-        stack.start("gateway")
-        stack.start("dms", database_pool_size=30)
-        stack.start("oms", database_pool_size=30)
-        desk = Desk(stack, urls)
-        try:
-            yield desk
-        finally:
-            desk.close()
+    with desk_on(
+        request.param,
+        Path(tmp_path_factory.mktemp("registration-rules")),
+        dms={"database_pool_size": 30},
+        oms={"database_pool_size": 30},
+    ) as desk:
+        yield desk
 
 
 def wait_for(condition: Any, timeout: float = 30.0) -> None:

@@ -9,11 +9,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
 import pytest
+
+from shared import components
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -135,3 +139,44 @@ class ThreadServer:
         self.server.should_exit = True
         if self.thread:
             self.thread.join(10)
+
+
+@contextmanager
+def running_platform(
+    var_dir: Path, names: Iterable[str], password: str, **extra: str
+) -> Iterator[dict[str, Component]]:
+    """These components as real processes (`hamp run`) on free ports, discovering one another
+    through the registry, with a superadmin of this password and test-speed limits; stopped,
+    last first, when the block ends. `extra`: more HAMP_* variables (databases, demo data)."""
+    registry_port, gateway_port = free_port(), free_port()
+    env = platform_env(
+        var_dir,
+        registry_port,
+        # Tests call far faster than people click: the per-user API rate limit has tests of its own.
+        HAMP_GATEWAY_API_RATE_PER_SECOND="100000",
+        HAMP_GATEWAY_API_BURST="100000",
+        HAMP_GATEWAY_LOGIN_RATE_PER_IP_PER_MINUTE="100000",
+        HAMP_GATEWAY_SUPERADMIN_PASSWORD=password,
+        # Two-step login is tested on its own (tests/e2e/test_console_second_factor.py).
+        HAMP_GATEWAY_TOTP_REQUIRED_PERMISSIONS="[]",
+        HAMP_JWKS_URL=f"http://127.0.0.1:{gateway_port}/api/auth/jwks",
+        HAMP_DEMO_DATA="false",
+        **extra,
+    )
+    ports = {"registry": registry_port, "gateway": gateway_port}
+    running = {
+        name: Component(name, ports.get(name) or free_port(), dict(env), var_dir / f"{name}.out") for name in names
+    }
+    started: list[Component] = []
+    try:
+        for component in running.values():
+            component.start()
+            started.append(component)
+        # The gateway discovers the services through the registry; wait until it routes to each.
+        for name in running:
+            if name in components.SERVICES:
+                wait_http(f"{running['gateway'].url}/api/{name}/openapi.json", timeout=60)
+        yield running
+    finally:
+        for component in reversed(started):
+            component.stop()
