@@ -30,6 +30,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+# These tests are about what the stores count, not how fast: 50 calls at once on a loaded 2-core CI
+# machine overran the default 1 s (timeouts have tests of their own, with their own short limits).
+PATIENT = 5.0
+
+
 @pytest.fixture(params=["memory", "redis", "sentinel"])
 async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreFactory]:
     """make_store(prefix) -> a store of the parameter's kind; closed after the test."""
@@ -43,9 +48,11 @@ async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreFacto
         if request.param == "memory":
             store: KeyValueStore = MemoryStore()
         elif request.param == "redis":
-            store = RedisStore.from_url(url, prefix=prefix)
+            store = RedisStore.from_url(url, prefix=prefix, timeout_seconds=PATIENT)
         else:
-            store = RedisStore.from_sentinel(group.sentinels, group.master_name, password=group.password, prefix=prefix)
+            store = RedisStore.from_sentinel(
+                group.sentinels, group.master_name, password=group.password, prefix=prefix, timeout_seconds=PATIENT
+            )
         made.append(store)
         return store
 
