@@ -4,6 +4,10 @@ The key is claimed by inserting its row in the same transaction as the work; a s
 with the key finds the row and gets the first answer back. Two requests racing with one key:
 the second's insert waits on the first's (unique index), then fails, and it reads the stored
 answer. A failed attempt (4xx, 5xx) rolls back with its key, so a retry is evaluated anew.
+
+Every service answers a replay the same way (`answered`): the first answer's status and body,
+marked `Idempotent-Replayed: true`, so a client can tell a repeat from a first success without
+every route inventing its own status for it.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +30,7 @@ from shared.i18n import Text as Message
 from shared.types import UTCDateTime, utcnow
 
 HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 100
 DEADLOCK = 1213
 ATTEMPTS = 3
@@ -60,6 +66,32 @@ def key_of(request: Request) -> str | None:
             errors=[field_error(HEADER, Message("最多 100 个可见字符", "At most 100 visible characters"))],
         )
     return key
+
+
+def required_key_of(request: Request) -> str:
+    """For routes that only other services call (through their outbox): a key is part of the contract."""
+    key = key_of(request)
+    if key is None:
+        raise Invalid(
+            Message("缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required"),
+            code="idempotency_key_required",
+            errors=[field_error(HEADER, Message("必填", "is required"), "missing")],
+        )
+    return key
+
+
+IdempotencyKey = Annotated[str | None, Depends(key_of)]
+RequiredIdempotencyKey = Annotated[str, Depends(required_key_of)]
+
+
+def answered(answer: Answer) -> JSONResponse:
+    """The HTTP answer of an idempotent route: the same status and body for the first request and
+    for every replay, the replay marked with `Idempotent-Replayed: true`."""
+    headers = {REPLAYED_HEADER: "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+REPLAY_DOC = f"A repeat with the same Idempotency-Key answers the same status and body, with `{REPLAYED_HEADER}: true`."
 
 
 def request_hash(payload: Any) -> str:

@@ -12,9 +12,8 @@ from pms.dispensing.models import DispensingOrderIn, DispensingOrderOut, RefundC
 from shared import failpoints
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, WriteSession, get_database
-from shared.errors import Invalid, field_error
 from shared.i18n import Text
-from shared.idempotency import HEADER, Answer, key_of, run_once
+from shared.idempotency import REPLAY_DOC, Answer, RequiredIdempotencyKey, answered, run_once
 from shared.paging import Page, Paging
 from shared.types import local_today
 
@@ -25,18 +24,9 @@ WRITE = requires("pms:dispensing:write", LABEL)
 # Scope of the receive's keys: a key oms used elsewhere never matches one of these.
 RECEIVE_SCOPE = "pms:dispensing-order:receive"
 CLAIM_SCOPE = "pms:dispensing-order:refund-claim"
-REPLAYED_HEADER = "Idempotent-Replayed"
 
 router = APIRouter(prefix="/api/pms/dispensing-orders", tags=[TAG])
 OrderId = Annotated[int, Path(ge=1)]
-
-
-def _key_required() -> Invalid:
-    return Invalid(
-        Text("缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required"),
-        code="idempotency_key_required",
-        errors=[field_error(HEADER, Text("必填", "is required"), "missing")],
-    )
 
 
 @router.post(
@@ -44,13 +34,10 @@ def _key_required() -> Invalid:
     status_code=201,
     response_model=DispensingOrderOut,
     summary="Receive a paid prescription (sent by the oms outbox; applied once per Idempotency-Key)",
-    responses={201: {"description": f"The order; a repeat of the key answers it again with `{REPLAYED_HEADER}`"}},
+    responses={201: {"description": f"The order. {REPLAY_DOC}"}},
     **WRITE,
 )
-async def receive(body: DispensingOrderIn, request: Request) -> JSONResponse:
-    key = key_of(request)
-    if key is None:
-        raise _key_required()
+async def receive(body: DispensingOrderIn, request: Request, key: RequiredIdempotencyKey) -> JSONResponse:
     day = local_today(request.app.state.settings.timezone)
 
     async def work(session: AsyncSession) -> Answer:
@@ -59,8 +46,7 @@ async def receive(body: DispensingOrderIn, request: Request) -> JSONResponse:
 
     payload = body.model_dump(mode="json")
     answer = await run_once(get_database(request), idempotency_keys, key, RECEIVE_SCOPE, payload, work)
-    headers = {REPLAYED_HEADER: "true"} if answer.replayed else None
-    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+    return answered(answer)
 
 
 @router.get("", response_model=Page[DispensingOrderOut], summary="Dispensing orders, newest first", **READ)
@@ -104,10 +90,9 @@ async def dispense(
     responses={409: {"description": "A line was already dispensed (`already_dispensed`) or refunded"}},
     **WRITE,
 )
-async def claim_refund(source: Source, order_id: OrderId, body: RefundClaimIn, request: Request) -> JSONResponse:
-    key = key_of(request)
-    if key is None:
-        raise _key_required()
+async def claim_refund(
+    source: Source, order_id: OrderId, body: RefundClaimIn, request: Request, key: RequiredIdempotencyKey
+) -> JSONResponse:
 
     async def work(session: AsyncSession) -> Answer:
         return Answer(201, (await service.claim_refund(session, source, order_id, key, body)).model_dump(mode="json"))
@@ -115,8 +100,7 @@ async def claim_refund(source: Source, order_id: OrderId, body: RefundClaimIn, r
     payload = {"source": source, "order_id": order_id, **body.model_dump(mode="json")}
     answer = await run_once(get_database(request), idempotency_keys, key, CLAIM_SCOPE, payload, work)
     failpoints.reached("pms.refund_claim.after_commit")
-    headers = {REPLAYED_HEADER: "true"} if answer.replayed else None
-    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+    return answered(answer)
 
 
 routers = [router]
