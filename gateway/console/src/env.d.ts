@@ -8,8 +8,6 @@ declare module 'vue-router' {
     public?: boolean
     /** Permission needed to open the page, e.g. `dbs:department:read`. */
     permission?: string
-    /** Master-data resource shown by the generic resource page. */
-    resource?: string
     /** Module key the page belongs to (for the menu and breadcrumb). */
     module?: string
     /** i18n key of the page title. */

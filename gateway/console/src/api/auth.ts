@@ -1,66 +1,28 @@
 import type { Localized } from '@/resources/types'
 
 import { http } from './http'
+import type { GatewaySchema } from './schema'
 
-export interface User {
-  id: number
-  username: string
-  real_name: string
-  permissions: string[]
-  /** While true the token carries no permissions: only a password change is possible. */
-  must_change_password: boolean
-  /** Why: a password chosen by an administrator (or generated), or one past its maximum age. */
-  password_change_reason?: 'initial' | 'expired' | null
-  department_id?: number | null
-  second_factor_enabled?: boolean
-  /** While true the token carries no permissions: only enrolling a second factor is possible. */
-  second_factor_enrolment_required?: boolean
-}
-
-export interface LoginAnswer {
-  access_token: string
-  token_type: string
-  expires_in: number
-  refresh_token: string
-  user: User
-}
-
+/**
+ * While `must_change_password` (an administrator's or an expired password, `password_change_reason`)
+ * or `second_factor_enrolment_required` is true the token carries no permissions.
+ */
+export type User = GatewaySchema<'UserOut'>
+export type LoginAnswer = GatewaySchema<'TokenOut'>
 /** The password was right; the login goes on with a code (POST /api/auth/login/second-factor). */
-export interface SecondFactorChallenge {
-  second_factor_required: true
-  challenge: string
-  expires_in: number
-}
-
-export interface SecondFactorStatus {
-  enabled: boolean
-  required: boolean
-  enabled_at: string | null
-  recovery_codes_left: number
-}
-
-export interface SecondFactorEnrolment {
-  secret: string
-  otpauth_uri: string
-  /** The QR code of `otpauth_uri`, as SVG text. */
-  qr_svg: string
-}
-
-export interface SecondFactorEnabled {
-  /** Shown this once; only their hashes are kept. */
-  recovery_codes: string[]
-  tokens: LoginAnswer
-}
+export type SecondFactorChallenge = GatewaySchema<'SecondFactorChallenge'>
+export type SecondFactorStatus = GatewaySchema<'SecondFactorStatus'>
+/** `qr_svg`: the QR code of `otpauth_uri`, as SVG text. */
+export type SecondFactorEnrolment = GatewaySchema<'SecondFactorEnrolment'>
+/** `recovery_codes` are shown this once; only their hashes are kept. */
+export type SecondFactorEnabled = GatewaySchema<'SecondFactorEnabled'>
 
 export function isChallenge(answer: LoginAnswer | SecondFactorChallenge): answer is SecondFactorChallenge {
   return 'second_factor_required' in answer && answer.second_factor_required === true
 }
 
-export interface ModuleInfo {
-  key: string
-  name: Localized
-  available: boolean
-}
+/** The module's name is a `{zh, en}` pair; the schema only says "a dict of strings". */
+export type ModuleInfo = Omit<GatewaySchema<'ModuleOut'>, 'name'> & { name: Localized }
 
 export const authApi = {
   login: (username: string, password: string) =>

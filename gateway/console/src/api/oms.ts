@@ -1,25 +1,20 @@
 // oms — outpatient (docs/outpatient.md): registration, visits, pricing, payments, refunds, exams.
 import type { Page } from '@/resources/types'
 
-import type { Shift } from './dms'
 import { http, type Query } from './http'
+import type { OmsSchema } from './schema'
 
-export type VisitState = 'registered' | 'in_consultation' | 'paid' | 'dispensed' | 'no_show' | 'cancelled' | 'transferred'
+export type VisitState = OmsSchema<'VisitState'>
 export const VISIT_STATES: VisitState[] = ['registered', 'in_consultation', 'paid', 'dispensed', 'no_show', 'cancelled', 'transferred']
 
-export type PaymentMethod = 'cash' | 'card' | 'wechat' | 'alipay' | 'insurance'
+export type PaymentMethod = OmsSchema<'PaymentMethod'>
 export const PAYMENT_METHODS: PaymentMethod[] = ['cash', 'card', 'wechat', 'alipay', 'insurance']
 /** How the patient pays their own share of a 医保 payment. */
-export type SelfMethod = Exclude<PaymentMethod, 'insurance'>
+export type SelfMethod = OmsSchema<'SelfMethod'>
 export const SELF_METHODS: SelfMethod[] = ['cash', 'card', 'wechat', 'alipay']
 
 /** A charge type (费别) as oms offers it for a 医保 payment. */
-export interface ChargeType {
-  id: number
-  name: string
-  reimbursement_ratio: string
-  description?: string | null
-}
+export type ChargeType = OmsSchema<'ChargeTypeChoice'>
 
 /** What a 医保 payment names besides its method (ignored by the server for other methods). */
 export interface InsuredChoice {
@@ -35,182 +30,25 @@ export function insuredSplit(amount: string, ratio: string): { insured: string; 
   return { insured: (insured / 100).toFixed(2), self: ((cents - insured) / 100).toFixed(2) }
 }
 
-export interface Patient {
-  id: number
-  name: string
-  sex: 'male' | 'female'
-  birth_date: string
-  id_card: string | null
-  phone: string | null
-  address: string | null
-  enabled: boolean
-}
-
-export interface RegDepartment {
-  id: number
-  code: string
-  name: string
-}
-
-export interface RegType {
-  id: number
-  name: string
-  fee: string
-}
-
-export interface RegDoctor {
-  schedule_id: number
-  doctor_id: number
-  doctor_name: string
-  shift: Shift
-  quota: number
-  booked: number
-  free: number
-  registration_type_id: number
-  registration_type_name: string
-  fee: string
-}
-
-export interface Visit {
-  id: number
-  number: string
-  patient_id: number
-  patient_name: string
-  department_id: number
-  department_name: string
-  doctor_id: number
-  doctor_name: string
-  registration_type_id: number
-  registration_type_name: string
-  schedule_id: number
-  visit_date: string
-  shift: Shift
-  queue_no: number
-  fee: string
-  fee_paid: boolean
-  state: VisitState
-  state_reason?: string | null
-  created_by?: string | null
-  created_at: string
-  updated_at: string
-}
-
-export type LineState = 'priced' | 'paid' | 'cancelled' | 'refunded' | 'dispensed' | 'examined'
-export type OrderState = 'priced' | 'paid' | 'cancelled' | 'refunded' | 'dispensed'
-
-export interface OrderLine {
-  id: number
-  item_id: number
-  code: string
-  name: string
-  spec: string | null
-  unit: string | null
-  unit_price: string
-  quantity: number
-  amount: string
-  needs_exam: boolean
-  usage?: string | null
-  state: LineState
-  refunded_amount: string | null
-}
-
-export interface Order {
-  id: number
-  number: string
-  visit_id: number
-  visit_number: string
-  kind: 'drug' | 'item'
-  state: OrderState
-  total: string
-  lines: OrderLine[]
-  created_at: string
-  paid_at: string | null
-}
-
-export interface Payment {
-  id: number
-  number: string
-  visit_id: number
-  visit_number: string
-  patient_name: string
-  kind: 'registration' | 'drug' | 'item' | 'refund'
-  order_id: number | null
-  method: PaymentMethod
-  amount: string
-  charge_type_name?: string | null
-  insured_amount?: string
-  self_amount?: string
-  self_method?: SelfMethod
-  settlement_id?: number | null
-  refund_of: number | null
-  refunded_line_ids?: number[] | null
-  reason: string | null
-  cashier: string | null
-  created_at: string
-}
-
+export type Patient = OmsSchema<'PatientOut'>
+export type RegDepartment = OmsSchema<'DepartmentChoice'>
+export type RegType = OmsSchema<'RegistrationTypeChoice'>
+export type RegDoctor = OmsSchema<'RegistrationDoctor'>
+export type Visit = OmsSchema<'VisitOut'>
+export type LineState = OmsSchema<'LineState'>
+export type OrderState = OmsSchema<'OrderState'>
+export type OrderLine = OmsSchema<'LineOut'>
+export type Order = OmsSchema<'OrderOut'>
+export type Payment = OmsSchema<'PaymentOut'>
 /** A transferred visit's request to the inpatient service (待入院 until it admits the patient). */
-export interface AdmissionRequest {
-  id: number
-  visit_id: number
-  visit_number: string
-  patient_name: string
-  department_name: string
-  doctor_name: string
-  note: string | null
-  state: 'pending' | 'admitted' | 'cancelled'
-  requested_by: string
-  requested_at: string
-  admission_number: string | null
-  admitted_at: string | null
-}
-
-export interface VisitDetail {
-  visit: Visit
-  /** In docs/outpatient.md; the backend may leave it out (the visit names the patient). */
-  patient?: Patient
-  orders: Order[]
-  payments: Payment[]
-  admission?: AdmissionRequest | null
-}
-
-export interface ExamFile {
-  id: number
-  filename: string
-  content_type: string
-  size: number
-  sha256: string
-}
-
+export type AdmissionRequest = OmsSchema<'AdmissionRequestOut'>
+export type VisitDetail = OmsSchema<'VisitDetail'>
+export type ExamFile = OmsSchema<'ExamFileOut'>
 /** A drug or charge item the desk may price (`/api/oms/catalog/…`, read by oms from master data). */
-export interface CatalogEntry {
-  id: number
-  code: string
-  name: string
-  spec?: string
-  unit: string
-  price: string
-  needs_exam?: boolean
-}
-
+export type CatalogEntry = OmsSchema<'CatalogDrug'> | OmsSchema<'CatalogItem'>
 /** Whom to phone about a visit (`/api/oms/visits/contacts`); the phone is masked without pii:read. */
-export interface VisitContact {
-  visit_number: string
-  patient_name: string
-  phone: string | null
-  state: VisitState
-}
-
-export interface Exam {
-  line_id: number
-  order_id: number
-  visit_id: number
-  visit_number: string
-  patient_name: string
-  name: string
-  state: 'paid' | 'examined'
-  result: { text: string; examined_by: string; examined_at: string; files: ExamFile[] } | null
-}
+export type VisitContact = OmsSchema<'VisitContact'>
+export type Exam = OmsSchema<'ExamOut'>
 
 /** A list the spec answers either as a bare array or as `{items}`. */
 function items<T>(answer: T[] | { items: T[] }): T[] {
@@ -237,11 +75,11 @@ export const omsApi = {
   queue: async (query: { doctor_id: number; date?: string }, signal?: AbortSignal, background = false) =>
     items(await http.get<Visit[] | { items: Visit[] }>('/api/oms/queue', query, { signal, background })),
   setState: (id: number, to: VisitState, reason?: string) =>
-    http.post<Visit & { admission?: AdmissionRequest | null }>(`/api/oms/visits/${id}/state`, { to, reason }),
+    http.post<OmsSchema<'TransitionOut'>>(`/api/oms/visits/${id}/state`, { to, reason }),
   cancelVisit: (id: number, reason: string) => http.post<Visit>(`/api/oms/visits/${id}/cancel`, { reason }),
 
-  catalogDrugs: (query: { q?: string; size?: number }) => http.get<Page<CatalogEntry>>('/api/oms/catalog/drugs', query),
-  catalogItems: (query: { q?: string; size?: number }) => http.get<Page<CatalogEntry>>('/api/oms/catalog/charge-items', query),
+  catalogDrugs: (query: { q?: string; size?: number }) => http.get<Page<OmsSchema<'CatalogDrug'>>>('/api/oms/catalog/drugs', query),
+  catalogItems: (query: { q?: string; size?: number }) => http.get<Page<OmsSchema<'CatalogItem'>>>('/api/oms/catalog/charge-items', query),
   // A repeated parameter (?numbers=…&numbers=…), which Query cannot express.
   contacts: (numbers: string[]) =>
     http.get<VisitContact[]>(`/api/oms/visits/contacts?${new URLSearchParams(numbers.map((n) => ['numbers', n]))}`),

@@ -2,49 +2,12 @@
 import type { Page } from '@/resources/types'
 
 import { http, type Query } from './http'
+import type { OmsSchema } from './schema'
 
-export interface Flow {
-  received: string
-  refunded: string
-  net: string
-}
-
-export interface SettlementTotals extends Flow {
-  payment_count: number
-  refund_count: number
-  insured: string
-  self_paid: string
-  by_method: (Flow & { method: string })[]
-  by_kind: (Flow & { kind: 'registration' | 'drug' | 'item'; payment_count: number; refund_count: number })[]
-  payment_numbers: { first: string; last: string; count: number } | null
-  refund_numbers: { first: string; last: string; count: number } | null
-  first_at: string | null
-  last_at: string | null
-}
-
-export interface Settlement {
-  id: number
-  number: string
-  cashier: string
-  cashier_name: string
-  business_date: string
-  cutoff: string
-  created_at: string
-  totals: SettlementTotals
-}
-
-export interface OpenPeriod {
-  cashier: string
-  cutoff: string
-  totals: SettlementTotals
-}
-
-export interface SettlementDay {
-  date: string
-  settlements: Settlement[]
-  total: SettlementTotals
-  unsettled: OpenPeriod[]
-}
+export type SettlementTotals = OmsSchema<'SettlementTotals'>
+export type Settlement = OmsSchema<'SettlementOut'>
+export type OpenPeriod = OmsSchema<'OpenPeriod'>
+export type SettlementDay = OmsSchema<'SettlementDay'>
 
 const BASE = '/api/oms/cashier-settlements'
 

@@ -4,148 +4,47 @@
 import type { Localized, Page } from '@/resources/types'
 
 import { http, type Query } from './http'
+import type { GatewaySchema } from './schema'
 
-export type UserStatus = 'active' | 'disabled'
+export type UserStatus = GatewaySchema<'UserStatus'>
+export type RoleRef = GatewaySchema<'RoleRef'>
+/** `phone` is masked (`138****5678`) unless the caller holds `pii:read`. */
+export type UserAdmin = GatewaySchema<'UserAdminOut'>
+/** `phone`: the masked value the list showed, sent back unchanged, keeps the stored number. */
+export type UserCreate = GatewaySchema<'UserCreate'>
+export type UserUpdate = GatewaySchema<'UserIn'>
+export type UserCreated = GatewaySchema<'UserCreated'>
+export type DataScope = GatewaySchema<'DataScope'>
 
-export interface RoleRef {
-  id: number
-  name: string
+/** `builtin`: the 三员 role's key; such a role is built in: never edited or deleted. */
+export type Role = Omit<GatewaySchema<'RoleOut'>, 'builtin'> & {
+  builtin?: 'system_admin' | 'security_admin' | 'audit_admin' | null
 }
+export type RoleInput = GatewaySchema<'RoleIn'>
 
-export interface UserAdmin {
-  id: number
-  username: string
-  real_name: string
-  /** Masked (`138****5678`) unless the caller holds `pii:read`. */
-  phone: string | null
-  department_id: number | null
-  status: UserStatus
-  locked: boolean
-  locked_until: string | null
-  is_superadmin: boolean
-  must_change_password: boolean
-  second_factor_enabled?: boolean
-  roles: RoleRef[]
-  last_login_at: string | null
-  created_at: string
-  updated_at: string
-}
-
-export interface UserCreate {
-  username: string
-  real_name: string
-  /** Mobile; the masked value the list showed, sent back unchanged, keeps the stored number. */
-  phone: string | null
-  department_id: number | null
-  role_ids: number[]
-}
-
-export type UserUpdate = Omit<UserCreate, 'username'>
-
-export interface UserCreated {
-  user: UserAdmin
-  initial_password: string
-}
-
-export type DataScope = 'all' | 'departments' | 'own'
-
-export interface Role {
-  id: number
-  name: string
-  description: string | null
-  permissions: string[]
-  data_scope: DataScope
-  department_ids: number[]
-  /** The 三员 role's key; such a role is built in: never edited or deleted. */
-  builtin: 'system_admin' | 'security_admin' | 'audit_admin' | null
-  user_count: number
-  created_at: string
-  updated_at: string
-}
-
-export interface RoleInput {
-  name: string
-  description: string | null
-  permissions: string[]
-  data_scope: DataScope
-  department_ids: number[]
-}
-
+// The catalogue's names are `{zh, en}` pairs; the schema only says "a dict of strings".
 /** `GET /api/system/permissions`: module → resource → permission. */
-export interface CatalogueModule {
-  module: string
+export type CatalogueModule = Omit<GatewaySchema<'ModuleNode'>, 'name' | 'resources'> & {
   name?: Localized
   resources: CatalogueResource[]
 }
-
-export interface CatalogueResource {
-  key: string
+export type CatalogueResource = Omit<GatewaySchema<'ResourceNode'>, 'name' | 'permissions'> & {
   name?: Localized
   permissions: CataloguePermission[]
 }
+export type CataloguePermission = GatewaySchema<'PermissionNode'> & { name?: Localized }
 
-export interface CataloguePermission {
-  key: string
-  action: string
-  name?: Localized
-}
-
-export interface LoginLogEntry {
-  id: number
-  at: string
-  username: string
-  user_id: number | null
-  ip: string
-  user_agent: string
-  result: 'success' | 'failure'
-  reason: string | null
-  event: LoginEvent
-}
+export type LoginLogEntry = GatewaySchema<'LoginLogOut'>
 
 /** What a login-log row records: a login attempt, a logout, a session found expired, a password change. */
-export const LOGIN_EVENTS = ['login', 'logout', 'session_expired', 'password_changed', 'password_reset'] as const
-export type LoginEvent = (typeof LOGIN_EVENTS)[number]
+export const LOGIN_EVENTS: LoginEvent[] = ['login', 'logout', 'session_expired', 'password_changed', 'password_reset']
+export type LoginEvent = GatewaySchema<'LoginEvent'>
 
 /** A log's hash chain as verified by the module that keeps it (shared/audit_chain.py). */
-export interface ChainState {
-  module: string
-  chain: string
-  status: 'intact' | 'broken' | 'unsealed' | 'unavailable'
-  rows: number
-  archived_through: number | null
-  problem: 'edited' | 'deleted' | 'truncated' | 'head_edited' | null
-  row_id: number | null
-  at: string | null
-}
-
-export interface OperationLogEntry {
-  module: string
-  id: number
-  at: string
-  actor: string | null
-  actor_id: number | null
-  action: string
-  entity: string
-  entity_id: string | number | null
-  route: string | null
-  request_id: string | null
-  before: Record<string, unknown> | null
-  after: Record<string, unknown> | null
-  /** What the row is about in words (a number, a name, a doctor's shift), "" when nothing names it. */
-  subject: string
-}
-
-export interface OnlineSession {
-  id: string
-  user_id: number
-  username: string
-  real_name: string
-  ip: string
-  user_agent: string
-  created_at: string
-  last_used_at: string
-  expires_at: string
-}
+export type ChainState = GatewaySchema<'ChainState'>
+/** `subject`: what the row is about in words (a number, a name, a doctor's shift), "" when nothing names it. */
+export type OperationLogEntry = GatewaySchema<'OperationLogEntry'>
+export type OnlineSession = GatewaySchema<'SessionOut'>
 
 export interface PageQuery extends Query {
   page?: number
@@ -216,47 +115,16 @@ export const sessionsApi = {
 }
 
 /** The security policy in force (deployment settings, shown for review). */
-export interface SecurityPolicy {
-  password_min_length: number
-  password_max_age_days: number
-  password_history: number
-  lockout_failures: number
-  lockout_window_minutes: number
-  lockout_minutes: number
-  session_idle_minutes: number
-  session_absolute_hours: number
-  access_token_minutes: number
-  second_factor_required_for: string[]
-  trusted_networks: string[]
-  trusted_proxies: string[]
-  login_rate_per_ip_per_minute: number
-  login_rate_per_user_per_minute: number
-  api_rate_per_second: number
-  audit_retention_days: number
-}
+export type SecurityPolicy = GatewaySchema<'SecurityPolicy'>
 
 export const policyApi = {
   get: () => http.get<SecurityPolicy>('/api/system/security-policy'),
 }
 
 /** A message between services not delivered (waiting, refused by its receiver, or resolved). */
-export interface OutboxMessage {
-  module: string
-  id: number
-  key: string
-  destination: string
-  method: string
-  path: string
-  kind: Localized | null
+export type OutboxMessage = Omit<GatewaySchema<'OutboxMessage'>, 'kind' | 'status'> & {
+  kind?: Localized | null
   status: 'pending' | 'rejected' | 'resolved'
-  attempts: number
-  created_at: string
-  next_attempt_at: string
-  answer_status: number | null
-  answer: string | null
-  resolved_at: string | null
-  resolved_by: string | null
-  resolution_note: string | null
 }
 
 export interface OutboxQuery extends PageQuery {

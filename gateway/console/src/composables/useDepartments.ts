@@ -2,8 +2,10 @@ import { computed, onMounted, ref, shallowRef } from 'vue'
 
 import { ApiError } from '@/api/http'
 import { resourceApi } from '@/api/resources'
-import type { ResourceRecord } from '@/resources/types'
+import type { DbsSchema } from '@/api/schema'
 import { showError } from '@/utils/errors'
+
+type Department = DbsSchema<'DepartmentOut'>
 
 export interface DepartmentOption {
   value: number
@@ -17,14 +19,14 @@ export interface DepartmentOption {
  * down) the pages still work and show `#<id>`, and `unavailable` says why the select is empty.
  */
 export function useDepartments() {
-  const records = shallowRef<ResourceRecord[]>([])
+  const records = shallowRef<Department[]>([])
   const loading = ref(false)
   const unavailable = ref(false)
 
   async function load(): Promise<void> {
     loading.value = true
     try {
-      records.value = (await resourceApi('departments').list({ enabled: true, size: 200 })).items
+      records.value = (await resourceApi<Department>('departments').list({ enabled: true, size: 200 })).items
       unavailable.value = false
     } catch (error) {
       unavailable.value = true
@@ -40,14 +42,14 @@ export function useDepartments() {
   function name(id: number | null | undefined): string {
     if (id === null || id === undefined) return ''
     const record = byId.value.get(id)
-    return record ? String(record.name ?? `#${id}`) : `#${id}`
+    return record ? record.name : `#${id}`
   }
 
   /** Enabled departments, plus the given current ids that are not among them (marked). */
   function options(current: readonly (number | null | undefined)[] = [], missingSuffix = ''): DepartmentOption[] {
     const list = records.value.map((r) => ({
       value: r.id,
-      label: typeof r.code === 'string' && r.code ? `${String(r.name)} (${r.code})` : String(r.name ?? `#${r.id}`),
+      label: r.code ? `${r.name} (${r.code})` : r.name,
       disabled: false,
     }))
     for (const id of current) {

@@ -1,5 +1,6 @@
 import { labelsEn } from './labels.en'
 import { outpatientEn } from './outpatient.en'
+import { resourcesEn } from './resources.en'
 import { secondFactorEn } from './secondFactor.en'
 import type { Messages } from './zh-CN'
 
@@ -7,6 +8,7 @@ const en: Messages = {
   ...outpatientEn,
   ...labelsEn,
   ...secondFactorEn,
+  ...resourcesEn,
   app: {
     name: 'Hospital Archive Management Platform',
     short: 'HAMP',

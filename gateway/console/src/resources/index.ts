@@ -1,27 +1,26 @@
 import { otherResources } from './oms'
-import type { FieldDef, Localized, ResourceConfig } from './types'
+import type { FieldDef, MessageKey, ResourceConfig } from './types'
 
 // The 13 master-data resources of docs/master-data.md. Each drives the generic
-// ResourceView: its form fields, its table columns and its search box.
+// ResourcePage: its form fields, its table columns and its search box. Every text is an i18n
+// key of src/i18n/resources.*.ts.
 
-const L = (zh: string, en: string): Localized => ({ zh, en })
-
-const code = (label = L('编码', 'Code'), maxLength = 20): FieldDef => ({ name: 'code', label, type: 'text', required: true, maxLength })
-const name = (label = L('名称', 'Name'), maxLength = 50): FieldDef => ({ name: 'name', label, type: 'text', required: true, maxLength })
-const description = (label = L('描述', 'Description')): FieldDef => ({
+const code = (label = 'res.common.code', maxLength = 20): FieldDef => ({ name: 'code', label, type: 'text', required: true, maxLength })
+const name = (label = 'res.common.name', maxLength = 50): FieldDef => ({ name: 'name', label, type: 'text', required: true, maxLength })
+const description = (label = 'res.common.description'): FieldDef => ({
   name: 'description',
   label,
   type: 'textarea',
   maxLength: 500,
 })
-const phone = (format: 'phone' | 'mobile' = 'phone', label = L('电话', 'Phone')): FieldDef => ({
+const phone = (format: 'phone' | 'mobile' = 'phone', label = 'res.common.phone'): FieldDef => ({
   name: 'phone',
   label,
   type: 'text',
   format,
   maxLength: 20,
 })
-const ref = (fieldName: string, label: Localized, refPath: string, required = true): FieldDef => ({
+const ref = (fieldName: string, label: MessageKey, refPath: string, required = true): FieldDef => ({
   name: fieldName,
   label,
   type: 'ref',
@@ -30,7 +29,7 @@ const ref = (fieldName: string, label: Localized, refPath: string, required = tr
 })
 
 /** A resource that is only a name and a description (origins, drug types, units, …). */
-function simple(path: string, key: string, label: Localized, itemName: Localized, icon: string): ResourceConfig {
+function simple(path: string, key: string, label: MessageKey, itemName: MessageKey, icon: string): ResourceConfig {
   return {
     path,
     key,
@@ -43,35 +42,35 @@ function simple(path: string, key: string, label: Localized, itemName: Localized
       { field: 'description', minWidth: 240 },
       { field: 'updated_at', sortable: true, width: 150 },
     ],
-    searchPlaceholder: L('搜索名称', 'Search by name'),
+    searchPlaceholder: 'res.common.searchName',
   }
 }
 
 export const resources: ResourceConfig[] = [
   {
     path: 'departments',
-    itemName: L('科室', 'department'),
+    itemName: 'res.departments.item',
     key: 'department',
-    label: L('科室', 'Departments'),
-    description: L('医院的门诊、住院、医技与行政科室', 'Outpatient, inpatient, medical-technology and administrative departments'),
+    label: 'res.departments.label',
+    description: 'res.departments.description',
     icon: 'OfficeBuilding',
     fields: [
-      code(L('科室编码', 'Code')),
-      name(L('科室名称', 'Name')),
+      code('res.departments.f.code'),
+      name('res.departments.f.name'),
       {
         name: 'kind',
-        label: L('科室类别', 'Kind'),
+        label: 'res.departments.f.kind',
         type: 'enum',
         required: true,
         options: [
-          { value: 'outpatient', label: L('门诊', 'Outpatient') },
-          { value: 'inpatient', label: L('住院', 'Inpatient') },
-          { value: 'medical_tech', label: L('医技', 'Medical technology') },
-          { value: 'administrative', label: L('行政', 'Administrative') },
+          { value: 'outpatient', label: 'res.departments.o.kind.outpatient' },
+          { value: 'inpatient', label: 'res.departments.o.kind.inpatient' },
+          { value: 'medical_tech', label: 'res.departments.o.kind.medicalTech' },
+          { value: 'administrative', label: 'res.departments.o.kind.administrative' },
         ],
       },
       phone('phone'),
-      { name: 'location', label: L('位置', 'Location'), type: 'text', maxLength: 100 },
+      { name: 'location', label: 'res.departments.f.location', type: 'text', maxLength: 100 },
       description(),
     ],
     columns: [
@@ -82,18 +81,18 @@ export const resources: ResourceConfig[] = [
       { field: 'location', minWidth: 120 },
       { field: 'updated_at', sortable: true, width: 150 },
     ],
-    searchPlaceholder: L('搜索科室编码、名称', 'Search by code or name'),
+    searchPlaceholder: 'res.departments.search',
   },
   {
     path: 'registration-types',
-    itemName: L('挂号类型', 'registration type'),
+    itemName: 'res.registrationTypes.item',
     key: 'registration_type',
-    label: L('挂号类型', 'Registration types'),
-    description: L('挂号类别及其挂号费', 'Kinds of registration and their fees'),
+    label: 'res.registrationTypes.label',
+    description: 'res.registrationTypes.description',
     icon: 'Tickets',
     fields: [
-      name(L('类型名称', 'Name')),
-      { name: 'fee', label: L('挂号费（元）', 'Fee (CNY)'), type: 'money', required: true, min: 0 },
+      name('res.registrationTypes.f.name'),
+      { name: 'fee', label: 'res.registrationTypes.f.fee', type: 'money', required: true, min: 0 },
       description(),
     ],
     columns: [
@@ -102,49 +101,49 @@ export const resources: ResourceConfig[] = [
       { field: 'description', minWidth: 220 },
       { field: 'updated_at', sortable: true, width: 150 },
     ],
-    searchPlaceholder: L('搜索类型名称', 'Search by name'),
+    searchPlaceholder: 'res.registrationTypes.search',
   },
   {
     path: 'doctors',
-    itemName: L('医生', 'doctor'),
+    itemName: 'res.doctors.item',
     key: 'doctor',
-    label: L('医生', 'Doctors'),
-    description: L('医生档案：工号、职称、所属科室与挂号类型', 'Doctors with staff number, title, department and registration type'),
+    label: 'res.doctors.label',
+    description: 'res.doctors.description',
     icon: 'Avatar',
     fields: [
-      code(L('工号', 'Staff no.')),
-      name(L('姓名', 'Name')),
+      code('res.doctors.f.code'),
+      name('res.doctors.f.name'),
       {
         name: 'sex',
-        label: L('性别', 'Sex'),
+        label: 'res.doctors.f.sex',
         type: 'enum',
         required: true,
         options: [
-          { value: 'male', label: L('男', 'Male') },
-          { value: 'female', label: L('女', 'Female') },
+          { value: 'male', label: 'res.doctors.o.sex.male' },
+          { value: 'female', label: 'res.doctors.o.sex.female' },
         ],
       },
       {
         name: 'title',
-        label: L('职称', 'Title'),
+        label: 'res.doctors.f.title',
         type: 'enum',
         required: true,
         options: [
-          { value: 'chief', label: L('主任医师', 'Chief physician') },
-          { value: 'associate_chief', label: L('副主任医师', 'Associate chief physician') },
-          { value: 'attending', label: L('主治医师', 'Attending physician') },
-          { value: 'resident', label: L('住院医师', 'Resident physician') },
+          { value: 'chief', label: 'res.doctors.o.title.chief' },
+          { value: 'associate_chief', label: 'res.doctors.o.title.associateChief' },
+          { value: 'attending', label: 'res.doctors.o.title.attending' },
+          { value: 'resident', label: 'res.doctors.o.title.resident' },
         ],
       },
-      ref('department_id', L('所属科室', 'Department'), 'departments'),
-      ref('registration_type_id', L('挂号类型', 'Registration type'), 'registration-types'),
-      phone('mobile', L('手机号', 'Mobile')),
+      ref('department_id', 'res.doctors.f.departmentId', 'departments'),
+      ref('registration_type_id', 'res.doctors.f.registrationTypeId', 'registration-types'),
+      phone('mobile', 'res.doctors.f.phone'),
       // 出诊时间 (the legacy system's): registration for a shift closes when it ends.
-      { name: 'am_start', label: L('上午开始', 'Morning starts'), type: 'time', required: true, default: '08:00' },
-      { name: 'am_end', label: L('上午结束', 'Morning ends'), type: 'time', required: true, default: '12:00' },
-      { name: 'pm_start', label: L('下午开始', 'Afternoon starts'), type: 'time', required: true, default: '14:00' },
-      { name: 'pm_end', label: L('下午结束', 'Afternoon ends'), type: 'time', required: true, default: '18:00' },
-      { name: 'introduction', label: L('简介', 'Introduction'), type: 'textarea', maxLength: 1000 },
+      { name: 'am_start', label: 'res.doctors.f.amStart', type: 'time', required: true, default: '08:00' },
+      { name: 'am_end', label: 'res.doctors.f.amEnd', type: 'time', required: true, default: '12:00' },
+      { name: 'pm_start', label: 'res.doctors.f.pmStart', type: 'time', required: true, default: '14:00' },
+      { name: 'pm_end', label: 'res.doctors.f.pmEnd', type: 'time', required: true, default: '18:00' },
+      { name: 'introduction', label: 'res.doctors.f.introduction', type: 'textarea', maxLength: 1000 },
     ],
     columns: [
       { field: 'code', sortable: true, width: 100 },
@@ -155,33 +154,33 @@ export const resources: ResourceConfig[] = [
       { field: 'registration_type_id', minWidth: 110 },
       { field: 'phone', width: 130 },
     ],
-    searchPlaceholder: L('搜索工号、姓名', 'Search by staff no. or name'),
+    searchPlaceholder: 'res.doctors.search',
   },
-  simple('drug-origins', 'drug_origin', L('产地', 'Drug origins'), L('产地', 'drug origin'), 'Location'),
-  simple('drug-types', 'drug_type', L('药品类型', 'Drug types'), L('药品类型', 'drug type'), 'CollectionTag'),
-  simple('units', 'unit', L('计量单位', 'Units'), L('计量单位', 'unit'), 'Odometer'),
+  simple('drug-origins', 'drug_origin', 'res.drugOrigins.label', 'res.drugOrigins.item', 'Location'),
+  simple('drug-types', 'drug_type', 'res.drugTypes.label', 'res.drugTypes.item', 'CollectionTag'),
+  simple('units', 'unit', 'res.units.label', 'res.units.item', 'Odometer'),
   {
     path: 'drugs',
-    itemName: L('药品', 'drug'),
+    itemName: 'res.drugs.item',
     key: 'drug',
-    label: L('药品字典', 'Drug dictionary'),
-    description: L('药品的规格、类型、产地、单位与零售价', 'Drugs with spec, type, origin, unit and retail price'),
+    label: 'res.drugs.label',
+    description: 'res.drugs.description',
     icon: 'FirstAidKit',
     fields: [
-      code(L('药品编码', 'Code'), 30),
-      name(L('药品名称', 'Name'), 100),
-      { name: 'spec', label: L('规格', 'Spec'), type: 'text', maxLength: 100 },
-      ref('type_id', L('药品类型', 'Drug type'), 'drug-types'),
-      ref('origin_id', L('产地', 'Origin'), 'drug-origins'),
-      ref('unit_id', L('计量单位', 'Unit'), 'units'),
-      { name: 'price', label: L('零售价（元）', 'Retail price (CNY)'), type: 'money', required: true, min: 0, minExclusive: true },
+      code('res.drugs.f.code', 30),
+      name('res.drugs.f.name', 100),
+      { name: 'spec', label: 'res.drugs.f.spec', type: 'text', maxLength: 100 },
+      ref('type_id', 'res.drugs.f.typeId', 'drug-types'),
+      ref('origin_id', 'res.drugs.f.originId', 'drug-origins'),
+      ref('unit_id', 'res.drugs.f.unitId', 'units'),
+      { name: 'price', label: 'res.drugs.f.price', type: 'money', required: true, min: 0, minExclusive: true },
       {
         name: 'low_stock_threshold',
-        label: L('库存预警阈值', 'Low-stock threshold'),
+        label: 'res.drugs.f.lowStockThreshold',
         type: 'int',
         min: 0,
         default: 30,
-        hint: L('库存低于此数量时提醒', 'Warn when stock falls below this quantity'),
+        hint: 'res.drugs.hint.lowStockThreshold',
       },
     ],
     columns: [
@@ -194,34 +193,34 @@ export const resources: ResourceConfig[] = [
       { field: 'price', sortable: true, width: 120 },
       { field: 'low_stock_threshold', width: 130 },
     ],
-    searchPlaceholder: L('搜索药品编码、名称', 'Search by code or name'),
+    searchPlaceholder: 'res.drugs.search',
   },
-  simple('item-categories', 'item_category', L('项目大类', 'Item categories'), L('项目大类', 'item category'), 'Files'),
+  simple('item-categories', 'item_category', 'res.itemCategories.label', 'res.itemCategories.item', 'Files'),
   {
     path: 'charge-items',
-    itemName: L('收费项目', 'charge item'),
+    itemName: 'res.chargeItems.item',
     key: 'charge_item',
-    label: L('收费项目', 'Charge items'),
-    description: L('门诊与住院的收费项目价目表', 'Outpatient and inpatient price list'),
+    label: 'res.chargeItems.label',
+    description: 'res.chargeItems.description',
     icon: 'PriceTag',
     fields: [
-      code(L('项目编码', 'Code'), 30),
-      name(L('项目名称', 'Name'), 100),
-      ref('category_id', L('项目大类', 'Category'), 'item-categories'),
-      ref('unit_id', L('计量单位', 'Unit'), 'units'),
-      { name: 'price', label: L('单价（元）', 'Price (CNY)'), type: 'money', required: true, min: 0 },
+      code('res.chargeItems.f.code', 30),
+      name('res.chargeItems.f.name', 100),
+      ref('category_id', 'res.chargeItems.f.categoryId', 'item-categories'),
+      ref('unit_id', 'res.chargeItems.f.unitId', 'units'),
+      { name: 'price', label: 'res.chargeItems.f.price', type: 'money', required: true, min: 0 },
       {
         name: 'scope',
-        label: L('适用范围', 'Scope'),
+        label: 'res.chargeItems.f.scope',
         type: 'enum',
         required: true,
         options: [
-          { value: 'outpatient', label: L('门诊', 'Outpatient') },
-          { value: 'inpatient', label: L('住院', 'Inpatient') },
-          { value: 'both', label: L('通用', 'Both') },
+          { value: 'outpatient', label: 'res.chargeItems.o.scope.outpatient' },
+          { value: 'inpatient', label: 'res.chargeItems.o.scope.inpatient' },
+          { value: 'both', label: 'res.chargeItems.o.scope.both' },
         ],
       },
-      { name: 'needs_exam', label: L('需要检查', 'Needs examination'), type: 'bool', default: false },
+      { name: 'needs_exam', label: 'res.chargeItems.f.needsExam', type: 'bool', default: false },
     ],
     columns: [
       { field: 'code', sortable: true, width: 120 },
@@ -232,25 +231,25 @@ export const resources: ResourceConfig[] = [
       { field: 'scope', width: 100 },
       { field: 'needs_exam', width: 110 },
     ],
-    searchPlaceholder: L('搜索项目编码、名称', 'Search by code or name'),
+    searchPlaceholder: 'res.chargeItems.search',
   },
   {
     path: 'charge-types',
-    itemName: L('收费类型', 'charge type'),
+    itemName: 'res.chargeTypes.item',
     key: 'charge_type',
-    label: L('收费类型', 'Charge types'),
-    description: L('自费、医保等收费类型及报销比例', 'Self-pay and insurance types with their reimbursement ratio'),
+    label: 'res.chargeTypes.label',
+    description: 'res.chargeTypes.description',
     icon: 'Wallet',
     fields: [
-      name(L('类型名称', 'Name')),
+      name('res.chargeTypes.f.name'),
       {
         name: 'reimbursement_ratio',
-        label: L('报销比例', 'Reimbursement ratio'),
+        label: 'res.chargeTypes.f.reimbursementRatio',
         type: 'ratio',
         required: true,
         min: 0,
         max: 1,
-        hint: L('0.00–1.00，例如 0.30 表示报销 30%', '0.00–1.00, e.g. 0.30 reimburses 30%'),
+        hint: 'res.chargeTypes.hint.reimbursementRatio',
       },
       description(),
     ],
@@ -260,17 +259,17 @@ export const resources: ResourceConfig[] = [
       { field: 'description', minWidth: 220 },
       { field: 'updated_at', sortable: true, width: 150 },
     ],
-    searchPlaceholder: L('搜索类型名称', 'Search by name'),
+    searchPlaceholder: 'res.chargeTypes.search',
   },
   {
     path: 'warehouses',
-    itemName: L('仓库', 'warehouse'),
+    itemName: 'res.warehouses.item',
     key: 'warehouse',
-    label: L('仓库', 'Warehouses'),
+    label: 'res.warehouses.label',
     icon: 'Box',
     fields: [
-      name(L('仓库名称', 'Name')),
-      { name: 'location', label: L('位置', 'Location'), type: 'text', maxLength: 100 },
+      name('res.warehouses.f.name'),
+      { name: 'location', label: 'res.warehouses.f.location', type: 'text', maxLength: 100 },
       description(),
     ],
     columns: [
@@ -279,19 +278,19 @@ export const resources: ResourceConfig[] = [
       { field: 'description', minWidth: 200 },
       { field: 'updated_at', sortable: true, width: 150 },
     ],
-    searchPlaceholder: L('搜索仓库名称', 'Search by name'),
+    searchPlaceholder: 'res.warehouses.search',
   },
   {
     path: 'handlers',
-    itemName: L('经办人', 'handler'),
+    itemName: 'res.handlers.item',
     key: 'handler',
-    label: L('经办人', 'Handlers'),
-    description: L('办理出入库等业务的经办人', 'People who handle inbound and outbound orders'),
+    label: 'res.handlers.label',
+    description: 'res.handlers.description',
     icon: 'Stamp',
     fields: [
-      name(L('姓名', 'Name')),
-      phone('mobile', L('手机号', 'Mobile')),
-      ref('department_id', L('所属科室', 'Department'), 'departments', false),
+      name('res.handlers.f.name'),
+      phone('mobile', 'res.handlers.f.phone'),
+      ref('department_id', 'res.handlers.f.departmentId', 'departments', false),
     ],
     columns: [
       { field: 'name', sortable: true, minWidth: 140 },
@@ -299,19 +298,19 @@ export const resources: ResourceConfig[] = [
       { field: 'department_id', minWidth: 150 },
       { field: 'updated_at', sortable: true, width: 150 },
     ],
-    searchPlaceholder: L('搜索姓名、手机号', 'Search by name or mobile'),
+    searchPlaceholder: 'res.handlers.search',
   },
   {
     path: 'suppliers',
-    itemName: L('供货商', 'supplier'),
+    itemName: 'res.suppliers.item',
     key: 'supplier',
-    label: L('供货商', 'Suppliers'),
+    label: 'res.suppliers.label',
     icon: 'Van',
     fields: [
-      name(L('供货商名称', 'Name'), 100),
-      { name: 'contact', label: L('联系人', 'Contact'), type: 'text', maxLength: 50 },
-      phone('phone', L('联系电话', 'Phone')),
-      { name: 'address', label: L('地址', 'Address'), type: 'text', maxLength: 200, wide: true },
+      name('res.suppliers.f.name', 100),
+      { name: 'contact', label: 'res.suppliers.f.contact', type: 'text', maxLength: 50 },
+      phone('phone', 'res.suppliers.f.phone'),
+      { name: 'address', label: 'res.suppliers.f.address', type: 'text', maxLength: 200, wide: true },
       description(),
     ],
     columns: [
@@ -321,7 +320,7 @@ export const resources: ResourceConfig[] = [
       { field: 'address', minWidth: 200 },
       { field: 'updated_at', sortable: true, width: 150 },
     ],
-    searchPlaceholder: L('搜索名称、联系人', 'Search by name or contact'),
+    searchPlaceholder: 'res.suppliers.search',
   },
 ]
 

@@ -1,20 +1,26 @@
-/** A phrase in both console languages. */
+/**
+ * A phrase in both languages as a service sends it (module names, the permission catalogue).
+ * The console's own texts are never written this way: they are vue-i18n messages (src/i18n).
+ */
 export interface Localized {
   zh: string
   en: string
 }
 
+/** A key of the console's vue-i18n messages (`res.doctors.f.title`, src/i18n/resources.*.ts). */
+export type MessageKey = string
+
 export type FieldType = 'text' | 'textarea' | 'money' | 'ratio' | 'int' | 'bool' | 'enum' | 'ref' | 'date' | 'time'
 
 export interface EnumOption {
   value: string
-  label: Localized
+  label: MessageKey
 }
 
 export interface FieldDef {
   /** The API field name (`department_id` for a reference). */
   name: string
-  label: Localized
+  label: MessageKey
   type: FieldType
   required?: boolean
   /** Options of an `enum` field. */
@@ -33,7 +39,7 @@ export interface FieldDef {
   /** Extra client check. */
   format?: 'phone' | 'mobile' | 'idcard'
   /** Help text shown under the input. */
-  hint?: Localized
+  hint?: MessageKey
   /** Field takes the whole dialog row (textareas do by default). */
   wide?: boolean
 }
@@ -53,15 +59,15 @@ export interface ResourceConfig {
   module?: string
   /** Permission key: `<module>:<key>:read` / `<module>:<key>:write`. */
   key: string
-  label: Localized
-  description?: Localized
+  label: MessageKey
+  description?: MessageKey
   /** Element Plus icon name for the menu. */
   icon: string
   fields: FieldDef[]
   columns: ColumnDef[]
-  searchPlaceholder: Localized
+  searchPlaceholder: MessageKey
   /** One record, for dialog titles ("新增科室", "New department"). */
-  itemName: Localized
+  itemName: MessageKey
 }
 
 /** Any master-data record as the API answers it. */

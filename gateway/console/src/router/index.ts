@@ -1,133 +1,68 @@
 import {
   createRouter,
   createWebHistory,
-  type RouteComponent,
   type RouteLocationNormalized,
   type RouteRecordRaw,
 } from 'vue-router'
 
 import { ApiError } from '@/api/http'
-import { i18n, localized } from '@/i18n'
-import { readPermission, resources } from '@/resources'
+import { i18n } from '@/i18n'
+import { firstPagePath, MODULE_KEYS, PAGES } from '@/pages'
 import { useAuthStore } from '@/stores/auth'
-import { MODULE_PAGES, pagesOf } from '@/modules/pages'
-import { SYSTEM_PAGES } from '@/system/pages'
 
-/** Modules that have their own pages in the console; the others show a placeholder. */
-export const MODULES_WITH_PAGES = new Set(['dbs', 'dms', 'oms', 'pms'])
-
-const resourceRoutes: RouteRecordRaw[] = resources.map((resource) => ({
-  path: `dbs/${resource.path}`,
-  name: `dbs-${resource.path}`,
-  component: () => import('@/views/ResourceView.vue'),
-  props: { resourcePath: resource.path },
-  meta: { module: 'dbs', resource: resource.path, permission: readPermission(resource) },
-}))
-
-const systemComponents: Record<string, () => Promise<{ default: RouteComponent }>> = {
-  users: () => import('@/views/system/UsersView.vue'),
-  roles: () => import('@/views/system/RolesView.vue'),
-  'login-log': () => import('@/views/system/LoginLogView.vue'),
-  'operation-log': () => import('@/views/system/OperationLogView.vue'),
-  sessions: () => import('@/views/system/SessionsView.vue'),
-  'security-policy': () => import('@/views/system/SecurityPolicyView.vue'),
-  outbox: () => import('@/views/system/OutboxView.vue'),
-}
-
-const moduleComponents: Record<string, () => Promise<{ default: RouteComponent }>> = {
-  'dms/roster': () => import('@/pages/dms/RosterPage.vue'),
-  'dms/leaves': () => import('@/pages/dms/LeavesPage.vue'),
-  'dms/visit-records': () => import('@/pages/dms/VisitRecordsPage.vue'),
-  'oms/patients': () => import('@/views/ResourceView.vue'),
-  'oms/registration': () => import('@/pages/oms/RegistrationPage.vue'),
-  'oms/queue': () => import('@/pages/oms/QueuePage.vue'),
-  'oms/pricing': () => import('@/pages/oms/PricingPage.vue'),
-  'oms/payments': () => import('@/pages/oms/PaymentsPage.vue'),
-  'oms/exams': () => import('@/pages/oms/ExamsPage.vue'),
-  'oms/refunds': () => import('@/pages/oms/RefundsPage.vue'),
-  'oms/settlements': () => import('@/pages/oms/SettlementsPage.vue'),
-  'oms/visits': () => import('@/pages/oms/VisitsPage.vue'),
-  'pms/dispensing': () => import('@/pages/pms/DispensingPage.vue'),
-}
-
-const moduleRoutes: RouteRecordRaw[] = MODULE_PAGES.map((page) => ({
+// Every page of the layout comes from src/pages/index.ts, as does the menu.
+const pageRoutes: RouteRecordRaw[] = PAGES.map((page) => ({
   path: `${page.module}/${page.path}`,
   name: `${page.module}-${page.path}`,
-  component: moduleComponents[`${page.module}/${page.path}`]!,
-  // 患者库 is the generic master-data page on /api/oms/patients.
-  props: page.module === 'oms' && page.path === 'patients' ? { resourcePath: 'patients', module: 'oms' } : false,
-  meta: { module: page.module, permission: page.permission, titleKey: page.titleKey },
+  component: page.component,
+  props: page.props ?? false,
+  meta: { module: page.module, permission: page.permission, titleKey: page.title },
 }))
 
-const systemRoutes: RouteRecordRaw[] = SYSTEM_PAGES.map((page) => ({
-  path: `system/${page.path}`,
-  name: `system-${page.path}`,
-  component: systemComponents[page.path],
-  meta: { module: 'system', permission: page.permission, titleKey: page.titleKey },
-}))
+/** `/dbs`, `/system`: the first page of the module the user may open, else 403 (after the guard loaded the user). */
+const firstPageOf = (module: string) => () => firstPagePath(module, (p) => useAuthStore().can(p)) ?? { name: 'forbidden' }
 
 const routes: RouteRecordRaw[] = [
   {
     path: '/login',
     name: 'login',
-    component: () => import('@/views/LoginView.vue'),
+    component: () => import('@/pages/account/LoginPage.vue'),
     meta: { public: true, titleKey: 'login.title' },
   },
   {
     // Signed in but not yet through the mandatory change of an initial (or reset) password.
     path: '/change-password',
     name: 'change-password',
-    component: () => import('@/views/ChangePasswordView.vue'),
+    component: () => import('@/pages/account/ChangePasswordPage.vue'),
     meta: { titleKey: 'password.title' },
   },
   {
     // 账号安全: two-step verification; where an administrator must set it up before anything else.
     path: '/account/security',
     name: 'account-security',
-    component: () => import('@/views/SecondFactorView.vue'),
+    component: () => import('@/pages/account/SecondFactorPage.vue'),
     meta: { titleKey: 'twoFactor.title' },
   },
   {
     path: '/',
     component: () => import('@/layouts/MainLayout.vue'),
     children: [
-      { path: '', name: 'home', component: () => import('@/views/HomeView.vue'), meta: { titleKey: 'common.home' } },
+      { path: '', name: 'home', component: () => import('@/pages/HomePage.vue'), meta: { titleKey: 'common.home' } },
+      { path: 'dbs', name: 'dbs', component: () => import('@/pages/ErrorPage.vue'), beforeEnter: firstPageOf('dbs') },
+      { path: 'system', name: 'system', component: () => import('@/pages/ErrorPage.vue'), beforeEnter: firstPageOf('system') },
+      ...pageRoutes,
       {
-        // After the global guard (which loads the user): the first page the user may read.
-        path: 'dbs',
-        name: 'dbs',
-        component: () => import('@/views/ErrorView.vue'),
-        beforeEnter: () => {
-          const auth = useAuthStore()
-          const first = resources.find((r) => auth.can(readPermission(r)))
-          return first ? `/dbs/${first.path}` : { name: 'forbidden' }
-        },
-      },
-      ...resourceRoutes,
-      {
-        path: 'system',
-        name: 'system',
-        component: () => import('@/views/ErrorView.vue'),
-        beforeEnter: () => {
-          const auth = useAuthStore()
-          const first = SYSTEM_PAGES.find((p) => auth.can(p.permission))
-          return first ? `/system/${first.path}` : { name: 'forbidden' }
-        },
-      },
-      ...systemRoutes,
-      ...moduleRoutes,
-      {
-        path: ':module(oms|hms|tms|dms|sms|pms)',
+        // The business modules besides master data (which has its own route above).
+        path: `:module(${MODULE_KEYS.filter((m) => m !== 'dbs').join('|')})`,
         name: 'module',
-        component: () => import('@/views/ModuleView.vue'),
+        component: () => import('@/pages/ModulePage.vue'),
         props: true,
         beforeEnter: (to) => {
           const auth = useAuthStore()
           const key = String(to.params.module)
           if (auth.visibleModules.some((m) => m.key === key)) {
             // A module with console pages opens at the first one the user may use.
-            const first = pagesOf(key).find((p) => auth.can(p.permission))
-            return first ? `/${key}/${first.path}` : true
+            return firstPagePath(key, (p) => auth.can(p)) ?? true
           }
           const offered = auth.modules.some((m) => m.key === key && m.available)
           return offered
@@ -138,7 +73,7 @@ const routes: RouteRecordRaw[] = [
       {
         path: '403',
         name: 'forbidden',
-        component: () => import('@/views/ErrorView.vue'),
+        component: () => import('@/pages/ErrorPage.vue'),
         props: { code: 403 },
         meta: { titleKey: 'errors.forbiddenTitle' },
       },
@@ -147,7 +82,7 @@ const routes: RouteRecordRaw[] = [
   {
     path: '/:pathMatch(.*)*',
     name: 'not-found',
-    component: () => import('@/views/ErrorView.vue'),
+    component: () => import('@/pages/ErrorPage.vue'),
     props: { code: 404, standalone: true },
     meta: { public: true, titleKey: 'errors.notFoundTitle' },
   },
@@ -209,8 +144,7 @@ router.beforeEach(async (to) => {
 
 export function pageTitle(route: RouteLocationNormalized): string {
   const appName = i18n.global.t('app.name')
-  const resource = route.meta.resource ? resources.find((r) => r.path === route.meta.resource) : undefined
-  const title = resource ? localized(resource.label) : route.meta.titleKey ? i18n.global.t(route.meta.titleKey) : ''
+  const title = route.meta.titleKey ? i18n.global.t(route.meta.titleKey) : ''
   return title ? `${title} · ${appName}` : appName
 }
 

@@ -1,6 +1,6 @@
 // The operation log in words: an action or entity code is never shown; one not listed here
 // reads as 其他操作 / 其他记录 (the expanded row still holds the full record).
-import { i18n, localized } from '@/i18n'
+import { i18n } from '@/i18n'
 import { labelsZh } from '@/i18n/labels.zh-CN'
 import { resources } from '@/resources'
 import { otherResources } from '@/resources/oms'
@@ -15,7 +15,7 @@ export function actionLabel(action: string): string {
 export function entityLabel(entity: string): string {
   const { t, te } = i18n.global
   const resource = RESOURCE_NAMES.get(entity)
-  if (resource) return localized(resource)
+  if (resource) return t(resource)
   return te(`labels.entities.${entity}`) ? t(`labels.entities.${entity}`) : t('labels.entities.other')
 }
 

@@ -1,4 +1,4 @@
-import { i18n, localized } from '@/i18n'
+import { i18n } from '@/i18n'
 import { resources } from '@/resources'
 import { otherResources } from '@/resources/oms'
 
@@ -43,6 +43,6 @@ export function permissionLabel(permission: string, names: Names = {}): string {
 function resourceName(key: string): string | null {
   const { t, te } = i18n.global
   const resource = [...resources, ...otherResources].find((r) => r.key === key)
-  if (resource) return localized(resource.label)
+  if (resource) return t(resource.label)
   return te(`labels.entities.${key}`) ? t(`labels.entities.${key}`) : null
 }

@@ -1,0 +1,97 @@
+// Every page inside the console's layout, in the menu's order: the one list the router's
+// routes (`/<module>/<path>`, `meta.permission`), the menu (`menu-<module>-<path>`), the
+// breadcrumb and the page title all come from. A new page is one entry here; nothing else
+// lists pages. The master-data pages follow from src/resources (one per resource).
+import type { RouteComponent } from 'vue-router'
+
+import { readPermission, resources } from '@/resources'
+import { patientResource } from '@/resources/oms'
+import type { MessageKey } from '@/resources/types'
+
+/** The seven business modules the gateway knows (`/api/auth/modules`), in the menu's order. */
+export const MODULE_KEYS = ['oms', 'hms', 'tms', 'dbs', 'dms', 'sms', 'pms'] as const
+
+/** A module with pages here, or 系统管理. */
+export type PageModule = 'dbs' | 'dms' | 'oms' | 'pms' | 'system'
+
+export interface PageDef {
+  module: PageModule
+  /** URL segment under /<module>; also the menu's test id (`menu-<module>-<path>`). */
+  path: string
+  /** The title (menu, breadcrumb, browser tab): an i18n key. */
+  title: MessageKey
+  /** Needed to open the page and to see its menu item. */
+  permission: string
+  /** Element Plus icon name (src/utils/icons.ts). */
+  icon: string
+  component: () => Promise<{ default: RouteComponent }>
+  /** Props of the component (the generic resource page is told which resource). */
+  props?: Record<string, unknown>
+}
+
+const ResourcePage = () => import('@/pages/dbs/ResourcePage.vue')
+
+const page = (module: PageModule, path: string, title: MessageKey, permission: string, icon: string, component: PageDef['component']): PageDef => ({
+  module,
+  path,
+  title,
+  permission,
+  icon,
+  component,
+})
+
+export const PAGES: PageDef[] = [
+  ...resources.map(
+    (r): PageDef => ({
+      module: 'dbs',
+      path: r.path,
+      title: r.label,
+      permission: readPermission(r),
+      icon: r.icon,
+      component: ResourcePage,
+      props: { resourcePath: r.path },
+    }),
+  ),
+
+  page('dms', 'roster', 'dms.roster.title', 'dms:schedule:read', 'Calendar', () => import('@/pages/dms/RosterPage.vue')),
+  page('dms', 'leaves', 'dms.leaves.title', 'dms:leave:read', 'Stamp', () => import('@/pages/dms/LeavesPage.vue')),
+  page('dms', 'visit-records', 'dms.records.title', 'dms:visit_record:read', 'Notebook', () => import('@/pages/dms/VisitRecordsPage.vue')),
+
+  // For oms: the order a desk clerk works in. 患者库 is the generic resource page on /api/oms/patients.
+  {
+    ...page('oms', 'patients', 'oms.patients.title', readPermission(patientResource), 'User', ResourcePage),
+    props: { resourcePath: patientResource.path, module: 'oms' },
+  },
+  page('oms', 'registration', 'oms.registration.title', 'oms:visit:write', 'Tickets', () => import('@/pages/oms/RegistrationPage.vue')),
+  page('oms', 'queue', 'oms.queue.title', 'oms:visit:read', 'List', () => import('@/pages/oms/QueuePage.vue')),
+  page('oms', 'pricing', 'oms.pricing.title', 'oms:order:read', 'PriceTag', () => import('@/pages/oms/PricingPage.vue')),
+  page('oms', 'payments', 'oms.payments.title', 'oms:payment:read', 'Wallet', () => import('@/pages/oms/PaymentsPage.vue')),
+  page('oms', 'exams', 'oms.exams.title', 'oms:exam:read', 'DataAnalysis', () => import('@/pages/oms/ExamsPage.vue')),
+  page('oms', 'refunds', 'oms.refunds.title', 'oms:refund:approve', 'RefreshLeft', () => import('@/pages/oms/RefundsPage.vue')),
+  page('oms', 'settlements', 'oms.settlements.title', 'oms:settlement:read', 'Coin', () => import('@/pages/oms/SettlementsPage.vue')),
+  page('oms', 'visits', 'oms.visits.title', 'oms:visit:read', 'Document', () => import('@/pages/oms/VisitsPage.vue')),
+
+  page('pms', 'dispensing', 'pms.dispensing.title', 'pms:dispensing:read', 'FirstAidKit', () => import('@/pages/pms/DispensingPage.vue')),
+
+  page('system', 'users', 'system.users.title', 'system:user:read', 'User', () => import('@/pages/system/UsersPage.vue')),
+  page('system', 'roles', 'system.roles.title', 'system:role:read', 'Key', () => import('@/pages/system/RolesPage.vue')),
+  page('system', 'login-log', 'system.loginLog.title', 'system:login_log:read', 'Document', () => import('@/pages/system/LoginLogPage.vue')),
+  page('system', 'operation-log', 'system.operationLog.title', 'system:audit:read', 'Notebook', () => import('@/pages/system/OperationLogPage.vue')),
+  page('system', 'sessions', 'system.sessions.title', 'system:session:read', 'Monitor', () => import('@/pages/system/SessionsPage.vue')),
+  page('system', 'outbox', 'system.outbox.title', 'system:outbox:read', 'Tickets', () => import('@/pages/system/OutboxPage.vue')),
+  page('system', 'security-policy', 'system.policy.title', 'system:security:read', 'Setting', () => import('@/pages/system/SecurityPolicyPage.vue')),
+]
+
+/** The pages of one module, in the menu's order. */
+export function pagesOf(module: string): PageDef[] {
+  return PAGES.filter((p) => p.module === module)
+}
+
+/** The business modules that have pages here; the others the console shows as a placeholder. */
+export const MODULES_WITH_PAGES: ReadonlySet<string> = new Set(PAGES.map((p) => p.module).filter((m) => m !== 'system'))
+
+/** The first page of `module` that `can` allows, as a path; null when there is none. */
+export function firstPagePath(module: string, can: (permission: string) => boolean): string | null {
+  const first = pagesOf(module).find((p) => can(p.permission))
+  return first ? `/${first.module}/${first.path}` : null
+}
