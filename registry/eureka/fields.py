@@ -98,7 +98,8 @@ def instance_from_fields(fields: Mapping[str, Any]) -> InstanceInfo:
         raise MalformedInstance("metadata is not a map")
     overridden = fields.get("overriddenStatus", fields.get("overriddenstatus"))
     sid = _text(fields.get("sid"))
-    autos = {attr: _text(fields.get(key)) for key, attr in AUTO_FIELDS}
+    # Every @Auto field is `str | None`; typed Any because mypy cannot tell these keys from action_type's.
+    autos: dict[str, Any] = {attr: _text(fields.get(key)) for key, attr in AUTO_FIELDS}
     return InstanceInfo(
         instance_id=instance_id,
         host_name=host_name,

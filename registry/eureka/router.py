@@ -24,7 +24,8 @@ MAX_REGISTRATION_BYTES = 64 * 1024
 
 
 def _store(request: Request) -> LeaseStore:
-    return request.app.state.leases
+    store: LeaseStore = request.app.state.leases
+    return store
 
 
 def _wants_json(request: Request) -> bool:

@@ -208,6 +208,32 @@ def test_register_refuses_malformed_bodies(api: TestClient) -> None:
     assert instances_json(api) == []
 
 
+_INSTANCE_XML = "<instance><app>&a;</app></instance>"
+_LAUGHS = (
+    '<!DOCTYPE x [<!ENTITY a "lol">'
+    + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9))
+    + "]><instance><app>&j;</app></instance>"
+)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _LAUGHS.encode(),
+        b'<!DOCTYPE x [<!ENTITY a SYSTEM "file:///etc/passwd">]>' + _INSTANCE_XML.encode(),
+        b'<!DOCTYPE x SYSTEM "http://127.0.0.1:9/x.dtd"><instance><app>OMS</app></instance>',
+        # A declaration the byte pattern cannot see: the same document in UTF-16.
+        ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "OMS">]>' + _INSTANCE_XML).encode("utf-16"),
+    ],
+    ids=["billion-laughs", "external-entity", "external-dtd", "utf16-entity"],
+)
+def test_register_refuses_dtds_and_entities_with_the_same_400(api: TestClient, content: bytes) -> None:
+    response = api.post("/eureka/apps/OMS", content=content, headers={"Content-Type": "application/xml"})
+    assert response.status_code == 400
+    assert response.text == "DOCTYPE and ENTITY declarations are not accepted"
+    assert instances_json(api) == []
+
+
 def test_register_accepts_xml_bodies(api: TestClient) -> None:
     xml = (
         "<instance><instanceId>10.0.0.5:pms:8107</instanceId><hostName>pms-1</hostName><app>pms</app>"
