@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -21,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dms.calendar import AFTERNOON, MORNING, monday_of
 from dms.db import audit_log
-from dms.masterdata import MasterData
-from dms.schedules.models import OPEN, Schedule
+from dms.masterdata import Doctor, MasterData
+from dms.schedules.models import Schedule, ScheduleStatus
 from dms.schedules.service import ENTITY, row_dict
 from shared import audit
 from shared.app import LifespanPart
+from shared.clock import local_today, utcnow
 from shared.settings import ServiceSettings
-from shared.types import local_today, utcnow
 
 log = logging.getLogger("hamp.dms.demo")
 
@@ -38,26 +37,26 @@ WAIT_SECONDS = 120.0
 RETRY_SECONDS = 2.0
 
 
-async def load(session: AsyncSession, doctors: list[dict[str, Any]], first_monday: dt.date) -> bool:
+async def load(session: AsyncSession, doctors: list[Doctor], first_monday: dt.date) -> bool:
     """Adds the roster to an empty dms; False (and nothing written) when it already has schedules."""
     if (await session.execute(select(func.count()).select_from(Schedule))).scalar_one():
         return False
-    roster = sorted((d for d in doctors if d.get("code") in DEMO_DOCTORS), key=lambda d: d["code"])
+    roster = sorted((d for d in doctors if d.code in DEMO_DOCTORS), key=lambda d: d.code)
     now = utcnow()
     for doctor in roster:
         for offset in range(DAYS):
             for shift in (MORNING, AFTERNOON):
                 schedule = Schedule(
-                    doctor_id=doctor["id"],
-                    doctor_name=doctor["name"],
-                    department_id=doctor["department_id"],
-                    department_name=doctor.get("department_name") or "",
+                    doctor_id=doctor.id,
+                    doctor_name=doctor.name,
+                    department_id=doctor.department_id,
+                    department_name=doctor.department_name,
                     date=first_monday + dt.timedelta(days=offset),
                     shift=shift,
-                    registration_type_id=doctor["registration_type_id"],
-                    registration_type_name=doctor.get("registration_type_name") or "",
+                    registration_type_id=doctor.registration_type_id,
+                    registration_type_name=doctor.registration_type_name,
                     quota=DEMO_QUOTA,
-                    status=OPEN,
+                    status=ScheduleStatus.open,
                     created_at=now,
                     updated_at=now,
                 )

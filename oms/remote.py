@@ -1,23 +1,131 @@
-"""What oms asks of master data (dbs) and scheduling (dms), as itself (its own service token).
+"""What oms asks of master data (dbs), scheduling (dms) and the pharmacy (pms), as itself (its
+own service token).
 
-Answers are translated into this service's errors: a record the caller named that does not
-exist there is the caller's mistake (422 on that field); a service that does not answer is a
-503 that says which one.
+Answers are frozen pydantic models validated from the JSON (as dms/masterdata.py's are), so a
+caller reads `schedule.doctor_id`, not `schedule["doctor_id"]`, and a field dbs or dms stopped
+sending fails here, named, not as a KeyError somewhere later. They are translated into this
+service's errors: a record the caller named that does not exist there is the caller's mistake
+(422 on that field); a service that does not answer is a 503 that says which one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from fastapi import Request
+from pydantic import BaseModel, ConfigDict
 
-from shared.errors import Conflict, Invalid, NotFound, Unavailable, field_error
+from shared.context import current_language
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, field_error
 from shared.i18n import Text
 from shared.service_client import ServiceClient
 
 
+class Remote(BaseModel):
+    """What another service answered: read-only, fields oms does not use ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Department(Remote):
+    id: int
+    code: str
+    name: str
+    kind: str
+    enabled: bool = True
+
+
+class RegistrationType(Remote):
+    id: int
+    name: str
+    fee: Decimal
+    enabled: bool = True
+
+
+class ChargeType(Remote):
+    id: int
+    name: str
+    reimbursement_ratio: Decimal
+    description: str | None = None
+    enabled: bool = True
+
+
+class Drug(Remote):
+    id: int
+    code: str
+    name: str
+    spec: str | None = None
+    unit_name: str | None = None
+    price: Decimal
+    enabled: bool = True
+
+
+class ChargeItem(Remote):
+    id: int
+    code: str
+    name: str
+    unit_name: str | None = None
+    price: Decimal
+    scope: str
+    needs_exam: bool = False
+    enabled: bool = True
+
+
+# The legacy hospital's hours, for a doctor dbs no longer has (its schedules still name it).
+LEGACY_HOURS = {"am_start": "08:00", "am_end": "12:00", "pm_start": "14:00", "pm_end": "18:00"}
+
+
+class DoctorHours(Remote):
+    """A doctor's shift times ("HH:MM")."""
+
+    am_start: str = LEGACY_HOURS["am_start"]
+    am_end: str = LEGACY_HOURS["am_end"]
+    pm_start: str = LEGACY_HOURS["pm_start"]
+    pm_end: str = LEGACY_HOURS["pm_end"]
+
+
+class Schedule(Remote):
+    """A doctor's shift with places (dms /available)."""
+
+    id: int
+    doctor_id: int
+    doctor_name: str
+    department_id: int
+    department_name: str
+    date: date
+    shift: str
+    registration_type_id: int
+    registration_type_name: str
+    quota: int
+    booked: int
+    free: int
+
+
+class BookedPlace(Remote):
+    """A place booked at dms, with what a visit records of its schedule and the fee it costs now."""
+
+    key: str
+    schedule_id: int
+    seq: int
+    visit_number: str | None
+    date: date
+    shift: str
+    doctor_id: int
+    doctor_name: str
+    department_id: int
+    department_name: str
+    registration_type_id: int
+    registration_type_name: str
+    fee: Decimal
+
+
+Model = TypeVar("Model", bound=Remote)
+
+
 def services(request: Request) -> ServiceClient:
-    return request.app.state.services
+    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def _unavailable(service: str) -> Unavailable:
@@ -36,7 +144,13 @@ async def _get(client: ServiceClient, app: str, path: str, params: dict[str, Any
     return answer.json()
 
 
-async def enabled_record(client: ServiceClient, app: str, path: str, field: str, label: Text) -> dict[str, Any]:
+async def _items(client: ServiceClient, app: str, path: str, params: dict[str, Any], model: type[Model]) -> list[Model]:
+    return [model.model_validate(item) for item in ((await _get(client, app, path, params)) or {}).get("items", [])]
+
+
+async def enabled_record(
+    client: ServiceClient, app: str, path: str, field: str, label: Text, model: type[Model]
+) -> Model:
     """A master record the caller chose by id: it must exist and be enabled (else 422 on `field`)."""
     record = await _get(client, app, path)
     if record is None or not record.get("enabled", True):
@@ -46,17 +160,25 @@ async def enabled_record(client: ServiceClient, app: str, path: str, field: str,
             code="bad_reference",
             errors=[field_error(field, state, "bad_reference")],
         )
-    return record
+    return model.model_validate(record)
 
 
-async def departments(client: ServiceClient) -> list[dict[str, Any]]:
-    page = await _get(client, "DBS", "/api/dbs/departments", {"size": 200, "sort": "code"})
-    return [d for d in (page or {}).get("items", []) if d["enabled"] and d["kind"] == "outpatient"]
+async def departments(client: ServiceClient) -> list[Department]:
+    found = await _items(client, "DBS", "/api/dbs/departments", {"size": 200, "sort": "code"}, Department)
+    return [d for d in found if d.enabled and d.kind == "outpatient"]
 
 
-async def registration_types(client: ServiceClient) -> list[dict[str, Any]]:
-    page = await _get(client, "DBS", "/api/dbs/registration-types", {"size": 200})
-    return [t for t in (page or {}).get("items", []) if t["enabled"]]
+async def registration_types(client: ServiceClient) -> list[RegistrationType]:
+    return [
+        t
+        for t in await _items(client, "DBS", "/api/dbs/registration-types", {"size": 200}, RegistrationType)
+        if t.enabled
+    ]
+
+
+async def charge_types(client: ServiceClient) -> list[ChargeType]:
+    params = {"size": 200, "enabled": "true"}
+    return [t for t in await _items(client, "DBS", "/api/dbs/charge-types", params, ChargeType) if t.enabled]
 
 
 async def enabled_page(client: ServiceClient, path: str, q: str, page: int, size: int) -> dict[str, Any]:
@@ -65,49 +187,72 @@ async def enabled_page(client: ServiceClient, path: str, q: str, page: int, size
     return await _get(client, "DBS", path, params) or {"items": [], "total": 0}
 
 
-# The legacy hospital's hours, for a doctor dbs no longer has (its schedules still name it).
-LEGACY_HOURS = {"am_start": "08:00", "am_end": "12:00", "pm_start": "14:00", "pm_end": "18:00"}
-
-
-async def doctor_hours(client: ServiceClient, doctor_id: int) -> dict[str, str]:
-    """A doctor's shift times ("HH:MM") from master data."""
+async def doctor_hours(client: ServiceClient, doctor_id: int) -> DoctorHours:
+    """A doctor's shift times from master data (the legacy hours for what it does not say)."""
     doctor = await _get(client, "DBS", f"/api/dbs/doctors/{doctor_id}") or {}
-    return {name: doctor.get(name) or default for name, default in LEGACY_HOURS.items()}
+    return DoctorHours.model_validate({name: doctor[name] for name in LEGACY_HOURS if doctor.get(name)})
 
 
-async def available_schedules(client: ServiceClient, **params: Any) -> list[dict[str, Any]]:
-    answer = await _get(client, "DMS", "/api/dms/available", {k: v for k, v in params.items() if v is not None})
-    return (answer or {}).get("items", [])
+async def available_schedules(client: ServiceClient, **params: Any) -> list[Schedule]:
+    return await _items(
+        client, "DMS", "/api/dms/available", {k: v for k, v in params.items() if v is not None}, Schedule
+    )
 
 
-async def schedule(client: ServiceClient, schedule_id: int) -> dict[str, Any]:
-    found = await _get(client, "DMS", f"/api/dms/schedules/{schedule_id}")
-    if found is None:
-        raise Invalid(
-            Text("排班不存在", "No such schedule"),
-            code="bad_reference",
-            errors=[field_error("schedule_id", Text("不存在", "does not exist"), "bad_reference")],
+def _passed_on(body: dict[str, Any], fallback: str) -> Text:
+    detail = body.get("detail") or fallback
+    return Text(detail, detail)
+
+
+def _booking_refused(status: int, body: dict[str, Any]) -> Exception:
+    """dms's refusal in this service's terms: the desk's own wording for its conditions (today's
+    shifts, the caller's departments), dms's for the rest (full, closed, ended, no such schedule)."""
+    code = body.get("code", "")
+    if code == "wrong_date":
+        return Invalid(
+            Text("只能挂今天的号", "Only today's shifts can be registered"),
+            code="not_today",
+            errors=[field_error("schedule_id", Text("不是今天的排班", "is not today's shift"), "not_today")],
         )
-    return found
+    if code == "outside_departments":
+        return Forbidden(Text("不能挂您科室范围以外的号", "That department is outside your scope"), code="out_of_scope")
+    if status == 409:
+        return Conflict(_passed_on(body, "号源不可用"), code=code or "slot_full")
+    return Invalid(
+        _passed_on(body, "排班不可用"),
+        code="bad_reference",
+        errors=[field_error("schedule_id", _passed_on(body, "不可用"), "bad_reference")],
+    )
 
 
-async def book(client: ServiceClient, key: str, schedule_id: int, visit_number: str | None = None) -> dict[str, Any]:
-    """Books a place (idempotent by `key`); 409 from dms (full, closed) is passed on as it is."""
+async def book(
+    client: ServiceClient,
+    key: str,
+    schedule_id: int,
+    visit_number: str,
+    day: date,
+    departments: frozenset[int] | None,
+) -> BookedPlace:
+    """Books a place on `schedule_id` (idempotent by `key`), on `day` and in `departments` only (None:
+    any), and answers everything a visit records: the one call a registration makes."""
     answer = await client.request(
         "DMS",
         "POST",
         "/api/dms/bookings",
-        json={"key": key, "schedule_id": schedule_id, "visit_number": visit_number},
-        headers={"Idempotency-Key": key},
+        json={
+            "schedule_id": schedule_id,
+            "visit_number": visit_number,
+            "date": day.isoformat(),
+            "department_ids": None if departments is None else sorted(departments),
+        },
+        # dms's refusals (full, closed, the shift over) are passed on as it words them: in the caller's language.
+        headers={"Idempotency-Key": key, "Accept-Language": current_language()},
         identity="service",
     )
     if answer.status_code in (200, 201):
-        return answer.json()
-    if answer.status_code == 409:
-        body = answer.json()
-        raise Conflict(
-            Text(body.get("detail", "号源不可用"), body.get("detail", "No place")), code=body.get("code", "slot_full")
-        )
+        return BookedPlace.model_validate(answer.json())
+    if answer.status_code in (409, 422):
+        raise _booking_refused(answer.status_code, answer.json())
     if answer.status_code == 404:
         raise NotFound(Text("排班不存在", "No such schedule"))
     raise _unavailable("dms")

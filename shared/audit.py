@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from shared import fieldcrypt
-from shared.audit_chain import append, chain_columns, chained
+from shared.audit_chain import append_all, chain_columns, chained
+from shared.clock import utcnow
 from shared.context import current_request_id, current_route, principal_var
 from shared.paging import Page, PageParams
 from shared.pii import MASKS
-from shared.types import UTCDateTime, utcnow
+from shared.types import UTCDateTime
 
 # entity -> {field: "phone" | "id_card"}: what to mask in before/after for viewers without pii:read.
 PersonalFields = dict[str, dict[str, str]]
@@ -108,8 +109,13 @@ def _chain_pending(session: Session) -> None:
     pending = session.info.pop(PENDING, None)
     if pending:
         connection = session.connection()
+        # One chain at a time, in the order recorded (a service has one audit table; a second
+        # chain would only reorder rows across tables, never within one).
+        by_table: dict[Table, list[dict[str, Any]]] = {}
         for table, values in pending:
-            append(connection, table, values)
+            by_table.setdefault(table, []).append(values)
+        for table, rows in by_table.items():
+            append_all(connection, table, rows)
 
 
 @event.listens_for(Session, "after_soft_rollback")

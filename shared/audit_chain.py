@@ -32,7 +32,7 @@ import os
 import secrets
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
@@ -41,13 +41,16 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, delete, event, func, insert, inspect, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import SQLModel
 
+from shared.clock import utcnow
 from shared.i18n import Text
+from shared.records import table_of
 from shared.settings import ServiceSettings
-from shared.types import UTCDateTime, utcnow
+from shared.types import UTCDateTime
 
 log = logging.getLogger("hamp.audit")
 
@@ -99,7 +102,7 @@ def chain_heads(metadata: MetaData) -> Table:
     return heads
 
 
-def chain_columns() -> list[Column]:
+def chain_columns() -> list[Column[Any]]:
     return [Column("prev_hash", String(64), nullable=True), Column("hash", String(64), nullable=True)]
 
 
@@ -110,10 +113,10 @@ def chained(table: Table) -> Table:
     return table
 
 
-def chain_model(model: type) -> None:
+def chain_model(model: type[SQLModel]) -> None:
     """Chains an ORM model's rows as they are flushed, so call sites keep `session.add(Row(...))`.
     The mapper event runs inside the flush, on the session's own connection and transaction."""
-    table = chained(model.__table__)  # type: ignore[attr-defined]
+    table = chained(table_of(model))
 
     @event.listens_for(model, "before_insert")
     def _link(mapper: Any, connection: Connection, target: Any) -> None:
@@ -177,7 +180,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _canonical(name: str, row: Mapping[str, Any], columns: list[str]) -> bytes:
+def _canonical(name: str, row: Mapping[Any, Any], columns: list[str]) -> bytes:
     # NULLs are left out, so a nullable column added later does not change the older rows' hashes.
     data = {c: _plain(row[c]) for c in columns if row.get(c) is not None}
     data["@chain"] = name
@@ -189,7 +192,7 @@ def digest(key: bytes, table: Table, row: Mapping[str, Any]) -> str:
     return hmac.new(key, _canonical(table.name, row, columns), hashlib.sha256).hexdigest()
 
 
-def _head_mac(key: bytes, head: Mapping[str, Any]) -> str:
+def _head_mac(key: bytes, head: Mapping[Any, Any]) -> str:
     fields = ["name", "last_id", "last_hash", "anchor_id", "anchor_hash"]
     return hmac.new(key, _canonical(HEADS, head, fields), hashlib.sha256).hexdigest()
 
@@ -202,7 +205,7 @@ def row_text(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
 # --- writing --------------------------------------------------------------------------------
 
 
-def _lock(connection: Connection, table: Table) -> Mapping[str, Any]:
+def _lock(connection: Connection, table: Table) -> RowMapping:
     """The chain's head, locked until this transaction ends (created if missing, sealed if new)."""
     heads = chain_heads(table.metadata)
     now = utcnow()
@@ -226,11 +229,11 @@ def _lock(connection: Connection, table: Table) -> Mapping[str, Any]:
     return head
 
 
-def _advance(connection: Connection, table: Table, head: Mapping[str, Any], **values: Any) -> None:
+def _advance(connection: Connection, table: Table, head: RowMapping, **values: Any) -> None:
     heads = chain_heads(table.metadata)
-    head = {**head, **values}
-    head["mac"] = _head_mac(_key(connection), head)
-    fields = {k: head[k] for k in ("last_id", "last_hash", "anchor_id", "anchor_hash", "mac", "sealed_at")}
+    advanced = {**head, **values}
+    advanced["mac"] = _head_mac(_key(connection), advanced)
+    fields = {k: advanced[k] for k in ("last_id", "last_hash", "anchor_id", "anchor_hash", "mac", "sealed_at")}
     connection.execute(update(heads).where(heads.c.name == table.name).values(**fields))
 
 
@@ -250,7 +253,25 @@ def append(connection: Connection, table: Table, values: Mapping[str, Any]) -> d
     return row
 
 
-def _seal(connection: Connection, table: Table, head: Mapping[str, Any]) -> None:
+def append_all(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` chained one after the other under one lock of the head and inserted in one statement:
+    a transaction that audits several changes pays for the head once (link and append, per row,
+    pay four statements each)."""
+    head = _lock(connection, table)
+    key = _key(connection)
+    last_id, last_hash = head["last_id"] or 0, head["last_hash"]
+    linked = []
+    for values in rows:
+        row = {**values, "id": last_id + 1, "prev_hash": last_hash}
+        row["hash"] = digest(key, table, row)
+        linked.append(row)
+        last_id, last_hash = row["id"], row["hash"]
+    _advance(connection, table, head, last_id=last_id, last_hash=last_hash)
+    connection.execute(insert(table), linked)
+    return linked
+
+
+def _seal(connection: Connection, table: Table, head: RowMapping) -> None:
     """Chains the rows written before this table was chained (an older install), once: only while
     no row is chained yet. A head that went missing under chained rows is tampering, not a start."""
     if connection.execute(select(func.count()).where(table.c.hash.is_not(None))).scalar_one():

@@ -3,6 +3,11 @@
 Each change takes its `seq` from a counter row in the writer's transaction; the row stays
 locked until that transaction commits, so a reader that saw `seq` n never later finds a
 committed change below n — polling `after=<last seq>` misses nothing.
+
+The changes of a transaction wait and are numbered together as it commits: one advance of the
+counter and one insert however many changes it made (a paid registration makes two), and the
+counter is locked only for the commit, not from the first change on. A change published inside a
+savepoint is written at once instead, so that rolling the savepoint back takes it along.
 """
 
 from __future__ import annotations
@@ -13,16 +18,21 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, insert, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.auth import requires
+from shared.clock import utcnow
 from shared.db import ReadSession
 from shared.i18n import Text as Message
-from shared.sequences import next_value
-from shared.types import UTCDateTime, utcnow
+from shared.sequences import next_value, reserve
+from shared.types import UTCDateTime
 
 MAX_LIMIT = 1000
+COUNTER = "change_feed"
+# Changes of the current transaction, numbered and written as it commits.
+PENDING = "hamp.feed.pending"
 
 
 def feed_table(metadata: MetaData) -> Table:
@@ -49,17 +59,42 @@ async def publish(
     data: dict[str, Any],
 ) -> None:
     """Adds a change to the writer's transaction. No personal data: the feed leaves the service."""
-    seq = await next_value(session, counters, "change_feed")
-    await session.execute(
-        insert(feed).values(
-            seq=seq,
-            at=utcnow(),
-            entity=entity,
-            entity_id=str(entity_id),
-            action=action,
-            data=json.dumps(data, ensure_ascii=False, default=str, sort_keys=True),
-        )
-    )
+    change = {
+        "at": utcnow(),
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "action": action,
+        "data": json.dumps(data, ensure_ascii=False, default=str, sort_keys=True),
+    }
+    if session.in_nested_transaction():
+        await session.execute(insert(feed).values(seq=await next_value(session, counters, COUNTER), **change))
+        return
+    session.info.setdefault(PENDING, []).append((feed, counters, change))
+
+
+# Listened first (insert=True): the audit chain's head must stay the last lock a commit takes
+# (shared/audit.py), so the feed's counter is taken before it.
+@event.listens_for(Session, "before_commit", insert=True)
+def _number_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint's release (a counter made in one, say): the changes wait for the commit
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    connection = session.connection()
+    by_feed: dict[tuple[Table, Table], list[dict[str, Any]]] = {}
+    for feed, counters, change in pending:
+        by_feed.setdefault((feed, counters), []).append(change)
+    for (feed, counters), changes in by_feed.items():
+        last = reserve(connection, counters, COUNTER, len(changes))
+        first = last - len(changes) + 1
+        connection.execute(insert(feed), [{"seq": first + n, **change} for n, change in enumerate(changes)])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous: Any) -> None:
+    if previous.parent is None:  # the transaction itself, not a savepoint
+        session.info.pop(PENDING, None)
 
 
 class Change(BaseModel):

@@ -24,10 +24,11 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, s
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import utcnow
 from shared.db import Database
 from shared.errors import Invalid, field_error
 from shared.i18n import Text as Message
-from shared.types import UTCDateTime, utcnow
+from shared.types import UTCDateTime
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -126,7 +127,11 @@ Work = Callable[[AsyncSession], Awaitable[Answer]]
 
 
 async def run_once(db: Database, table: Table, key: str | None, scope: str, payload: Any, work: Work) -> Answer:
-    """Runs `work` in one transaction unless `key` was already applied; answers what it answered."""
+    """Runs `work` in one transaction unless `key` was already applied; answers what it answered.
+
+    The key's row is inserted first, not looked up first: a new key (nearly every request) costs
+    its insert and the final update, and only a key already taken costs a read, in a fresh
+    transaction once the holder has committed."""
     if key is None:
         async with db.transaction() as session:
             return await work(session)
@@ -135,8 +140,6 @@ async def run_once(db: Database, table: Table, key: str | None, scope: str, payl
     for _ in range(ATTEMPTS):
         try:
             async with db.transaction() as session:
-                if (stored := await _stored(session, table, key, scope, digest)) is not None:
-                    return stored
                 try:
                     await session.execute(
                         insert(table).values(
@@ -156,7 +159,12 @@ async def run_once(db: Database, table: Table, key: str | None, scope: str, payl
                 await session.execute(update(table).where(table.c.key == key).values(status=answer.status, body=body))
                 return answer
         except _KeyTaken:
-            # Another request holding this key committed first: answer what it answered.
+            # Another request holding this key committed first: answer what it answered. Its row
+            # is gone again if it rolled back meanwhile: then this request tries anew.
+            async with db.transaction() as session:
+                stored = await _stored(session, table, key, scope, digest)
+            if stored is not None:
+                return stored
             continue
         except OperationalError as exc:
             # InnoDB chose this attempt as a deadlock's victim and rolled all of it back, key

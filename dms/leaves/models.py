@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as Rule
@@ -17,8 +17,10 @@ from dms.schedules.models import ScheduleOut
 from shared.records import INPUT_CONFIG
 from shared.types import UTCDateTime
 
-ACTIVE = "active"
-CANCELLED = "cancelled"
+
+class LeaveStatus(StrEnum):
+    active = "active"
+    cancelled = "cancelled"
 
 
 class Leave(DmsTable, table=True):
@@ -32,7 +34,7 @@ class Leave(DmsTable, table=True):
     end_date: dt.date = Field(sa_type=Date, index=True)
     end_shift: str = Field(sa_type=String(10))
     reason: str = Field(max_length=200)
-    status: str = Field(default=ACTIVE, sa_type=String(10), index=True)
+    status: str = Field(default=LeaveStatus.active, sa_type=String(10), index=True)
     closed_schedules: int = Field(default=0)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
@@ -59,7 +61,7 @@ class LeaveOut(BaseModel):
     end_date: dt.date
     end_shift: Shift
     reason: str
-    status: Literal["active", "cancelled"]
+    status: LeaveStatus
     closed_schedules: int
     created_at: dt.datetime
     cancelled_at: dt.datetime | None = None

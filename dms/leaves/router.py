@@ -1,13 +1,13 @@
 """HTTP for leave: closing a doctor's shifts and telling who had booked them."""
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from dms.calendar import hospital_today
 from dms.leaves import service
-from dms.leaves.models import LeaveDetail, LeaveIn, LeaveOut
+from dms.leaves.models import LeaveDetail, LeaveIn, LeaveOut, LeaveStatus
 from dms.masterdata import MasterData, master_data
 from shared.auth import requires
 from shared.db import ReadSession, WriteSession
@@ -42,7 +42,7 @@ async def list_leaves(
     session: ReadSession,
     paging: Paging,
     doctor_id: Annotated[int | None, Query(ge=1)] = None,
-    status: Literal["active", "cancelled"] | None = None,
+    status: LeaveStatus | None = None,
 ) -> Page[LeaveOut]:
     return await service.search(session, paging, doctor_id=doctor_id, status=status)
 

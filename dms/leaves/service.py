@@ -15,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dms.bookings import service as bookings
 from dms.calendar import AFTERNOON, MORNING, half_day
 from dms.db import audit_log
-from dms.leaves.models import ACTIVE, CANCELLED, Leave, LeaveDetail, LeaveIn, LeaveOut
+from dms.leaves.models import Leave, LeaveDetail, LeaveIn, LeaveOut, LeaveStatus
 from dms.masterdata import MasterData
-from dms.schedules.models import CLOSED, OPEN, Schedule, ScheduleOut
+from dms.schedules.models import Schedule, ScheduleOut, ScheduleStatus
 from dms.schedules.service import ROSTER_ORDER
 from shared import audit
+from shared.clock import utcnow
 from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.i18n import Text
 from shared.paging import Page, PageParams
-from shared.types import utcnow
 
 ENTITY = "leave"
 
@@ -54,7 +54,7 @@ def covers(leave: Leave, day: dt.date, shift: str) -> bool:
 
 async def active_leave_covering(session: AsyncSession, doctor_id: int, day: dt.date, shift: str) -> int | None:
     query = select(Leave).where(
-        Leave.doctor_id == doctor_id, Leave.status == ACTIVE, Leave.start_date <= day, Leave.end_date >= day
+        Leave.doctor_id == doctor_id, Leave.status == LeaveStatus.active, Leave.start_date <= day, Leave.end_date >= day
     )
     for leave in (await session.execute(query)).scalars():
         if covers(leave, day, shift):
@@ -75,7 +75,7 @@ def _check_dates(data: LeaveIn, today: dt.date) -> None:
 async def _check_no_overlap(session: AsyncSession, data: LeaveIn) -> None:
     query = select(Leave).where(
         Leave.doctor_id == data.doctor_id,
-        Leave.status == ACTIVE,
+        Leave.status == LeaveStatus.active,
         Leave.start_date <= data.end_date,
         Leave.end_date >= data.start_date,
     )
@@ -119,7 +119,7 @@ async def create(session: AsyncSession, masters: MasterData, data: LeaveIn, toda
         end_date=data.end_date,
         end_shift=data.end_shift,
         reason=data.reason,
-        status=ACTIVE,
+        status=LeaveStatus.active,
         closed_schedules=0,
         created_at=now,
         updated_at=now,
@@ -130,10 +130,10 @@ async def create(session: AsyncSession, masters: MasterData, data: LeaveIn, toda
         update(Schedule)
         .where(
             Schedule.doctor_id == doctor.id,
-            Schedule.status == OPEN,
+            Schedule.status == ScheduleStatus.open,
             _in_range(data.start_date, data.start_shift, data.end_date, data.end_shift),
         )
-        .values(status=CLOSED, leave_id=leave.id, updated_at=now)
+        .values(status=ScheduleStatus.closed, leave_id=leave.id, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     leave.closed_schedules = closing.rowcount
@@ -151,21 +151,21 @@ async def get(session: AsyncSession, leave_id: int) -> Leave:
 
 async def cancel(session: AsyncSession, leave_id: int) -> LeaveDetail:
     leave = await get(session, leave_id)
-    if leave.status == CANCELLED:
+    if leave.status == LeaveStatus.cancelled:
         return await detail(session, leave)
     before = row_dict(leave)
     now = utcnow()
     flipped = await session.execute(
         update(Leave)
-        .where(Leave.id == leave_id, Leave.status == ACTIVE)
-        .values(status=CANCELLED, cancelled_at=now, updated_at=now)
+        .where(Leave.id == leave_id, Leave.status == LeaveStatus.active)
+        .values(status=LeaveStatus.cancelled, cancelled_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if flipped.rowcount == 1:
         await session.execute(
             update(Schedule)
             .where(Schedule.leave_id == leave_id)
-            .values(status=OPEN, leave_id=None, updated_at=now)
+            .values(status=ScheduleStatus.open, leave_id=None, updated_at=now)
             .execution_options(synchronize_session=False)
         )
     await session.refresh(leave)
@@ -177,7 +177,7 @@ async def cancel(session: AsyncSession, leave_id: int) -> LeaveDetail:
 
 
 async def search(
-    session: AsyncSession, params: PageParams, *, doctor_id: int | None = None, status: str | None = None
+    session: AsyncSession, params: PageParams, *, doctor_id: int | None = None, status: LeaveStatus | None = None
 ) -> Page[LeaveOut]:
     query = select(Leave)
     if doctor_id is not None:

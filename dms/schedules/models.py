@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, computed_field
 from pydantic import Field as Rule
@@ -16,8 +16,11 @@ from shared.records import INPUT_CONFIG
 from shared.types import UTCDateTime
 
 MAX_QUOTA = 500
-OPEN = "open"
-CLOSED = "closed"
+
+
+class ScheduleStatus(StrEnum):
+    open = "open"
+    closed = "closed"  # by a leave
 
 
 class Schedule(DmsTable, table=True):
@@ -38,7 +41,7 @@ class Schedule(DmsTable, table=True):
     booked: int = Field(default=0)
     # The last queue number handed out: it only grows, so a released place never repeats a number.
     last_seq: int = Field(default=0)
-    status: str = Field(default=OPEN, sa_type=String(10), index=True)
+    status: str = Field(default=ScheduleStatus.open, sa_type=String(10), index=True)
     leave_id: int | None = Field(default=None, index=True)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
@@ -72,7 +75,7 @@ class ScheduleOut(BaseModel):
     registration_type_name: str
     quota: int
     booked: int
-    status: Literal["open", "closed"]
+    status: ScheduleStatus
     leave_id: int | None
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -1,14 +1,22 @@
 """HTTP for the roster: schedules, copy-week and the places still free on a day."""
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from dms.calendar import hospital_today
 from dms.masterdata import MasterData, master_data
 from dms.schedules import service
-from dms.schedules.models import CopyWeekIn, CopyWeekOut, ScheduleIn, ScheduleList, ScheduleOut, ScheduleUpdate
+from dms.schedules.models import (
+    CopyWeekIn,
+    CopyWeekOut,
+    ScheduleIn,
+    ScheduleList,
+    ScheduleOut,
+    ScheduleStatus,
+    ScheduleUpdate,
+)
 from shared.auth import requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
@@ -29,7 +37,7 @@ async def list_schedules(
     date_to: dt.date | None = None,
     department_id: Annotated[int | None, Query(ge=1)] = None,
     doctor_id: Annotated[int | None, Query(ge=1)] = None,
-    status: Literal["open", "closed"] | None = None,
+    status: ScheduleStatus | None = None,
 ) -> ScheduleList:
     found = await service.roster(
         session,

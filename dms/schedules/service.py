@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dms.calendar import SHIFT_ORDER
 from dms.db import audit_log
 from dms.masterdata import Doctor, MasterData, RegistrationType
-from dms.schedules.models import CLOSED, OPEN, CopyWeekIn, CopyWeekOut, Schedule, ScheduleIn, ScheduleUpdate
+from dms.schedules.models import CopyWeekIn, CopyWeekOut, Schedule, ScheduleIn, ScheduleStatus, ScheduleUpdate
 from shared import audit
+from shared.clock import utcnow
 from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.i18n import Text
-from shared.types import utcnow
 
 ENTITY = "schedule"
 # A roster listing is not paged: a wider range than this is a mistake, not a week to show.
@@ -65,7 +65,7 @@ async def roster(
     date_to: dt.date | None = None,
     department_id: int | None = None,
     doctor_id: int | None = None,
-    status: str | None = None,
+    status: ScheduleStatus | None = None,
 ) -> Sequence[Schedule]:
     check_range(date_from, date_to)
     query = select(Schedule)
@@ -86,7 +86,9 @@ async def roster(
 async def available(
     session: AsyncSession, day: dt.date, department_id: int | None, registration_type_id: int | None
 ) -> Sequence[Schedule]:
-    query = select(Schedule).where(Schedule.date == day, Schedule.status == OPEN, Schedule.booked < Schedule.quota)
+    query = select(Schedule).where(
+        Schedule.date == day, Schedule.status == ScheduleStatus.open, Schedule.booked < Schedule.quota
+    )
     if department_id is not None:
         query = query.where(Schedule.department_id == department_id)
     if registration_type_id is not None:
@@ -133,7 +135,7 @@ def _new_schedule(
         quota=quota,
         booked=0,
         last_seq=0,
-        status=CLOSED if leave_id else OPEN,
+        status=ScheduleStatus.closed if leave_id else ScheduleStatus.open,
         leave_id=leave_id,
         created_at=now,
         updated_at=now,
@@ -274,7 +276,7 @@ async def copy_week(session: AsyncSession, masters: MasterData, data: CopyWeekIn
         if day < today or doctor is None or await _exists(session, source.doctor_id, day, source.shift):
             skipped += 1
             continue
-        kind = RegistrationType(source.registration_type_id, source.registration_type_name, True)
+        kind = RegistrationType(id=source.registration_type_id, name=source.registration_type_name)
         leave_id = await covering_leave_id(session, doctor.id, day, source.shift)
         schedule = _new_schedule(doctor, kind, day, source.shift, source.quota, leave_id)
         session.add(schedule)

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dms.bookings.models import BOOKED, Booking
+from dms.bookings.models import Booking, BookingStatus
 from dms.calendar import Shift
-from dms.schedules.models import OPEN, Schedule
+from dms.schedules.models import Schedule, ScheduleStatus
 from dms.schedules.service import ROSTER_ORDER, check_range
 
 
@@ -44,14 +44,14 @@ async def visit_records(
     check_range(date_from, date_to)
     live = (
         select(Booking.schedule_id, func.count().label("booked"))
-        .where(Booking.status == BOOKED)
+        .where(Booking.status == BookingStatus.booked)
         .group_by(Booking.schedule_id)
         .subquery()
     )
     query = (
         select(Schedule, func.coalesce(live.c.booked, 0))
         .outerjoin(live, live.c.schedule_id == Schedule.id)
-        .where(Schedule.status == OPEN, Schedule.date >= date_from, Schedule.date <= date_to)
+        .where(Schedule.status == ScheduleStatus.open, Schedule.date >= date_from, Schedule.date <= date_to)
     )
     if doctor_id is not None:
         query = query.where(Schedule.doctor_id == doctor_id)

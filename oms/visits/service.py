@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms import remote
@@ -29,17 +29,16 @@ from oms.visits.models import (
     VisitOut,
     VisitState,
 )
-from shared import audit
-from shared.auth import Principal
+from shared import audit, scope
+from shared.clock import utcnow
 from shared.db import Database
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
+from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
 from shared.outbox import enqueue
 from shared.search import contains
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
-from shared.types import utcnow
 
 STATE_LABELS = {
     VisitState.registered: "已挂号",
@@ -53,6 +52,8 @@ STATE_LABELS = {
 SHIFT_LABELS = {"morning": Text("上午", "morning"), "afternoon": Text("下午", "afternoon")}
 # Which of the doctor's hours (dbs) ends each shift.
 SHIFT_END = {"morning": "am_end", "afternoon": "pm_end"}
+# dms keeps booking keys of up to 64 characters; "oms-visit-" takes 10 of them.
+BOOKING_KEY_ROOM = 54
 
 # The current moment (aware); injectable so the shift rules can be tested at any time of day.
 Clock = Callable[[], datetime]
@@ -79,7 +80,8 @@ def require_open(visit: Visit) -> None:
 
 
 def shift_end(day: date, shift: str, hours: dict[str, str], timezone: str) -> datetime:
-    """When a shift ends: the doctor's hour on that day, at the hospital."""
+    """When a shift ends: the doctor's hour on that day, at the hospital. (A booking is refused by
+    dms itself once its shift has ended; the desk uses this to leave such shifts off its offer.)"""
     return datetime.combine(day, time.fromisoformat(hours[SHIFT_END[shift]]), ZoneInfo(timezone))
 
 
@@ -87,22 +89,10 @@ def shift_over(day: date, shift: str, hours: dict[str, str], timezone: str, cloc
     return clock() >= shift_end(day, shift, hours, timezone)
 
 
-def _shift_over_error(schedule: dict[str, Any], hours: dict[str, str]) -> Conflict:
-    shift = SHIFT_LABELS[schedule["shift"]]
-    end = hours[SHIFT_END[schedule["shift"]]]
-    return Conflict(
-        Text(
-            f"{schedule['doctor_name']}医生{shift.zh}门诊已于 {end} 结束，不能再挂该班次的号，请选择其他班次",
-            f"Dr {schedule['doctor_name']}'s {shift.en} shift ended at {end}: choose another shift",
-        ),
-        code="shift_over",
-    )
-
-
 async def _hours_of(client: ServiceClient, doctor_ids: set[int]) -> dict[int, dict[str, str]]:
     ids = sorted(doctor_ids)
     found = await asyncio.gather(*(remote.doctor_hours(client, i) for i in ids))
-    return dict(zip(ids, found, strict=True))
+    return {i: hours.model_dump() for i, hours in zip(ids, found, strict=True)}
 
 
 async def registration_doctors(
@@ -114,25 +104,35 @@ async def registration_doctors(
     clock: Clock = utcnow,
 ) -> list[RegistrationDoctor]:
     """Today's shifts that have not ended, with free places, each with the fee it costs now."""
-    fees = {t["id"]: Decimal(t["fee"]) for t in await remote.registration_types(client)}
+    fees = {t.id: t.fee for t in await remote.registration_types(client)}
     schedules = await remote.available_schedules(
         client, date=today.isoformat(), department_id=department_id, registration_type_id=registration_type_id
     )
-    hours = await _hours_of(client, {s["doctor_id"] for s in schedules})
-    schedules = [s for s in schedules if not shift_over(today, s["shift"], hours[s["doctor_id"]], timezone, clock)]
+    hours = await _hours_of(client, {s.doctor_id for s in schedules})
+    schedules = [s for s in schedules if not shift_over(today, s.shift, hours[s.doctor_id], timezone, clock)]
     return [
-        RegistrationDoctor(
-            **{k: s[k] for k in RegistrationDoctor.model_fields if k in s},
-            schedule_id=s["id"],
-            fee=fees[s["registration_type_id"]],
-        )
+        RegistrationDoctor.model_validate({**s.model_dump(), "schedule_id": s.id, "fee": fees[s.registration_type_id]})
         for s in schedules
-        if s["registration_type_id"] in fees and s.get("free", 0) > 0
+        if s.registration_type_id in fees and s.free > 0
     ]
 
 
-async def _patient(session: AsyncSession, patient_id: int) -> Patient:
-    patient = await session.get(Patient, patient_id)
+async def _patient_and_registration(
+    session: AsyncSession, patient_id: int, schedule_id: int
+) -> tuple[Patient, Visit | None]:
+    """The patient (existing, enabled) and their visit still holding a place on this schedule, in
+    one query. A schedule is one doctor's shift on one date, so this is the registration
+    `active_key` names, found before dms is asked for anything."""
+    query = (
+        select(Patient, Visit)
+        .outerjoin(
+            Visit,
+            and_(Visit.patient_id == Patient.id, Visit.schedule_id == schedule_id, Visit.active_key.is_not(None)),  # type: ignore[union-attr]
+        )
+        .where(Patient.id == patient_id)
+    )
+    row = (await session.execute(query)).first()
+    patient = row[0] if row else None
     if patient is None or not patient.enabled:
         state = Text("不存在", "does not exist") if patient is None else Text("已停用", "is disabled")
         raise Invalid(
@@ -140,23 +140,19 @@ async def _patient(session: AsyncSession, patient_id: int) -> Patient:
             code="bad_reference",
             errors=[field_error("patient_id", state, "bad_reference")],
         )
-    return patient
+    return patient, row[1] if row else None
 
 
 def active_key(patient_id: int, doctor_id: int, day: date, shift: str) -> str:
     return f"{patient_id}:{doctor_id}:{day.isoformat()}:{shift}"
 
 
-async def active_registration(session: AsyncSession, key: str, *, latest: bool = False) -> Visit | None:
-    """The visit holding `key`. `latest`: as committed now, not as this transaction's snapshot saw it
-    (a locking read; InnoDB's plain reads keep the snapshot of the transaction's first read)."""
-    query = select(Visit).where(Visit.active_key == key)
-    if latest:
-        query = query.with_for_update(read=True)
-    return (await session.execute(query)).scalar_one_or_none()
+async def active_registration(session: AsyncSession, key: str) -> Visit | None:
+    """The visit holding `key`."""
+    return (await session.execute(select(Visit).where(Visit.active_key == key))).scalar_one_or_none()
 
 
-def _already_registered(visit: Visit) -> Conflict:
+def already_registered(visit: Visit) -> Conflict:
     shift = SHIFT_LABELS.get(visit.shift, Text(visit.shift, visit.shift))
     return Conflict(
         Text(
@@ -168,111 +164,77 @@ def _already_registered(visit: Visit) -> Conflict:
     )
 
 
-def in_scope(departments: frozenset[int] | None, department_id: int) -> bool:
-    """Within the caller's data scope (None: every department)."""
-    return departments is None or department_id in departments
+def booking_key(key: str | None) -> str:
+    """dms's key for the visit's place, from the request's Idempotency-Key (so a retried request
+    books once): the key itself when dms can store it, else its digest; random without one."""
+    if key is None:
+        return f"oms-visit-{uuid.uuid4().hex}"
+    if len(key) <= BOOKING_KEY_ROOM and re.fullmatch(r"[A-Za-z0-9._:\-]+", key):
+        return f"oms-visit-{key}"
+    return f"oms-visit-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
-async def prepare_registration(
-    db: Database,
-    client: ServiceClient,
-    body: RegistrationIn,
-    today: date,
-    key: str | None,
-    departments: frozenset[int] | None,
-    timezone: str,
-    clock: Clock = utcnow,
-) -> tuple[dict[str, Any], Decimal, dict[str, Any], str]:
-    """Everything a registration needs from elsewhere, in order: today's schedule in the caller's
-    departments, not yet ended, its fee, the patient (not registered there already) and a visit
-    number, and the booked place (idempotent by the booking key, so a retried request books once).
-    The patient's registration is looked up here so that a plain duplicate books nothing; two at
-    the same moment are settled by the unique `active_key` in record_registration."""
-    schedule = await remote.schedule(client, body.schedule_id)
-    if not in_scope(departments, schedule["department_id"]):
-        raise Forbidden(Text("不能挂您科室范围以外的号", "That department is outside your scope"), code="out_of_scope")
-    if schedule["date"] != today.isoformat():
-        raise Invalid(
-            Text("只能挂今天的号", "Only today's shifts can be registered"),
-            code="not_today",
-            errors=[field_error("schedule_id", Text("不是今天的排班", "is not today's shift"), "not_today")],
-        )
-    hours = await remote.doctor_hours(client, schedule["doctor_id"])
-    registration_type = await remote.enabled_record(
-        client,
-        "DBS",
-        f"/api/dbs/registration-types/{schedule['registration_type_id']}",
-        "schedule_id",
-        Text("挂号类型", "registration type"),
-    )
-    booking_key = f"oms-visit-{key or uuid.uuid4().hex}"
-    # The number is taken before booking so that dms can show it (a doctor's leave lists the
-    # bookings to follow up by visit number); a registration that then fails leaves a gap.
+async def prepare_registration(db: Database, body: RegistrationIn, booking_key: str, today: date) -> tuple[str, str]:
+    """Before dms is asked: the patient (enabled, not registered on this shift already) and a visit
+    number, in one short transaction: (patient name, number). The number is taken before booking so that dms can show it
+    (a doctor's leave lists the bookings to follow up by visit number); a registration that then
+    fails leaves a gap. Two registrations at the same moment are settled by the unique
+    `active_key` in record_registration."""
     async with db.transaction() as session:
-        patient_name = (await _patient(session, body.patient_id)).name
-        existing = await active_registration(
-            session, active_key(body.patient_id, schedule["doctor_id"], today, schedule["shift"])
-        )
-        # The same request again (its Idempotency-Key) is answered as the first time, even late.
-        replayed = existing is not None and existing.booking_key == booking_key
-        if existing is not None and not replayed:
-            raise _already_registered(existing)
-        if not replayed and shift_over(today, schedule["shift"], hours, timezone, clock):
-            raise _shift_over_error(schedule, hours)
-        number = await business_number(session, counters, "MZ", today)
-    booking = await remote.book(client, booking_key, body.schedule_id, number)
-    # A repeated request finds the first attempt's booking, and with it the first number.
-    booking["visit_number"] = booking.get("visit_number") or number
-    schedule["patient_name"] = patient_name
-    return schedule, Decimal(registration_type["fee"]), booking, booking_key
+        patient, existing = await _patient_and_registration(session, body.patient_id, body.schedule_id)
+        if existing is not None:
+            # The same request again (its Idempotency-Key) is answered as the first time, even late.
+            if existing.booking_key != booking_key:
+                raise already_registered(existing)
+            return patient.name, existing.number
+        return patient.name, await business_number(session, counters, "MZ", today)
 
 
-async def record_registration(
-    session: AsyncSession,
-    *,
+def new_visit(
     body: RegistrationIn,
-    schedule: dict[str, Any],
-    fee: Decimal,
-    booking: dict[str, Any],
+    place: remote.BookedPlace,
+    patient_name: str,
+    number: str,
     booking_key: str,
-    today: date,
-    principal: Principal,
+    paid: bool,
+    actor: str,
 ) -> Visit:
+    """The visit as booked. A repeated request finds the first attempt's booking, and with it the
+    first number (`number` is this attempt's, used only if dms kept none)."""
     now = utcnow()
-    key = active_key(body.patient_id, schedule["doctor_id"], today, schedule["shift"])
-    visit = Visit(
-        number=booking["visit_number"],
+    return Visit(
+        number=place.visit_number or number,
         patient_id=body.patient_id,
-        patient_name=schedule["patient_name"],
-        department_id=schedule["department_id"],
-        department_name=schedule["department_name"],
-        doctor_id=schedule["doctor_id"],
-        doctor_name=schedule["doctor_name"],
-        registration_type_id=schedule["registration_type_id"],
-        registration_type_name=schedule["registration_type_name"],
-        schedule_id=schedule["id"],
+        patient_name=patient_name,
+        department_id=place.department_id,
+        department_name=place.department_name,
+        doctor_id=place.doctor_id,
+        doctor_name=place.doctor_name,
+        registration_type_id=place.registration_type_id,
+        registration_type_name=place.registration_type_name,
+        schedule_id=place.schedule_id,
         booking_key=booking_key,
-        active_key=key,
-        visit_date=today,
-        shift=schedule["shift"],
-        queue_no=booking["seq"],
-        fee=fee,
-        fee_paid=False,
+        active_key=active_key(body.patient_id, place.doctor_id, place.date, place.shift),
+        visit_date=place.date,
+        shift=place.shift,
+        queue_no=place.seq,
+        fee=place.fee,
+        # Paid at the desk in the same transaction (payments.pay_registration): written paid, so
+        # there is no unpaid state for a guard to move it out of.
+        fee_paid=paid,
         state=VisitState.registered,
-        created_by=principal.username,
+        created_by=actor,
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(visit)
-            await session.flush()
-    except IntegrityError:
-        # Another registration of the same patient, doctor and shift committed meanwhile.
-        existing = await active_registration(session, key, latest=True)
-        if existing is None:
-            raise
-        raise _already_registered(existing) from None
+
+
+async def record_registration(session: AsyncSession, visit: Visit) -> Visit:
+    """Writes the new visit, audited and published. Another registration of the same patient,
+    doctor and shift committed meanwhile makes the insert fail (IntegrityError on `active_key`):
+    the caller answers it with the registration that won, read afresh."""
+    session.add(visit)
+    await session.flush()
     await audit.record(session, audit_log, action="create", entity="visit", entity_id=visit.id, after=snapshot(visit))
     await publish(
         session,
@@ -283,11 +245,11 @@ async def record_registration(
         action="registered",
         data={
             "number": visit.number,
-            "visit_date": today.isoformat(),
+            "visit_date": visit.visit_date.isoformat(),
             "department_id": visit.department_id,
             "doctor_id": visit.doctor_id,
             "registration_type_id": visit.registration_type_id,
-            "fee": str(fee),
+            "fee": str(visit.fee),
         },
     )
     return visit
@@ -407,8 +369,7 @@ def visits_query(filters: dict[str, Any], q: str, departments: frozenset[int] | 
     for name, value in filters.items():
         if value is not None:
             query = query.where(getattr(Visit, name) == value)
-    if departments is not None:
-        query = query.where(Visit.department_id.in_(departments))  # type: ignore[attr-defined]
+    query = scope.restrict(query, Visit.department_id, departments)
     if q:
         query = query.where(contains(q, Visit.number, Visit.patient_name))
     return query

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, create_engine, func, select
 
 from dms.calendar import monday_of
 from dms.db import metadata
+from shared.clock import local_today
 from shared.migrations import sync_url
-from shared.types import local_today
 from tests.conftest import DatabaseUnderTest
 from tests.support.stack import Stack
 
@@ -44,8 +44,11 @@ class Dms:
     def headers(self, perms: tuple[str, ...] | None = EVERYTHING) -> dict[str, str]:
         return {} if perms is None else self.stack.bearer(list(perms))
 
-    def request(self, method: str, path: str, perms: tuple[str, ...] | None = EVERYTHING, **kwargs: Any) -> Any:
-        return self.client.request(method, f"/api/dms/{path.lstrip('/')}", headers=self.headers(perms), **kwargs)
+    def request(
+        self, method: str, path: str, perms: tuple[str, ...] | None = EVERYTHING, headers: Any = None, **kwargs: Any
+    ) -> Any:
+        headers = {**self.headers(perms), **(headers or {})}
+        return self.client.request(method, f"/api/dms/{path.lstrip('/')}", headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)
@@ -80,7 +83,7 @@ class Dms:
         return answer.json()
 
     def book(self, schedule_id: int, key: str, **fields: Any) -> Any:
-        return self.post("bookings", {"key": key, "schedule_id": schedule_id, **fields})
+        return self.post("bookings", {"schedule_id": schedule_id, **fields}, headers={"Idempotency-Key": key})
 
     # --- the database, read directly ----------------------------------------------------------
     def count(self, table: str, **where: Any) -> int:

@@ -1,4 +1,5 @@
-"""Bookings: never over the quota (even 50 at once), each key once, each release counted once."""
+"""Bookings: never over the quota (even 50 at once), each key (the Idempotency-Key header) once,
+each release counted once; the caller's conditions refused before a place is taken."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def test_the_same_key_books_once(dms: Dms) -> None:
     assert first.status_code == 201
     last = dms.last_audit_id()
     again = dms.book(schedule["id"], key)
-    assert again.status_code == 200
+    # A replay is answered as every idempotent route answers one: the first status and body, marked.
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
     assert again.json() == first.json()
     assert dms.get(f"schedules/{schedule['id']}").json()["booked"] == 1
     assert dms.count("bookings", key=key) == 1
@@ -57,10 +60,40 @@ def test_a_full_slot_refuses(dms: Dms) -> None:
     assert dms.get(f"schedules/{schedule['id']}").json()["booked"] == 1
 
 
+def test_a_booking_answers_what_a_registration_records(dms: Dms) -> None:
+    """One call books and tells the desk all it writes on the visit: no second call for the schedule
+    or the fee."""
+    schedule = dms.schedule(doctor_id=1, quota=3)
+    kind = httpx2.get(
+        f"{dms.stack.url('dbs')}/api/dbs/registration-types/{schedule['registration_type_id']}",
+        headers=dms.headers(),
+    ).json()
+    body = dms.book(schedule["id"], _key()).json()
+    fields = ("department_id", "department_name", "registration_type_id", "registration_type_name", "doctor_id")
+    expected = {k: schedule[k] for k in (*fields, "doctor_name", "date", "shift")}
+    assert {k: body[k] for k in expected} == expected
+    assert body["fee"] == kind["fee"]
+
+
+def test_the_callers_conditions_refuse_before_a_place_is_taken(dms: Dms) -> None:
+    schedule = dms.schedule(doctor_id=8, quota=3)
+    last = dms.last_audit_id()
+    other_day = dms.book(schedule["id"], _key(), date=str(dms.today))
+    assert other_day.status_code == 422 and other_day.json()["code"] == "wrong_date", other_day.text
+    assert other_day.json()["errors"][0]["field"] == "schedule_id"
+    elsewhere = dms.book(schedule["id"], _key(), date=schedule["date"], department_ids=[schedule["department_id"] + 1])
+    assert elsewhere.status_code == 409 and elsewhere.json()["code"] == "outside_departments", elsewhere.text
+    assert dms.get(f"schedules/{schedule['id']}").json()["booked"] == 0
+    assert dms.audit_rows(last) == []
+    wanted = dms.book(schedule["id"], _key(), date=schedule["date"], department_ids=[schedule["department_id"]])
+    assert wanted.status_code == 201, wanted.text
+
+
 def test_bad_booking_input(dms: Dms) -> None:
     missing = dms.book(999999, _key())
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "schedule_id"
-    assert dms.post("bookings", {"schedule_id": 1}).json()["errors"][0]["field"] == "key"
+    keyless = dms.post("bookings", {"schedule_id": 1}).json()
+    assert (keyless["code"], keyless["errors"][0]["field"]) == ("idempotency_key_required", "Idempotency-Key")
     assert dms.book(1, "has spaces").status_code == 422
     assert dms.post("bookings/nope-never-booked/release").status_code == 404
 
@@ -122,7 +155,12 @@ def test_fifty_concurrent_bookings_never_overbook(dms: Dms) -> None:
         limits = httpx2.Limits(max_connections=50)
         async with httpx2.AsyncClient(base_url=dms.url, timeout=120, headers=dms.headers(), limits=limits) as client:
             return await asyncio.gather(
-                *(client.post("/api/dms/bookings", json={"key": k, "schedule_id": schedule["id"]}) for k in keys)
+                *(
+                    client.post(
+                        "/api/dms/bookings", json={"schedule_id": schedule["id"]}, headers={"Idempotency-Key": k}
+                    )
+                    for k in keys
+                )
             )
 
     answers = asyncio.run(run())
@@ -142,11 +180,17 @@ def test_the_same_key_racing_books_once(dms: Dms) -> None:
     async def run() -> list[httpx2.Response]:
         async with httpx2.AsyncClient(base_url=dms.url, timeout=120, headers=dms.headers()) as client:
             return await asyncio.gather(
-                *(client.post("/api/dms/bookings", json={"key": key, "schedule_id": schedule["id"]}) for _ in range(10))
+                *(
+                    client.post(
+                        "/api/dms/bookings", json={"schedule_id": schedule["id"]}, headers={"Idempotency-Key": key}
+                    )
+                    for _ in range(10)
+                )
             )
 
     answers = asyncio.run(run())
-    assert sorted(a.status_code for a in answers) == [200] * 9 + [201], [a.text for a in answers]
+    assert [a.status_code for a in answers] == [201] * 10, [a.text for a in answers]
+    assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == [""] + ["true"] * 9
     assert {a.json()["seq"] for a in answers} == {1}
     assert dms.get(f"schedules/{schedule['id']}").json()["booked"] == 1
     assert dms.count("bookings", schedule_id=schedule["id"]) == 1

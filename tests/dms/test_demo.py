@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx2
 
 from dms.calendar import monday_of
-from shared.types import local_today
+from shared.clock import local_today
 from tests.support.stack import Stack
 
 

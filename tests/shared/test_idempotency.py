@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi import Request
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
@@ -84,6 +84,21 @@ async def test_the_first_call_runs_and_stores_its_answer(db: Database) -> None:
     assert (row["key"], row["scope"], row["status"]) == ("k1", "scope", 201)
     assert row["request_hash"] == request_hash({"a": 1})
     assert json.loads(row["body"]) == answer.body
+
+
+async def test_a_new_key_is_inserted_not_looked_up_first(db: Database) -> None:
+    """A new key (nearly every request) costs its insert and the answer's update, no read."""
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        await run_once(db, keys, "k-new", "scope", {"a": 1}, Work())
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE")] == ["INSERT", "INSERT", "UPDATE"]
 
 
 async def test_a_repeat_answers_the_stored_answer_without_running(db: Database) -> None:
