@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from gateway.state import Settings
 from shared.errors import NotFound
 from shared.i18n import Text
 
@@ -26,10 +27,10 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/{path:path}")
-async def console(path: str, request: Request) -> Response:
+async def console(path: str, settings: Settings) -> Response:
     if path.startswith(("api/", "health", "metrics")):
         raise NotFound(Text("未找到", "Not found"))
-    root: Path = request.app.state.settings.effective_console_dir.resolve()
+    root: Path = settings.effective_console_dir.resolve()
     index = root / "index.html"
     if not index.is_file():
         return HTMLResponse(NOT_BUILT)

@@ -11,26 +11,28 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from gateway.state import Services
 from gateway.system.modules import MODULES
 from shared.api_docs import Document, docs_page
+from shared.service_client import ServiceClient
 
 router = APIRouter()
 
 
-def documents(request: Request) -> list[Document]:
+def documents(openapi_url: str, services: ServiceClient) -> list[Document]:
     """The gateway's own document, then those of the modules with a live instance."""
-    app = request.app
-    source = app.state.balancer.source
-    own = Document(app.openapi_url, "网关：登录、用户与权限 (Gateway: auth, users, permissions)")
+    source = services.balancer.source
+    own = Document(openapi_url, "网关：登录、用户与权限 (Gateway: auth, users, permissions)")
     running = [
         Document(f"/api/{key}/openapi.json", f"{name['zh']} {key} ({name['en']})")
         for key, name in MODULES.items()
-        if source.instances(key.upper())
+        if source and source.instances(key.upper())
     ]
     return [own, *running]
 
 
 @router.get("/api/docs", include_in_schema=False)
-async def docs(request: Request) -> HTMLResponse:
-    prefix = request.app.openapi_url.rsplit("/", 1)[0]
-    return docs_page("HAMP 接口文档 (API docs)", documents(request), f"{prefix}/docs-assets")
+async def docs(request: Request, services: Services) -> HTMLResponse:
+    openapi_url = request.app.openapi_url
+    prefix = openapi_url.rsplit("/", 1)[0]
+    return docs_page("HAMP 接口文档 (API docs)", documents(openapi_url, services), f"{prefix}/docs-assets")

@@ -19,7 +19,7 @@ from gateway.security import GatewaySecurityMiddleware
 from gateway.settings import GatewaySettings
 from gateway.system.roles.builtin import ensure_builtin_roles
 from shared.app import LifespanPart, create_service_app
-from shared.auth import KeySet
+from shared.auth import KeySet, TokenVerifier
 from shared.balancer import Balancer, FixedOrRegistry
 from shared.kvstore import kv_store
 from shared.revocation import Revocations
@@ -32,18 +32,21 @@ log = logging.getLogger("hamp.gateway")
 
 
 def _auth_part(settings: GatewaySettings) -> LifespanPart:
+    """The gateway's verifier, built once here: its own public key (no JWKS round trip), and
+    after each signature the revocations and the per-user API rate limit."""
+
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
         key = await asyncio.to_thread(load_signing_key, settings)
-        app.state.signing_key = key
-        # The gateway verifies its own tokens with its own public key: no JWKS round trip.
-        app.state.verifier.keys.load(key.jwks())
         store = kv_store(settings)
         revocations = Revocations(store, settings.access_token_minutes * 60)
         rate_limits = RateLimits(store, settings)
+        verifier = TokenVerifier(KeySet(jwks_document=key.jwks()), settings.jwt_issuer, settings.jwt_audience)
+        verifier.checks += [revocations.check, rate_limits.api]
+        app.state.verifier = verifier
+        app.state.signing_key = key
         app.state.auth = AuthContext(key, settings, store, revocations)
         app.state.rate_limits = rate_limits
-        app.state.verifier.checks += [revocations.check, rate_limits.api]
         app.state.ready_checks.append(("key-value store", store.ping))
         async with app.state.db.transaction() as session:
             generated = await ensure_superadmin(session, settings)
@@ -59,22 +62,25 @@ def _auth_part(settings: GatewaySettings) -> LifespanPart:
     return part
 
 
-def _proxy_part(settings: GatewaySettings) -> LifespanPart:
+def _services_part(settings: GatewaySettings) -> LifespanPart:
+    """The gateway's one client for the services: the proxy (`forward`), the route table and its
+    own calls (logs, outboxes) share its pool of connections and its breakers."""
+
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
-        timeout = httpx2.Timeout(settings.proxy_read_timeout_seconds, connect=settings.proxy_connect_timeout_seconds)
+        balancer = Balancer(
+            FixedOrRegistry(settings.service_urls, app.state.registry),
+            settings.breaker_failures,
+            settings.breaker_open_seconds,
+        )
         limits = httpx2.Limits(max_connections=500, max_keepalive_connections=100, keepalive_expiry=30)
-        async with httpx2.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
-            balancer = Balancer(
-                FixedOrRegistry(settings.service_urls, app.state.registry),
-                settings.breaker_failures,
-                settings.breaker_open_seconds,
-            )
-            app.state.http = client
-            app.state.balancer = balancer
-            app.state.routes = RouteTable(client, balancer)
-            app.state.service_client = ServiceClient(balancer, settings.http_timeout_seconds, http=client)
+        services = ServiceClient(balancer, settings.http_timeout_seconds, limits=limits)
+        app.state.services = services
+        app.state.routes = RouteTable(services)
+        try:
             yield
+        finally:
+            await services.aclose()
 
     return part
 
@@ -86,13 +92,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="HAMP 网关 (gateway)",
         routers=routers,
         migrations_dir=MIGRATIONS,
-        extra_parts=[_auth_part(settings)],
-        after_registry=[_proxy_part(settings)],
+        auth=_auth_part(settings),
+        services=_services_part(settings),
         own_revocations=True,
     )
     app.add_middleware(SessionActivity)
     app.add_middleware(GatewaySecurityMiddleware, settings=settings)
-    app.state.keyset = KeySet()
     return app
 
 

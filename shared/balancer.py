@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 
 class Instance(Protocol):
-    instance_id: str
-    base_url: str
+    # Read-only, so that frozen dataclasses (FixedInstance, the registry's InstanceAddress) qualify.
+    @property
+    def instance_id(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
 
 
 class InstanceSource(Protocol):
-    def instances(self, app_name: str) -> list: ...
+    def instances(self, app_name: str) -> Sequence[Instance]: ...
 
 
 async def refresh_source(source: object) -> None:
@@ -39,7 +44,7 @@ class FixedOrRegistry:
         }
         self.registry = registry
 
-    def instances(self, app_name: str) -> list:
+    def instances(self, app_name: str) -> Sequence[Instance]:
         if app_name in self.fixed:
             return self.fixed[app_name]
         return self.registry.instances(app_name) if self.registry else []
@@ -66,9 +71,9 @@ class Balancer:
         self.failure_limit = failures
         self.open_seconds = open_seconds
         self._breakers: dict[str, Breaker] = {}
-        self._counters: dict[str, itertools.count] = {}
+        self._counters: dict[str, itertools.count[int]] = {}
 
-    def candidates(self, app_name: str) -> list:
+    def candidates(self, app_name: str) -> list[Instance]:
         instances = sorted(self.source.instances(app_name) if self.source else [], key=lambda i: i.instance_id)
         if not instances:
             return []

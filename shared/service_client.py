@@ -7,11 +7,16 @@ this service's own token (shared.service_auth), which is what calls between serv
 Only what is safe is retried on another instance: any method when the connection could not
 be made (nothing was sent), and idempotent methods — or a request carrying an
 Idempotency-Key — after a timeout or a 5xx.
+
+`forward` is the gateway's proxy, with the same instances and breakers: a request streamed to
+an instance as it came, its answer streamed back as it is.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx2
@@ -29,20 +34,38 @@ MAX_ATTEMPTS = 3
 Identity = Literal["caller", "service", "none"]
 
 
+class _Body:
+    """A request body streamed once; remembers whether sending began (then no retry)."""
+
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self.chunks = chunks
+        self.started = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.started = True
+        async for chunk in self.chunks:
+            yield chunk
+
+
 class ServiceClient:
     def __init__(
         self,
         balancer: Balancer,
         timeout: float = 10.0,
-        http: httpx2.AsyncClient | None = None,
         tokens: ServiceTokens | None = None,
+        limits: httpx2.Limits | None = None,
     ) -> None:
         self.balancer = balancer
-        self.http = http or httpx2.AsyncClient(timeout=httpx2.Timeout(timeout, connect=min(timeout, 3.0)))
+        self.http = httpx2.AsyncClient(
+            limits=limits or httpx2.Limits(), timeout=httpx2.Timeout(timeout, connect=min(timeout, 3.0))
+        )
         self.tokens = tokens
+        self._session: Any = None  # aiohttp's, made on the first `forward` (it needs the loop)
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def _headers(self, extra: dict[str, str] | None, identity: Identity) -> dict[str, str]:
         headers = {"X-Request-ID": current_request_id(), "Accept-Language": current_language()}
@@ -117,3 +140,104 @@ class ServiceClient:
             Text(f"服务 {app.lower()} 暂时无法访问", f"Service {app.lower()} is not reachable"),
             code="dependency_unavailable",
         )
+
+    async def forward(
+        self,
+        app: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: AsyncIterable[bytes] | None,
+        timeouts: ForwardTimeouts,
+    ) -> Forwarded | None:
+        """`target` (path and query) on an instance of `app`; the answer's body still to be read
+        (`Forwarded.read` or `chunks`). None when no instance took the connection.
+
+        Through aiohttp, not httpx2: measured here it costs a proxied request 60-75 µs of CPU
+        against 340-500 µs for httpx2's transport and 410-690 µs for its client (docs/decisions.md).
+        It writes no log line per request either. Only a failure to connect moves on to the next
+        instance, and only before the body began: then nothing was sent and any method is safe
+        to resend. A timeout raises UpstreamTimeout; a broken connection UpstreamBroken.
+        """
+        import aiohttp  # only the gateway forwards: services do not pay for the import
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=timeouts.connections, keepalive_timeout=30),
+                # Passed on as the service sent it (compressed or not), with the caller's headers only.
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            )
+        once = _Body(body) if body is not None else None
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, sock_read=timeouts.read)
+        for instance in self.balancer.candidates(app.upper()):
+            try:
+                response = await self._session.request(
+                    method,
+                    instance.base_url + target,
+                    headers=headers,
+                    data=once,
+                    allow_redirects=False,
+                    timeout=timeout,
+                )
+            except aiohttp.ClientConnectorError as exc:
+                self.balancer.failed(instance, refused=True)
+                log.warning("cannot connect to %s: %s", instance.instance_id, exc)
+                if once is not None and once.started:
+                    return None
+                continue
+            except TimeoutError as exc:
+                self.balancer.failed(instance)
+                raise UpstreamTimeout(instance.instance_id) from exc
+            except aiohttp.ClientError as exc:
+                self.balancer.failed(instance)
+                raise UpstreamBroken(instance.instance_id) from exc
+            self.balancer.succeeded(instance)
+            return Forwarded(response)
+        return None
+
+
+@dataclass(frozen=True)
+class ForwardTimeouts:
+    connect: float
+    read: float
+    connections: int = 500
+
+
+class UpstreamTimeout(Exception):
+    pass
+
+
+class UpstreamBroken(Exception):
+    pass
+
+
+class Forwarded:
+    """A service's answer to a forwarded request: status and raw headers now, the body to read."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.status: int = response.status
+        self.raw_headers: list[tuple[bytes, bytes]] = list(response.raw_headers)
+        self.content_length: int | None = response.content_length
+
+    async def read(self) -> bytes:
+        try:
+            return b"".join([chunk async for chunk in self.chunks()])
+        finally:
+            self.close()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        import aiohttp
+
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except TimeoutError as exc:
+            raise UpstreamTimeout(str(self._response.url.host)) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamBroken(str(self._response.url.host)) from exc
+
+    def close(self) -> None:
+        """Back to the pool when the body was read, closed otherwise."""
+        self._response.release()

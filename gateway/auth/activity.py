@@ -17,10 +17,12 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import update
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.state import gateway_database, gateway_settings
 from gateway.system.models import Session
-from shared.types import utcnow
+from shared.clock import utcnow
 
 log = logging.getLogger("hamp.gateway.activity")
 
@@ -47,18 +49,18 @@ class SessionActivity:
             return
         await self._note(scope["app"], principal.session_id)
 
-    async def _note(self, app: object, session_id: str) -> None:
+    async def _note(self, app: Starlette, session_id: str) -> None:
         now = time.monotonic()
         if now - self._written.get(session_id, -WRITE_EVERY_SECONDS) < WRITE_EVERY_SECONDS:
             return
         self._written[session_id] = now
         if len(self._written) > 10_000:
             self._written = {k: t for k, t in self._written.items() if now - t < WRITE_EVERY_SECONDS}
-        settings = app.state.settings  # type: ignore[attr-defined]
+        settings = gateway_settings(app)
         at = utcnow()
         idle_since = at - timedelta(minutes=settings.session_idle_minutes)
         try:
-            async with app.state.db.transaction() as session:  # type: ignore[attr-defined]
+            async with gateway_database(app).transaction() as session:
                 await session.execute(
                     update(Session)
                     .where(Session.id == session_id, Session.revoked_at.is_(None), Session.last_used_at > idle_since)

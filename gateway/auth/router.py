@@ -24,6 +24,7 @@ from gateway.auth.schemas import (
 )
 from gateway.auth.service_grants import REVOCATIONS
 from gateway.proxy.client_ip import client_ip
+from gateway.state import Auth, Key, Limits, RunningModules
 from gateway.system.modules import MODULES
 from shared.auth import CurrentPrincipal, Principal, password_change_required, require_login_completed, requires
 from shared.db import ReadSession, WriteSession, get_database
@@ -38,24 +39,20 @@ def _client(request: Request) -> service.Client:
     return service.Client(ip=client_ip(request), user_agent=request.headers.get("user-agent", ""))
 
 
-def _context(request: Request) -> service.AuthContext:
-    return request.app.state.auth
-
-
 @router.post(
     "/login",
     response_model=TokenOut | SecondFactorChallenge,
     summary="Log in with user name and password (with a second factor on: a challenge for the next step)",
 )
-async def login(body: LoginIn, request: Request) -> TokenOut | SecondFactorChallenge:
+async def login(body: LoginIn, request: Request, auth: Auth, limits: Limits) -> TokenOut | SecondFactorChallenge:
     client = _client(request)
     refusal: Problem | None = None
     # Not the WriteSession dependency: a refused login must still commit its login-log row
     # (and its failure count), then answer with the refusal.
     async with get_database(request).transaction(queued=False) as session:
         try:
-            await request.app.state.rate_limits.login(client.ip, body.username)
-            return await service.login(session, body.username, body.password, client, _context(request))
+            await limits.login(client.ip, body.username)
+            return await service.login(session, body.username, body.password, client, auth)
         except Problem as exc:
             if exc.code == "rate_limited":
                 service.log_refusal(session, body.username, client, "rate_limited")
@@ -64,7 +61,7 @@ async def login(body: LoginIn, request: Request) -> TokenOut | SecondFactorChall
 
 
 @router.post("/login/second-factor", response_model=TokenOut, summary="Complete a login with a TOTP or recovery code")
-async def login_second_factor(body: SecondFactorLoginIn, request: Request) -> TokenOut:
+async def login_second_factor(body: SecondFactorLoginIn, request: Request, auth: Auth, limits: Limits) -> TokenOut:
     client = _client(request)
     refusal: Problem | None = None
     # As for the password: a wrong code's login-log row and failure count must commit.
@@ -72,8 +69,8 @@ async def login_second_factor(body: SecondFactorLoginIn, request: Request) -> To
         try:
             # Limited per address and per challenge (its signature's tail); per user, the lockout
             # bounds the guesses.
-            await request.app.state.rate_limits.login(client.ip, f"second-factor:{body.challenge[-16:]}")
-            return await second_factor.login(session, body.challenge, body.code, client, _context(request))
+            await limits.login(client.ip, f"second-factor:{body.challenge[-16:]}")
+            return await second_factor.login(session, body.challenge, body.code, client, auth)
         except Problem as exc:
             refusal = exc
     raise refusal
@@ -84,37 +81,37 @@ async def login_second_factor(body: SecondFactorLoginIn, request: Request) -> To
     response_model=ServiceTokenOut,
     summary="A service trades the shared service secret for its own short-lived token",
 )
-async def service_token(body: ServiceTokenIn, request: Request) -> ServiceTokenOut:
-    await request.app.state.rate_limits.login(client_ip(request), f"service:{body.service}")
-    return await service.service_token(body.service, body.secret, _context(request))
+async def service_token(body: ServiceTokenIn, request: Request, auth: Auth, limits: Limits) -> ServiceTokenOut:
+    await limits.login(client_ip(request), f"service:{body.service}")
+    return await service.service_token(body.service, body.secret, auth)
 
 
 @router.post("/refresh", response_model=TokenOut, summary="Trade a refresh token for new tokens (it rotates)")
-async def refresh(body: RefreshIn, request: Request) -> TokenOut:
+async def refresh(body: RefreshIn, request: Request, auth: Auth) -> TokenOut:
     refusal: Problem | None = None
     # A reused refresh token ends its session: that must commit although the answer is a 401.
     async with get_database(request).transaction(queued=False) as session:
         try:
-            return await service.refresh(session, body.refresh_token, _context(request))
+            return await service.refresh(session, body.refresh_token, auth)
         except Problem as exc:
             refusal = exc
     raise refusal
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, summary="End this session")
-async def logout(session: WriteSession, principal: CurrentPrincipal, request: Request) -> Response:
-    await service.logout(session, principal.session_id, _context(request))
+async def logout(session: WriteSession, principal: CurrentPrincipal, auth: Auth) -> Response:
+    await service.logout(session, principal.session_id, auth)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=UserOut, summary="The logged-in user")
-async def me(session: ReadSession, principal: CurrentPrincipal, request: Request) -> UserOut:
-    return await service.current_user(session, principal.user_id, _context(request))
+async def me(session: ReadSession, principal: CurrentPrincipal, auth: Auth) -> UserOut:
+    return await service.current_user(session, principal.user_id, auth)
 
 
 @router.post("/password", response_model=TokenOut, summary="Change one's own password (new tokens)")
 async def change_password(
-    session: WriteSession, body: PasswordChangeIn, principal: CurrentPrincipal, request: Request
+    session: WriteSession, body: PasswordChangeIn, principal: CurrentPrincipal, request: Request, auth: Auth
 ) -> TokenOut:
     return await service.change_password(
         session,
@@ -123,23 +120,19 @@ async def change_password(
         body.current_password,
         body.new_password,
         _client(request),
-        _context(request),
+        auth,
     )
 
 
 @router.get("/jwks", summary="Public keys that verify access tokens")
-async def jwks(request: Request) -> dict:
-    return request.app.state.signing_key.jwks()
+async def jwks(key: Key) -> dict:
+    return key.jwks()
 
 
 @router.get("/modules", response_model=list[ModuleOut], summary="Modules and whether a service runs them")
-async def modules(request: Request, principal: CurrentPrincipal) -> list[ModuleOut]:
+async def modules(principal: CurrentPrincipal, running: RunningModules) -> list[ModuleOut]:
     require_login_completed(principal)
-    registry = request.app.state.registry
-    return [
-        ModuleOut(key=key, name=name, available=bool(registry and registry.instances(key.upper())))
-        for key, name in MODULES.items()
-    ]
+    return [ModuleOut(key=key, name=name, available=key in running) for key, name in MODULES.items()]
 
 
 def _enrolling(principal: CurrentPrincipal) -> Principal:
@@ -154,8 +147,8 @@ Enrolling = Annotated[Principal, Depends(_enrolling)]
 
 
 @router.get("/second-factor", response_model=SecondFactorStatus, summary="One's own two-step verification")
-async def second_factor_status(session: ReadSession, principal: Enrolling, request: Request) -> SecondFactorStatus:
-    return await second_factor.status(session, principal.user_id, _context(request))
+async def second_factor_status(session: ReadSession, principal: Enrolling, auth: Auth) -> SecondFactorStatus:
+    return await second_factor.status(session, principal.user_id, auth)
 
 
 @router.post(
@@ -163,8 +156,8 @@ async def second_factor_status(session: ReadSession, principal: Enrolling, reque
     response_model=SecondFactorEnrolment,
     summary="Start enrolling an authenticator: a new secret, its otpauth URI and QR code",
 )
-async def start_enrolment(session: WriteSession, principal: Enrolling, request: Request) -> SecondFactorEnrolment:
-    return await second_factor.start_enrolment(session, principal.user_id, _context(request))
+async def start_enrolment(session: WriteSession, principal: Enrolling, auth: Auth) -> SecondFactorEnrolment:
+    return await second_factor.start_enrolment(session, principal.user_id, auth)
 
 
 @router.post(
@@ -173,11 +166,9 @@ async def start_enrolment(session: WriteSession, principal: Enrolling, request: 
     summary="Confirm with a current code: turns it on, answers recovery codes (once) and new tokens",
 )
 async def confirm_enrolment(
-    session: WriteSession, body: SecondFactorCodeIn, principal: Enrolling, request: Request
+    session: WriteSession, body: SecondFactorCodeIn, principal: Enrolling, auth: Auth
 ) -> SecondFactorEnabled:
-    return await second_factor.confirm_enrolment(
-        session, principal.user_id, principal.session_id, body.code, _context(request)
-    )
+    return await second_factor.confirm_enrolment(session, principal.user_id, principal.session_id, body.code, auth)
 
 
 @router.post(
@@ -187,9 +178,9 @@ async def confirm_enrolment(
     summary="Turn one's own two-step verification off (password and a current code)",
 )
 async def disable_second_factor(
-    session: WriteSession, body: SecondFactorDisableIn, principal: Enrolling, request: Request
+    session: WriteSession, body: SecondFactorDisableIn, principal: Enrolling, auth: Auth
 ) -> Response:
-    await second_factor.disable(session, principal.user_id, body.password, body.code, _context(request))
+    await second_factor.disable(session, principal.user_id, body.password, body.code, auth)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -199,5 +190,5 @@ async def disable_second_factor(
     summary="Revoked sessions and re-issued users in force (services without a shared Redis poll this)",
     **requires(REVOCATIONS, Text("令牌吊销", "token revocations")),
 )
-async def revocations(request: Request) -> RevocationMarkers:
-    return service.revocation_markers(_context(request))
+async def revocations(auth: Auth) -> RevocationMarkers:
+    return service.revocation_markers(auth)

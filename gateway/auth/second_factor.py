@@ -23,9 +23,9 @@ from gateway.auth.service import (
 from gateway.db import audit_log
 from gateway.system.models import RecoveryCode, Session, TotpCredential, User, UserStatus
 from shared import audit
+from shared.clock import utcnow
 from shared.errors import Conflict, Invalid, Unauthorized, field_error
 from shared.i18n import Text
-from shared.types import utcnow
 
 WRONG_CODE = Text("验证码不正确", "Wrong verification code")
 

@@ -20,7 +20,7 @@ from gateway.auth.passwords import hash_password_async, verify_password
 from gateway.auth.policy import check_password
 from gateway.auth.schemas import SecondFactorChallenge, ServiceTokenOut, TokenOut, UserOut
 from gateway.auth.service_grants import SERVICE_GRANTS
-from gateway.auth.tokens import hash_refresh_token, issue_access_token, new_refresh_token
+from gateway.auth.tokens import hash_refresh_token, issue_access_token, issue_service_token, new_refresh_token
 from gateway.db import audit_log
 from gateway.settings import GatewaySettings
 from gateway.system.models import (
@@ -38,17 +38,14 @@ from gateway.system.models import (
     UserStatus,
 )
 from shared import audit
+from shared.clock import local_time, utcnow
 from shared.errors import Invalid, Unauthorized, Unavailable, field_error
 from shared.i18n import Text
 from shared.kvstore import KeyValueStore, MemoryStore
 from shared.revocation import RevocationMarkers, Revocations
 from shared.service_auth import service_secret
-from shared.types import local_time, utcnow
 
 log = logging.getLogger("hamp.gateway.auth")
-
-# Service tokens carry user id 0: no user has it, so no user's revocation or lockout touches them.
-SERVICE_USER_ID = 0
 
 LOGIN_FAILED = Text("用户名或密码错误", "Wrong user name or password")
 # Why a session found at refresh can go on no more: its revoked_reason, code and message.
@@ -530,17 +527,13 @@ async def service_token(service_name: str, secret: str, ctx: AuthContext) -> Ser
         log.warning("service token refused for %r", service_name)
         raise Unauthorized(Text("服务凭据无效", "Invalid service credentials"), code="service_credentials_invalid")
     lifetime = ctx.settings.access_token_minutes * 60
-    token = issue_access_token(
+    token = issue_service_token(
         ctx.key,
-        user_id=SERVICE_USER_ID,
-        username=f"service:{service_name}",
-        name=service_name,
+        service_name=service_name,
         permissions=list(grants),
-        session_id="",
         issuer=ctx.settings.jwt_issuer,
         audience=ctx.settings.jwt_audience,
         lifetime_seconds=lifetime,
-        extra={"svc": service_name},
     )
     return ServiceTokenOut(access_token=token, expires_in=lifetime)
 

@@ -44,6 +44,28 @@ def issue_access_token(
     return jwt.encode(claims, key.signer, algorithm="RS256", headers={"kid": key.kid})
 
 
+# Service tokens carry user id 0: no user has it, so no user's revocation or lockout touches them.
+SERVICE_USER_ID = 0
+
+
+def issue_service_token(
+    key: SigningKey, *, service_name: str, permissions: list[str], issuer: str, audience: str, lifetime_seconds: int
+) -> str:
+    """A service's own token: no session, and the `svc` claim that marks it as never revoked."""
+    return issue_access_token(
+        key,
+        user_id=SERVICE_USER_ID,
+        username=f"service:{service_name}",
+        name=service_name,
+        permissions=permissions,
+        session_id="",
+        issuer=issuer,
+        audience=audience,
+        lifetime_seconds=lifetime_seconds,
+        extra={"svc": service_name},
+    )
+
+
 def new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx2
 
 from shared.auth import PERMISSION_KEY, RESOURCE_LABEL_KEY
-from shared.balancer import Balancer
+from shared.service_client import ServiceClient
 
 log = logging.getLogger("hamp.gateway.routes")
 
@@ -60,9 +60,8 @@ def find_route(routes: list[Route], method: str, path: str) -> Route | None:
 
 
 class RouteTable:
-    def __init__(self, http: httpx2.AsyncClient, balancer: Balancer, ttl_seconds: float = 60.0) -> None:
-        self.http = http
-        self.balancer = balancer
+    def __init__(self, services: ServiceClient, ttl_seconds: float = 60.0) -> None:
+        self.services = services
         self.ttl = ttl_seconds
         self._cache: dict[str, tuple[float, list[Route]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -76,9 +75,11 @@ class RouteTable:
             cached = self._cache.get(service)
             if cached and time.monotonic() - cached[0] < self.ttl:
                 return cached[1]
-            for instance in self.balancer.candidates(service.upper()):
+            for instance in self.services.balancer.candidates(service.upper()):
                 try:
-                    answer = await self.http.get(f"{instance.base_url}/api/{service}/openapi.json", timeout=5.0)
+                    answer = await self.services.http.get(
+                        f"{instance.base_url}/api/{service}/openapi.json", timeout=5.0
+                    )
                     answer.raise_for_status()
                     routes = routes_from_openapi(answer.json())
                 except (httpx2.HTTPError, ValueError) as exc:

@@ -1,20 +1,18 @@
-"""What the system routers take from the app: the auth context, whether to show personal data."""
+"""What the system routers take from the request: whether to show personal data, who acts.
+
+`Auth` (the auth context) lives in gateway/state.py with the rest of the lifespan's state.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from gateway.auth.service import AuthContext
 from gateway.system.delegation import Actor, load_actor
 from shared.auth import CurrentPrincipal
 from shared.db import WriteSession
 from shared.pii import PII_PERMISSION
-
-
-def _auth_context(request: Request) -> AuthContext:
-    return request.app.state.auth
 
 
 def _reveal_pii(principal: CurrentPrincipal) -> bool:
@@ -29,7 +27,6 @@ async def _actor(session: WriteSession, principal: CurrentPrincipal) -> Actor:
     return await load_actor(session, principal)
 
 
-Auth = Annotated[AuthContext, Depends(_auth_context)]
 RevealPii = Annotated[bool, Depends(_reveal_pii)]
 ActorIsSuperadmin = Annotated[bool, Depends(_actor_is_superadmin)]
 # The administrator making a change, with their grants as the database holds them now.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from shared.balancer import Balancer
 from shared.context import request_id_var, token_var
 from shared.errors import Unavailable
-from shared.service_client import ServiceClient
+from shared.service_client import ForwardTimeouts, ServiceClient
 from tests.support.servers import ThreadServer, free_port
 
 
@@ -129,3 +129,42 @@ def test_no_instance_is_a_503_problem() -> None:
     with pytest.raises(Unavailable) as caught:
         _run(call())
     assert caught.value.status == 503
+
+
+TIMEOUTS = ForwardTimeouts(connect=3, read=5)
+
+
+async def _body(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def test_forward_streams_past_a_refused_connection_and_sends_the_headers_as_given(calls: list) -> None:
+    """The gateway's proxy path: even a POST with a body moves on when the connection is refused
+    (nothing was sent); the caller's headers go as they are, the answer comes back unread."""
+    dead = Instance("1-dead", f"http://127.0.0.1:{free_port()}")
+    with ThreadServer(_upstream("a", calls)) as a:
+        client = _client(dead, Instance("2-a", a.url))
+
+        async def forward() -> tuple[int, bytes]:
+            headers = [("x-request-id", "rid-9"), ("authorization", "Bearer t")]
+            answer = await client.forward("dbs", "POST", "/echo", headers, _body(b"{", b"}"), TIMEOUTS)
+            assert answer is not None
+            body = await answer.read()
+            await client.aclose()
+            return answer.status, body
+
+        assert _run(forward()) == (200, b"a|rid-9|Bearer t")
+    assert calls == [("a", "POST")]
+    assert client.balancer.is_open(dead)
+
+
+def test_forward_answers_none_when_no_instance_takes_the_connection() -> None:
+    client = _client(Instance("dead", f"http://127.0.0.1:{free_port()}"))
+
+    async def forward() -> object:
+        answer = await client.forward("dbs", "GET", "/echo", [], None, TIMEOUTS)
+        await client.aclose()
+        return answer
+
+    assert _run(forward()) is None

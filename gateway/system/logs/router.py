@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from gateway.system.deps import Auth, RevealPii
+from gateway.state import Auth, RunningModules, Services, Settings
+from gateway.system.deps import RevealPii
 from gateway.system.logs import service
 from gateway.system.logs.service import LoginLogOut, OperationLogEntry, SessionOut
 from gateway.system.models import LoginEvent, LoginResult
-from gateway.system.modules import MODULES
 from shared.audit_chain import ChainState
 from shared.auth import requires
 from shared.db import ReadSession, WriteSession
@@ -73,7 +73,8 @@ async def end_session(session: WriteSession, session_id: str, auth: Auth) -> Res
 )
 async def operation_log(
     session: ReadSession,
-    request: Request,
+    services: Services,
+    running: RunningModules,
     paging: Paging,
     reveal: RevealPii,
     user: Annotated[str, Query(max_length=64)] = "",
@@ -82,11 +83,9 @@ async def operation_log(
     start: From = None,
     end: To = None,
 ) -> Page[OperationLogEntry]:
-    registry = request.app.state.registry
-    running = [m for m in MODULES if registry and registry.instances(m.upper())]
     modules = [m for m in ["system", *running] if not module or m == module]
     filters = {"user": user, "entity": entity, "start": start, "end": end}
-    return await service.operation_log(session, request.app.state.service_client, modules, paging, filters, reveal)
+    return await service.operation_log(session, services, modules, paging, filters, reveal)
 
 
 @router.get(
@@ -95,12 +94,10 @@ async def operation_log(
     summary="Whether each running module's operation log is intact (hash chain verified), or its first broken row",
     **requires("system:audit:read", Text("操作日志", "operation log")),
 )
-async def operation_log_chains(session: ReadSession, request: Request) -> list[ChainState]:
-    registry = request.app.state.registry
-    modules = ["system", *(m for m in MODULES if registry and registry.instances(m.upper()))]
-    return await service.operation_log_chains(
-        session, request.app.state.service_client, modules, request.app.state.settings
-    )
+async def operation_log_chains(
+    session: ReadSession, services: Services, running: RunningModules, settings: Settings
+) -> list[ChainState]:
+    return await service.operation_log_chains(session, services, ["system", *running], settings)
 
 
 @router.get(
@@ -109,5 +106,5 @@ async def operation_log_chains(session: ReadSession, request: Request) -> list[C
     summary="Whether the login log is intact (hash chain verified), or its first broken row",
     **requires("system:login_log:read", Text("登录日志", "login log")),
 )
-async def login_log_chain(session: ReadSession, request: Request) -> ChainState:
-    return await service.login_log_chain(session, request.app.state.settings)
+async def login_log_chain(session: ReadSession, settings: Settings) -> ChainState:
+    return await service.login_log_chain(session, settings)

@@ -18,12 +18,12 @@ from gateway.system.users.service import PERSONAL
 from shared import audit
 from shared.audit import AuditEntry, read_log
 from shared.audit_chain import ChainState, ChainStatus, check
+from shared.clock import utcnow
 from shared.errors import NotFound, Unavailable
 from shared.i18n import Text
 from shared.paging import Page, PageParams
 from shared.service_client import ServiceClient
 from shared.settings import ServiceSettings
-from shared.types import utcnow
 
 
 class LoginLogOut(BaseModel):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from gateway.system.modules import MODULES
+from gateway.state import RunningModules, Services
 from gateway.system.outbox import service
 from shared.auth import requires
 from shared.i18n import Text
@@ -22,11 +22,11 @@ router = APIRouter(prefix="/api/system", tags=["system 消息队列"])
     **requires("system:outbox:read", Text("消息队列", "message queue")),
 )
 async def outbox(
-    request: Request,
+    services: Services,
+    running: RunningModules,
     paging: PlainPaging,
     module: Annotated[str, Query(max_length=16)] = "",
     status: OutboxStatus | None = None,
 ) -> Page[OutboxMessage]:
-    registry = request.app.state.registry
-    modules = [m for m in MODULES if registry and registry.instances(m.upper()) and (not module or m == module)]
-    return await service.outbox(request.app.state.service_client, modules, paging, status)
+    modules = [m for m in running if not module or m == module]
+    return await service.outbox(services, modules, paging, status)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
+from gateway.state import Settings
 from gateway.system.policy import service
 from gateway.system.policy.service import SecurityPolicy
 from shared.auth import requires
@@ -16,5 +17,5 @@ router = APIRouter(prefix="/api/system", tags=["system 安全策略"])
     summary="The password, lockout, session, second-factor and network policy in force",
     **requires("system:security:read", Text("安全策略", "security policy")),
 )
-async def security_policy(request: Request) -> SecurityPolicy:
-    return service.security_policy(request.app.state.settings)
+async def security_policy(settings: Settings) -> SecurityPolicy:
+    return service.security_policy(settings)

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.system.models import DataScope, Role, RolePermission, User, UserRole, UserStatus
 from gateway.system.modules import MODULES
+from shared.clock import utcnow
 from shared.i18n import Text
-from shared.types import utcnow
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from gateway.state import Auth, Routes
 from gateway.system.catalogue import ModuleNode, catalogue, permission_keys
-from gateway.system.deps import Auth, CurrentActor
+from gateway.system.deps import CurrentActor
 from gateway.system.roles import service
 from gateway.system.roles.schemas import RoleIn, RoleOut
 from shared.auth import requires
@@ -18,13 +21,16 @@ WRITE = requires("system:role:write", LABEL)
 router = APIRouter(prefix="/api/system", tags=["system 角色与权限"])
 
 
-async def _catalogue(request: Request) -> list[ModuleNode]:
-    return await catalogue(request.app, request.app.state.routes)
+async def _catalogue(request: Request, routes: Routes) -> list[ModuleNode]:
+    return await catalogue(request.app, routes)
+
+
+Catalogue = Annotated[list[ModuleNode], Depends(_catalogue)]
 
 
 @router.get("/permissions", response_model=list[ModuleNode], summary="The permission catalogue, by module", **READ)
-async def permissions(request: Request) -> list[ModuleNode]:
-    return await _catalogue(request)
+async def permissions(tree: Catalogue) -> list[ModuleNode]:
+    return tree
 
 
 @router.get("/roles", response_model=Page[RoleOut], summary="List roles", **READ)
@@ -33,8 +39,8 @@ async def list_roles(session: ReadSession, paging: Paging) -> Page[RoleOut]:
 
 
 @router.post("/roles", response_model=RoleOut, status_code=201, summary="Create a role", **WRITE)
-async def create_role(session: WriteSession, body: RoleIn, request: Request, actor: CurrentActor) -> RoleOut:
-    return await service.create_role(session, body, permission_keys(await _catalogue(request)), actor)
+async def create_role(session: WriteSession, body: RoleIn, tree: Catalogue, actor: CurrentActor) -> RoleOut:
+    return await service.create_role(session, body, permission_keys(tree), actor)
 
 
 @router.get("/roles/{role_id}", response_model=RoleOut, summary="Get one role", **READ)
@@ -44,9 +50,9 @@ async def get_role(session: ReadSession, role_id: int) -> RoleOut:
 
 @router.put("/roles/{role_id}", response_model=RoleOut, summary="Update a role", **WRITE)
 async def update_role(
-    session: WriteSession, role_id: int, body: RoleIn, request: Request, auth: Auth, actor: CurrentActor
+    session: WriteSession, role_id: int, body: RoleIn, tree: Catalogue, auth: Auth, actor: CurrentActor
 ) -> RoleOut:
-    return await service.update_role(session, role_id, body, permission_keys(await _catalogue(request)), auth, actor)
+    return await service.update_role(session, role_id, body, permission_keys(tree), auth, actor)
 
 
 @router.delete(

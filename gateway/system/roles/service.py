@@ -12,11 +12,11 @@ from gateway.system.models import DataScope, Role, RolePermission, UserRole
 from gateway.system.roles.builtin import builtin_role_protected
 from gateway.system.roles.schemas import RoleIn, RoleOut
 from shared import audit
+from shared.clock import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.i18n import Text
 from shared.paging import Page, PageParams
 from shared.search import contains
-from shared.types import utcnow
 
 
 async def role_permissions(session: AsyncSession, role_id: int | None) -> list[str]:

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from gateway.system.deps import Auth, CurrentActor, RevealPii
+from gateway.state import Auth
+from gateway.system.deps import CurrentActor, RevealPii
 from gateway.system.models import UserStatus
 from gateway.system.users import service
 from gateway.system.users.schemas import PasswordReset, UserAdminOut, UserCreate, UserCreated, UserIn

@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.system.models import UserStatus
-from shared.types import Mobile
+from shared.fields import Mobile
 
 
 class UserIn(BaseModel):

@@ -23,12 +23,12 @@ from gateway.system.roles.builtin import roles_without_active_holder
 from gateway.system.roles.service import role_permissions
 from gateway.system.users.schemas import PasswordReset, RoleRef, UserAdminOut, UserCreate, UserCreated, UserIn
 from shared import audit, fieldcrypt
+from shared.clock import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.i18n import Text
 from shared.paging import Page, PageParams
 from shared.pii import mask_phone
 from shared.search import contains
-from shared.types import utcnow
 
 
 def _superadmin_protected() -> Conflict:
