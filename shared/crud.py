@@ -17,15 +17,17 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Table, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from shared import audit, fieldcrypt
+from shared.clock import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from shared.i18n import Text
 from shared.paging import Page, PageParams
 from shared.pii import MASKS
+from shared.records import RecordColumns, table_of
+from shared.scope import covers, restrict
 from shared.search import contains
-from shared.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Reference:
     """`field` holds the id of a `target` record; answers carry `<name>_name`."""
 
     field: str
-    target: type[SQLModel]
+    target: type[RecordColumns]
     label: Text
 
     @property
@@ -45,7 +47,7 @@ class Reference:
 class Resource:
     key: str
     label: Text
-    table: type[SQLModel]
+    table: type[RecordColumns]
     create_schema: type[BaseModel]
     read_schema: type[BaseModel]
     audit_table: Table
@@ -77,16 +79,14 @@ EVERYTHING = Viewer()
 
 
 def _in_scope(resource: Resource, viewer: Viewer, record: SQLModel) -> bool:
-    if resource.scope_field is None or viewer.departments is None:
-        return True
-    return getattr(record, resource.scope_field) in viewer.departments
+    return resource.scope_field is None or covers(viewer.departments, getattr(record, resource.scope_field))
 
 
 def _exact(session: AsyncSession, resource: Resource, text: str) -> list[Any]:
     """Encrypted fields match only a full number, through their blind index, for every viewer
     (the answer is masked all the same): a clerk finds a patient by ID card without pii:read,
     and no part of a number ever matches."""
-    indexed = fieldcrypt.indexed_columns(resource.table.__table__)
+    indexed = fieldcrypt.indexed_columns(table_of(resource.table))
     if not indexed:
         return []
     ring = fieldcrypt.keyring_of(session)
@@ -95,7 +95,7 @@ def _exact(session: AsyncSession, resource: Resource, text: str) -> list[Any]:
 
 
 def _row_dict(record: SQLModel) -> dict[str, Any]:
-    return {column.name: getattr(record, column.name) for column in record.__table__.columns}
+    return {column.name: getattr(record, column.name) for column in table_of(type(record)).columns}
 
 
 async def _reference_names(
@@ -107,7 +107,8 @@ async def _reference_names(
         if not ids:
             names[ref.field] = {}
             continue
-        rows = await session.execute(select(ref.target.id, ref.target.name).where(ref.target.id.in_(ids)))
+        target_id, target_name = col(ref.target.id), table_of(ref.target).c.name
+        rows = await session.execute(select(target_id, target_name).where(target_id.in_(ids)))
         names[ref.field] = dict(rows.all())
     return names
 
@@ -120,7 +121,8 @@ async def _present(
     for record in records:
         data = _row_dict(record)
         for ref in resource.references:
-            data[ref.name_field] = names[ref.field].get(data.get(ref.field))
+            ref_id = data.get(ref.field)
+            data[ref.name_field] = None if ref_id is None else names[ref.field].get(ref_id)
         if not viewer.reveal_pii:
             for name, kind in resource.pii.items():
                 data[name] = MASKS[kind](data.get(name))
@@ -128,16 +130,9 @@ async def _present(
     return out
 
 
-def _order_by(resource: Resource, sort: str) -> Any:
-    name = sort.lstrip("-") or "id"
-    if name not in resource.read_schema.model_fields or not hasattr(resource.table, name):
-        raise Invalid(
-            Text(f"不能按 {name} 排序", f"Cannot sort by {name}"),
-            code="bad_sort",
-            errors=[field_error("sort", Text("不支持的排序字段", "unknown sort field"))],
-        )
-    column = resource.column(name)
-    return column.desc() if sort.startswith("-") else column.asc()
+def sort_columns(resource: Resource) -> dict[str, Any]:
+    """What `?sort=` may name: the fields a record answers with that are its own columns."""
+    return {name: resource.column(name) for name in resource.read_schema.model_fields if hasattr(resource.table, name)}
 
 
 async def list_records(
@@ -148,8 +143,8 @@ async def list_records(
     viewer: Viewer = EVERYTHING,
 ) -> Page[Any]:
     query = select(resource.table)
-    if resource.scope_field is not None and viewer.departments is not None:
-        query = query.where(resource.column(resource.scope_field).in_(viewer.departments))
+    if resource.scope_field is not None:
+        query = restrict(query, resource.column(resource.scope_field), viewer.departments)
     for name, value in (filters or {}).items():
         if value is not None:
             query = query.where(resource.column(name) == value)
@@ -159,15 +154,14 @@ async def list_records(
         matched = contains(params.q, *(resource.column(f) for f in searched))
         query = query.where(or_(matched, *_exact(session, resource, params.q)))
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    order = _order_by(resource, params.sort)
     rows = await session.execute(
-        query.order_by(order, resource.table.id.asc()).offset(params.offset).limit(params.size)
+        query.order_by(*params.order, col(resource.table.id).asc()).offset(params.offset).limit(params.size)
     )
     items = await _present(session, resource, rows.scalars().all(), viewer)
     return Page(items=items, total=total, page=params.page, size=params.size)
 
 
-async def _get(session: AsyncSession, resource: Resource, record_id: int, viewer: Viewer) -> SQLModel:
+async def _get(session: AsyncSession, resource: Resource, record_id: int, viewer: Viewer) -> RecordColumns:
     record = await session.get(resource.table, record_id)
     # Outside the viewer's departments a record is as good as absent: its existence is not told.
     if record is None or not _in_scope(resource, viewer, record):
@@ -199,9 +193,7 @@ def _unmask(resource: Resource, values: dict[str, Any], stored: dict[str, Any] |
 
 
 def _check_scope_of_values(resource: Resource, values: dict[str, Any], viewer: Viewer) -> None:
-    if resource.scope_field is None or viewer.departments is None:
-        return
-    if values.get(resource.scope_field) not in viewer.departments:
+    if resource.scope_field is not None and not covers(viewer.departments, values.get(resource.scope_field)):
         raise Forbidden(
             Text("所选科室不在您的数据权限范围内", "That department is outside your data scope"),
             code="outside_data_scope",
@@ -254,9 +246,9 @@ async def _check_unique(
                 conditions.append(func.lower(column) == value.lower())
             else:
                 conditions.append(column == value)
-        query = select(resource.table.id).where(*conditions)
+        query = select(col(resource.table.id)).where(*conditions)
         if exclude_id is not None:
-            query = query.where(resource.table.id != exclude_id)
+            query = query.where(col(resource.table.id) != exclude_id)
         if (await session.execute(query.limit(1))).first() is not None:
             labels = "+".join(Text.render_any(resource.label_of(n), "zh") for n in fields)
             labels_en = "+".join(Text.render_any(resource.label_of(n), "en") for n in fields)
@@ -342,7 +334,7 @@ async def set_enabled(
 
 def _referencing_columns(resource: Resource) -> list[Any]:
     """Columns anywhere in the service's metadata holding a foreign key to this table."""
-    target = resource.table.__table__
+    target = table_of(resource.table)
     found = []
     for table in target.metadata.tables.values():
         for fk in table.foreign_keys:

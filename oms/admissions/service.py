@@ -11,11 +11,15 @@ from oms.admissions.models import AdmissionRequest, AdmissionRequestOut, Admissi
 from oms.db import audit_log
 from oms.visits.models import Visit
 from shared import audit
+from shared.auth import Principal
+from shared.clock import utcnow
 from shared.errors import Conflict, NotFound
 from shared.i18n import Text
-from shared.types import utcnow
+from shared.paging import Page, PageParams, fetch_page
+from shared.scope import check, restrict
 
 ENTITY = "admission"
+OUTSIDE = Text("该入院申请不在您的科室范围内", "This request is outside your departments")
 
 
 def snapshot(request: AdmissionRequest) -> dict[str, Any]:
@@ -58,18 +62,28 @@ async def get_request(session: AsyncSession, request_id: int) -> AdmissionReques
     return request
 
 
-def requests_query(state: AdmissionState | None, departments: frozenset[int] | None) -> Any:
+async def page(
+    session: AsyncSession, paging: PageParams, state: AdmissionState | None, departments: frozenset[int] | None
+) -> Page[AdmissionRequestOut]:
+    """The requests of the caller's departments."""
     query = select(AdmissionRequest)
     if state is not None:
         query = query.where(AdmissionRequest.state == state)
-    if departments is not None:
-        query = query.where(AdmissionRequest.department_id.in_(departments))  # type: ignore[attr-defined]
-    return query
+    query = restrict(query, AdmissionRequest.department_id, departments)
+    rows, total = await fetch_page(session, query, paging, AdmissionRequest.id)
+    items = [AdmissionRequestOut.model_validate(r) for r in rows]
+    return Page(items=items, total=total, page=paging.page, size=paging.size)
 
 
-async def admit(session: AsyncSession, request_id: int, admission_number: str, actor: str) -> AdmissionRequest:
-    """Marks a pending request admitted, once: the conditional UPDATE settles two admitting at once."""
-    before = snapshot(await get_request(session, request_id))
+async def admit(
+    session: AsyncSession, request_id: int, admission_number: str, principal: Principal
+) -> AdmissionRequest:
+    """Marks a pending request of the caller's departments admitted, once: the conditional
+    UPDATE settles two admitting at once."""
+    request = await get_request(session, request_id)
+    check(principal.departments, request.department_id, OUTSIDE)
+    actor = principal.username
+    before = snapshot(request)
     done = await session.execute(
         update(AdmissionRequest)
         .where(AdmissionRequest.id == request_id, AdmissionRequest.state == AdmissionState.pending)  # type: ignore[arg-type]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from oms import remote
 from oms.catalog import service
 from oms.catalog.models import CatalogDrug, CatalogItem
 from oms.orders.router import READ
 from shared.paging import MAX_PAGE_SIZE, Page
+from shared.state import Services
 
 # A GET is a read (tests/security/test_domain_routes.py), and whoever reads orders already sees
 # their prices: the price list tells them nothing more. Pricing itself needs oms:order:write.
@@ -22,24 +22,24 @@ router = APIRouter(prefix="/api/oms/catalog", tags=["catalog 划价目录"])
 
 @router.get("/drugs", response_model=Page[CatalogDrug], summary="Enabled drugs to price, by code", **PRICE)
 async def drugs(
-    request: Request,
+    services: Services,
     q: Search = "",
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> Page[CatalogDrug]:
-    return await service.drugs(remote.services(request), q.strip(), page, size)
+    return await service.drugs(services, q.strip(), page, size)
 
 
 @router.get(
     "/charge-items", response_model=Page[CatalogItem], summary="Enabled outpatient charge items to price", **PRICE
 )
 async def charge_items(
-    request: Request,
+    services: Services,
     q: Search = "",
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> Page[CatalogItem]:
-    return await service.charge_items(remote.services(request), q.strip(), page, size)
+    return await service.charge_items(services, q.strip(), page, size)
 
 
 routers = [router]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from fastapi import UploadFile
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,16 +23,18 @@ from oms.orders.models import LineState, Order, OrderLine
 from oms.visits.models import Visit
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound
+from shared.clock import utcnow
+from shared.db import Database
+from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
 from shared.paging import Page, PageParams
 from shared.search import contains
 from shared.storage import ObjectStore, StoredObject
-from shared.types import utcnow
-from shared.uploads import JPEG, PDF, PNG
+from shared.uploads import JPEG, PDF, PNG, check_upload
 
 EXTENSIONS = {PDF: ".pdf", PNG: ".png", JPEG: ".jpg"}
+MAX_FILES = 10
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,21 @@ async def get_exam(session: AsyncSession, line_id: int) -> ExamOut:
     return (await exams_out(session, [row]))[0]
 
 
+async def read_uploads(files: Sequence[UploadFile], max_bytes: int) -> list[Upload]:
+    """The report files as sent, each typed by what its bytes prove (shared/uploads.py)."""
+    if len(files) > MAX_FILES:
+        raise Invalid(
+            Text(f"最多上传 {MAX_FILES} 个文件", f"At most {MAX_FILES} files"),
+            errors=[field_error("files", Text(f"最多 {MAX_FILES} 个", f"at most {MAX_FILES}"))],
+        )
+    uploads = []
+    for upload in files:
+        data = await upload.read()
+        content_type = check_upload(data, upload.filename or "", max_bytes)
+        uploads.append(Upload(upload.filename or "report", content_type, data))
+    return uploads
+
+
 async def store_files(store: ObjectStore, uploads: list[Upload]) -> list[tuple[Upload, StoredObject]]:
     stored: list[tuple[Upload, StoredObject]] = []
     try:
@@ -166,8 +184,27 @@ async def record_result(
     return answer
 
 
+async def record_with_files(
+    db: Database, store: ObjectStore, line_id: int, text: str, uploads: list[Upload], principal: Principal
+) -> ExamOut:
+    """Stores the files, then commits the result that names them in its own transaction; when
+    anything fails before the commit is done, the stored files are deleted again."""
+    stored = await store_files(store, uploads)
+    try:
+        async with db.transaction() as session:
+            return await record_result(session, line_id, text.strip(), stored, principal)
+    except BaseException:
+        await delete_files(store, [obj for _, obj in stored])
+        raise
+
+
 async def get_file(session: AsyncSession, file_id: int) -> ExamFile:
     found = await session.get(ExamFile, file_id)
     if found is None:
         raise NotFound(Text("文件不存在", "No such file"))
     return found
+
+
+async def file_content(session: AsyncSession, store: ObjectStore, file_id: int) -> tuple[ExamFile, bytes]:
+    found = await get_file(session, file_id)
+    return found, await store.get(found.key)

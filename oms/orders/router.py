@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from oms import remote
-from oms.db import idempotency_keys
 from oms.orders import service
 from oms.orders.models import DispensedIn, ItemOrderIn, OrderKind, OrderOut, OrderState, PrescriptionIn
 from shared.auth import CurrentPrincipal, requires
-from shared.db import ReadSession, WriteSession, get_database
+from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
-from shared.idempotency import Answer, key_of, run_once
+from shared.idempotency import REPLAY_DOC, IdempotencyKey, answered
 from shared.paging import Page, Paging
+from shared.state import Db, Services, Timezone
 
 ORDER = Text("处方与项目单", "order")
 READ = requires("oms:order:read", ORDER)
@@ -30,11 +28,14 @@ router = APIRouter(prefix="/api/oms", tags=["orders 划价"])
     **WRITE,
 )  # fmt: skip
 async def price_prescription(
-    session: WriteSession, request: Request, visit_id: int, body: PrescriptionIn, principal: CurrentPrincipal
+    session: WriteSession,
+    services: Services,
+    timezone: Timezone,
+    visit_id: int,
+    body: PrescriptionIn,
+    principal: CurrentPrincipal,
 ) -> OrderOut:
-    priced = await service.price_drugs(remote.services(request), body.lines)
-    timezone = request.app.state.settings.timezone
-    return await service.create_order(session, visit_id, OrderKind.drug, priced, principal, timezone)
+    return await service.prescribe(session, services, visit_id, body, principal, timezone)
 
 
 @router.post(
@@ -42,11 +43,14 @@ async def price_prescription(
     "treatment items", **WRITE,
 )  # fmt: skip
 async def price_items(
-    session: WriteSession, request: Request, visit_id: int, body: ItemOrderIn, principal: CurrentPrincipal
+    session: WriteSession,
+    services: Services,
+    timezone: Timezone,
+    visit_id: int,
+    body: ItemOrderIn,
+    principal: CurrentPrincipal,
 ) -> OrderOut:
-    priced = await service.price_items(remote.services(request), body.lines)
-    timezone = request.app.state.settings.timezone
-    return await service.create_order(session, visit_id, OrderKind.item, priced, principal, timezone)
+    return await service.order_items(session, services, visit_id, body, principal, timezone)
 
 
 @router.get("/orders", response_model=Page[OrderOut], summary="Orders", **READ)
@@ -74,17 +78,11 @@ async def cancel_order(session: WriteSession, order_id: int) -> OrderOut:
     "/orders/{order_id}/dispensed",
     response_model=OrderOut,
     summary="The pharmacy reports a prescription dispensed (sent by pms's outbox, with an Idempotency-Key)",
+    responses={200: {"description": f"The order. {REPLAY_DOC}"}},
     **requires("oms:dispensing:write", Text("发药回执", "dispensing report")),
 )
-async def dispensed(request: Request, order_id: int, body: DispensedIn) -> Response:
-    async def work(session: Any) -> Answer:
-        return Answer(200, jsonable_encoder(await service.mark_dispensed(session, order_id, body.line_ids)))
-
-    payload = body.model_dump(mode="json")
-    answer = await run_once(
-        get_database(request), idempotency_keys, key_of(request), f"dispensed:{order_id}", payload, work
-    )
-    return JSONResponse(answer.body, status_code=answer.status)
+async def dispensed(db: Db, key: IdempotencyKey, order_id: int, body: DispensedIn) -> JSONResponse:
+    return answered(await service.dispensed_once(db, key, order_id, body))
 
 
 routers = [router]

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms import remote
-from oms.db import audit_log, change_feed, counters
+from oms.db import audit_log, change_feed, counters, idempotency_keys
 from oms.orders.models import (
     NUMBER_PREFIX,
+    DispensedIn,
     DrugLineIn,
     ItemLineIn,
+    ItemOrderIn,
     LineOut,
     LineState,
     Order,
@@ -23,18 +26,21 @@ from oms.orders.models import (
     OrderLine,
     OrderOut,
     OrderState,
+    PrescriptionIn,
 )
 from oms.visits import service as visits
 from oms.visits.models import Visit, VisitState
 from shared import audit
 from shared.auth import Principal
+from shared.clock import local_today, utcnow
+from shared.db import Database
 from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
+from shared.idempotency import Answer, run_once
 from shared.paging import Page, PageParams, fetch_page
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
-from shared.types import local_today, utcnow
 
 DRUG = Text("药品", "drug")
 CHARGE_ITEM = Text("收费项目", "charge item")
@@ -61,16 +67,16 @@ async def price_drugs(client: ServiceClient, lines: list[DrugLineIn]) -> list[Pr
     priced = []
     for index, line in enumerate(lines):
         drug = await remote.enabled_record(
-            client, "DBS", f"/api/dbs/drugs/{line.drug_id}", f"lines.{index}.drug_id", DRUG
+            client, "DBS", f"/api/dbs/drugs/{line.drug_id}", f"lines.{index}.drug_id", DRUG, remote.Drug
         )
         priced.append(
             PricedLine(
                 line.drug_id,
-                drug["code"],
-                drug["name"],
-                drug.get("spec") or "",
-                drug.get("unit_name") or "",
-                Decimal(drug["price"]),
+                drug.code,
+                drug.name,
+                drug.spec or "",
+                drug.unit_name or "",
+                drug.price,
                 line.quantity,
                 False,
                 line.usage,
@@ -84,9 +90,9 @@ async def price_items(client: ServiceClient, lines: list[ItemLineIn]) -> list[Pr
     for index, line in enumerate(lines):
         field = f"lines.{index}.charge_item_id"
         item = await remote.enabled_record(
-            client, "DBS", f"/api/dbs/charge-items/{line.charge_item_id}", field, CHARGE_ITEM
+            client, "DBS", f"/api/dbs/charge-items/{line.charge_item_id}", field, CHARGE_ITEM, remote.ChargeItem
         )
-        if item["scope"] == "inpatient":
+        if item.scope == "inpatient":
             raise Invalid(
                 Text("住院项目不能在门诊划价", "An inpatient item cannot be priced in outpatient"),
                 code="bad_reference",
@@ -95,13 +101,13 @@ async def price_items(client: ServiceClient, lines: list[ItemLineIn]) -> list[Pr
         priced.append(
             PricedLine(
                 line.charge_item_id,
-                item["code"],
-                item["name"],
+                item.code,
+                item.name,
                 "",
-                item.get("unit_name") or "",
-                Decimal(item["price"]),
+                item.unit_name or "",
+                item.price,
                 line.quantity,
-                bool(item.get("needs_exam")),
+                item.needs_exam,
                 None,
             )
         )
@@ -213,6 +219,32 @@ async def create_order(
     return answer
 
 
+async def prescribe(
+    session: AsyncSession,
+    client: ServiceClient,
+    visit_id: int,
+    body: PrescriptionIn,
+    principal: Principal,
+    timezone: str,
+) -> OrderOut:
+    """A prescription at dbs's prices of now."""
+    priced = await price_drugs(client, body.lines)
+    return await create_order(session, visit_id, OrderKind.drug, priced, principal, timezone)
+
+
+async def order_items(
+    session: AsyncSession,
+    client: ServiceClient,
+    visit_id: int,
+    body: ItemOrderIn,
+    principal: Principal,
+    timezone: str,
+) -> OrderOut:
+    """An item order at dbs's prices of now."""
+    priced = await price_items(client, body.lines)
+    return await create_order(session, visit_id, OrderKind.item, priced, principal, timezone)
+
+
 async def publish_order(session: AsyncSession, order: Order, action: str, visit: Visit, **data: Any) -> None:
     await publish(
         session, change_feed, counters, entity="order", entity_id=order.id, action=action,
@@ -299,3 +331,14 @@ async def mark_dispensed(session: AsyncSession, order_id: int, line_ids: list[in
     if waiting.first() is None and VisitState(visit.state) == VisitState.paid:
         await visits.set_state(session, visit, VisitState.dispensed)
     return await order_out(session, order)
+
+
+async def dispensed_once(db: Database, key: str | None, order_id: int, report: DispensedIn) -> Answer:
+    """The pharmacy's report applied once per key, in its own transaction: its outbox sends again
+    until it hears back."""
+
+    async def work(session: AsyncSession) -> Answer:
+        return Answer(200, jsonable_encoder(await mark_dispensed(session, order_id, report.line_ids)))
+
+    payload = report.model_dump(mode="json")
+    return await run_once(db, idempotency_keys, key, f"dispensed:{order_id}", payload, work)

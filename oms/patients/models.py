@@ -12,10 +12,10 @@ from sqlmodel import Field, SQLModel
 from oms.db import OmsTable
 from shared import fieldcrypt
 from shared.fieldcrypt import EncryptedString
+from shared.fields import Phone
 from shared.i18n import Text
 from shared.id_card import IdCard, latest_today
 from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
-from shared.types import Phone
 
 
 class Sex(StrEnum):

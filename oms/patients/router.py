@@ -13,7 +13,7 @@ from shared import crud
 from shared.auth import CurrentPrincipal, requires
 from shared.crud_router import viewer_of
 from shared.db import ReadSession, WriteSession
-from shared.paging import Page, Paging
+from shared.paging import Page, PageParams, sortable
 
 TAG = "patients 门诊患者库"
 patients = service.patients
@@ -21,12 +21,13 @@ read = requires("oms:patient:read", patients.label)
 write = requires("oms:patient:write", patients.label)
 
 router = APIRouter(prefix="/api/oms/patients", tags=[TAG])
+PatientPaging = Annotated[PageParams, sortable(**crud.sort_columns(patients))]
 
 
 @router.get("", response_model=Page[PatientOut], summary="List patients (q: name, ID card, phone)", **read)
 async def list_patients(
     session: ReadSession,
-    paging: Paging,
+    paging: PatientPaging,
     principal: CurrentPrincipal,
     enabled: Annotated[bool | None, Query(description="Only enabled (true) or disabled (false).")] = None,
 ) -> Any:

@@ -11,12 +11,19 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from oms import remote
-from oms.payments import service
 from oms.payments.models import InsuredShare, PaymentIn
+from shared.errors import Invalid, field_error
 from shared.i18n import Text
 from shared.service_client import ServiceClient
 
 LABEL = Text("费别", "charge type")
+
+
+def no_charge_type() -> Invalid:
+    return Invalid(
+        Text("医保支付须选择患者的费别", "An insurance payment needs the patient's charge type"),
+        errors=[field_error("charge_type_id", Text("请选择费别", "choose a charge type"), "missing")],
+    )
 
 
 class ChargeTypeChoice(BaseModel):
@@ -27,8 +34,7 @@ class ChargeTypeChoice(BaseModel):
 
 
 async def choices(client: ServiceClient) -> list[ChargeTypeChoice]:
-    page = await remote._get(client, "DBS", "/api/dbs/charge-types", {"size": 200, "enabled": "true"})
-    return [ChargeTypeChoice.model_validate(t) for t in (page or {}).get("items", []) if t["enabled"]]
+    return [ChargeTypeChoice.model_validate(t.model_dump()) for t in await remote.charge_types(client)]
 
 
 async def insured_share(client: ServiceClient, body: PaymentIn) -> InsuredShare | None:
@@ -37,10 +43,8 @@ async def insured_share(client: ServiceClient, body: PaymentIn) -> InsuredShare 
     if body.method != "insurance":
         return None
     if body.charge_type_id is None:
-        raise service.no_charge_type()
+        raise no_charge_type()
     found = await remote.enabled_record(
-        client, "DBS", f"/api/dbs/charge-types/{body.charge_type_id}", "charge_type_id", LABEL
+        client, "DBS", f"/api/dbs/charge-types/{body.charge_type_id}", "charge_type_id", LABEL, remote.ChargeType
     )
-    return InsuredShare(
-        charge_type_id=found["id"], charge_type_name=found["name"], ratio=Decimal(str(found["reimbursement_ratio"]))
-    )
+    return InsuredShare(charge_type_id=found.id, charge_type_name=found.name, ratio=found.reimbursement_ratio)

@@ -12,7 +12,7 @@ from oms.payments.models import Payment, PaymentKind, RefundLine
 from oms.receipts.pdf import Receipt, ReceiptLine, render_receipt
 from oms.settings import OmsSettings
 from oms.visits import service as visits
-from shared.types import local_time
+from shared.clock import local_time
 
 KIND_LABELS = {
     PaymentKind.registration: "挂号费",

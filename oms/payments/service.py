@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms import remote
-from oms.db import audit_log, change_feed, counters, outbox
+from oms.db import audit_log, change_feed, counters, idempotency_keys, outbox
 from oms.orders import service as orders
 from oms.orders.models import LineState, Order, OrderKind, OrderLine, OrderState
+from oms.payments.charge_types import insured_share, no_charge_type
 from oms.payments.models import (
     ClaimedIn,
     InsuredShare,
@@ -31,14 +34,17 @@ from oms.visits import service as visits
 from oms.visits.models import Visit, VisitState
 from shared import audit, failpoints
 from shared.auth import Principal
+from shared.clock import local_day, local_today, utcnow
+from shared.db import Database
 from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
+from shared.fields import CENT
 from shared.i18n import Text
-from shared.outbox import enqueue
+from shared.idempotency import Answer, run_once
+from shared.outbox import OutboxRelay, enqueue
 from shared.paging import Page, PageParams, fetch_page
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
-from shared.types import CENT, local_day, local_today, utcnow
 
 REFUNDABLE = frozenset({LineState.paid})
 
@@ -130,13 +136,6 @@ def refund_insured_part(refunded: Decimal, insured_refunded: Decimal, amount: De
     return -(insured_part(-(refunded + amount), ratio) + insured_refunded)
 
 
-def no_charge_type() -> Invalid:
-    return Invalid(
-        Text("医保支付须选择患者的费别", "An insurance payment needs the patient's charge type"),
-        errors=[field_error("charge_type_id", Text("请选择费别", "choose a charge type"), "missing")],
-    )
-
-
 async def _reversed_shares(session: AsyncSession, original: Payment, amount: Decimal) -> dict[str, Any]:
     """A refund's split, with the ratio frozen on the payment it reverses. Computed on what has been
     refunded so far in all (not on this refund alone), so a payment refunded line by line nets to
@@ -203,8 +202,11 @@ async def _new_payment(
     return payment
 
 
-async def _record(session: AsyncSession, payment: Payment, visit: Visit, action: str) -> PaymentOut:
-    answer = await payment_out(session, payment, visit)
+async def _record(
+    session: AsyncSession, payment: Payment, visit: Visit, action: str, *, new: bool = False
+) -> PaymentOut:
+    """`new`: a payment just taken, which no refund line can name yet (nothing to look up)."""
+    answer = _out(payment, visit, []) if new else await payment_out(session, payment, visit)
     await audit.record(session, audit_log, action=action, entity="payment", entity_id=payment.id,
                        after=answer.model_dump(mode="json"))  # fmt: skip
     await publish(
@@ -237,7 +239,7 @@ def dispensing_order(order: Order, lines: list[OrderLine], visit: Visit) -> dict
 async def pay(
     session: AsyncSession, body: PaymentIn, principal: Principal, timezone: str, insured: InsuredShare | None = None
 ) -> PaymentOut:
-    """`insured`: the charge type the caller named, as master data had it (the router asks dbs
+    """`insured`: the charge type the caller named, as master data had it (`pay_once` asks dbs
     before the transaction: no remote call while rows are locked)."""
     if body.method == "insurance" and insured is None:
         raise no_charge_type()
@@ -250,7 +252,7 @@ async def pay(
             session, visit, kind=PaymentKind.registration, method=body.method, amount=visit.fee, principal=principal,
             timezone=timezone, settles=f"registration:{visit.id}", **split,
         )  # fmt: skip
-        return await _record(session, payment, visit, "paid")
+        return await _record(session, payment, visit, "paid", new=True)
     order = await orders.get_order(session, body.order_id)
     if order.visit_id != visit.id:
         raise Invalid(
@@ -270,7 +272,26 @@ async def pay(
             session, outbox, destination="PMS", path="/api/pms/dispensing-orders",
             body=dispensing_order(order, lines, visit), key=f"oms-dispense-{order.id}",
         )  # fmt: skip
-    return await _record(session, payment, visit, "paid")
+    return await _record(session, payment, visit, "paid", new=True)
+
+
+async def pay_registration(
+    session: AsyncSession,
+    visit: Visit,
+    body: PaymentIn,
+    principal: Principal,
+    timezone: str,
+    insured: InsuredShare | None = None,
+) -> PaymentOut:
+    """The fee of a visit registered in this same transaction (written with `fee_paid`, so neither
+    a lock, a guard nor a re-read of it is needed: nobody else can see it yet)."""
+    if body.method == "insurance" and insured is None:
+        raise no_charge_type()
+    payment = await _new_payment(
+        session, visit, kind=PaymentKind.registration, method=body.method, amount=visit.fee, principal=principal,
+        timezone=timezone, settles=f"registration:{visit.id}", insured=insured, self_method=body.self_method,
+    )  # fmt: skip
+    return await _record(session, payment, visit, "paid", new=True)
 
 
 def _not_refundable(message: Text) -> Conflict:
@@ -426,3 +447,64 @@ async def _reverse_lines(
         order.updated_at = utcnow()
         session.add(order)
     return await _record(session, reversal, visit, "refunded")
+
+
+# --- once per Idempotency-Key, each in its own transaction ---------------------------------------
+
+PAY_SCOPE = "POST /api/oms/payments"
+REFUND_SCOPE = "POST /api/oms/refunds"
+CLAIMED_SCOPE = "POST /api/oms/refunds/claimed"
+Act = Callable[[AsyncSession], Awaitable[PaymentOut]]
+
+
+async def _record_once(
+    db: Database, relay: OutboxRelay, key: str | None, scope: str, body: BaseModel, act: Act
+) -> Answer:
+    """`act` once per key (a repeat gets the first answer), then wakes the outbox: what the
+    payment queued (a prescription for the pharmacy, a place to free) goes now, not at the next
+    poll."""
+
+    async def work(session: AsyncSession) -> Answer:
+        return Answer(201, jsonable_encoder(await act(session)))
+
+    answer = await run_once(db, idempotency_keys, key, scope, body.model_dump(mode="json"), work)
+    relay.wake()
+    return answer
+
+
+async def pay_once(
+    db: Database,
+    relay: OutboxRelay,
+    client: ServiceClient,
+    body: PaymentIn,
+    principal: Principal,
+    timezone: str,
+    key: str | None,
+) -> Answer:
+    # The charge type is asked of master data before the transaction: no remote call while rows are locked.
+    insured = await insured_share(client, body)
+    return await _record_once(
+        db, relay, key, PAY_SCOPE, body, lambda session: pay(session, body, principal, timezone, insured)
+    )
+
+
+async def refund_once(
+    db: Database,
+    relay: OutboxRelay,
+    client: ServiceClient,
+    body: RefundIn,
+    principal: Principal,
+    timezone: str,
+    key: str | None,
+) -> Answer:
+    return await _record_once(
+        db, relay, key, REFUND_SCOPE, body, lambda session: refund(session, body, principal, timezone, client, key)
+    )
+
+
+async def record_claimed_once(
+    db: Database, relay: OutboxRelay, notice: ClaimedIn, principal: Principal, timezone: str, key: str | None
+) -> Answer:
+    return await _record_once(
+        db, relay, key, CLAIMED_SCOPE, notice, lambda session: record_claimed(session, notice, principal, timezone)
+    )

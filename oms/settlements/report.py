@@ -25,7 +25,7 @@ from oms.payments.receipts import KIND_LABELS, METHOD_LABELS
 from oms.receipts.pdf import CHINESE, FIGURES, money, register_fonts
 from oms.settings import OmsSettings
 from oms.settlements.models import CashierSettlement, NumberRange, SettlementTotals
-from shared.types import local_time
+from shared.clock import local_time
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MARGIN = 15 * mm

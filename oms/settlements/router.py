@@ -8,15 +8,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from oms.settlements import report, service
 from oms.settlements.models import OpenPeriod, SettlementDay, SettlementOut
+from oms.state import OmsConfig
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
 from shared.paging import Page, Paging
-from shared.types import local_today
+from shared.state import HospitalToday, Timezone
 
 LABEL = Text("收费日结", "cashier settlement")
 READ = requires("oms:settlement:read", LABEL)
@@ -34,18 +35,20 @@ async def preview(session: ReadSession, principal: CurrentPrincipal) -> OpenPeri
 @router.post(
     "", response_model=SettlementOut, status_code=201, summary="Close the caller's open period (交班/日结)", **WRITE
 )
-async def settle(request: Request, session: WriteSession, principal: CurrentPrincipal) -> SettlementOut:
-    return await service.settle(session, principal, request.app.state.settings.timezone)
+async def settle(session: WriteSession, timezone: Timezone, principal: CurrentPrincipal) -> SettlementOut:
+    return await service.settle(session, principal, timezone)
 
 
 @router.get(
     "/day", response_model=SettlementDay, summary="Every cashier's settlements of a day and the total", **READ_ALL
 )
 async def day(
-    request: Request, session: ReadSession, on: Annotated[date | None, Query(alias="date")] = None
+    session: ReadSession,
+    timezone: Timezone,
+    today: HospitalToday,
+    on: Annotated[date | None, Query(alias="date")] = None,
 ) -> SettlementDay:
-    timezone = request.app.state.settings.timezone
-    return await service.day(session, on or local_today(timezone), timezone)
+    return await service.day(session, on or today, timezone)
 
 
 @router.get("", response_model=Page[SettlementOut], summary="Settlements: one's own, or anyone's (supervisor)", **READ)
@@ -66,16 +69,16 @@ async def get(session: ReadSession, principal: CurrentPrincipal, settlement_id: 
 
 @router.get("/{settlement_id}/report.pdf", summary="The printable settlement (PDF)", **READ)
 async def report_pdf(
-    request: Request, session: ReadSession, principal: CurrentPrincipal, settlement_id: int
+    session: ReadSession, settings: OmsConfig, principal: CurrentPrincipal, settlement_id: int
 ) -> Response:
-    return report.pdf_answer(await service.get(session, principal, settlement_id), request.app.state.settings)
+    return report.pdf_answer(await service.get(session, principal, settlement_id), settings)
 
 
 @router.get("/{settlement_id}/report.xlsx", summary="The settlement as a spreadsheet (XLSX)", **READ)
 async def report_xlsx(
-    request: Request, session: ReadSession, principal: CurrentPrincipal, settlement_id: int
+    session: ReadSession, settings: OmsConfig, principal: CurrentPrincipal, settlement_id: int
 ) -> Response:
-    return report.xlsx_answer(await service.get(session, principal, settlement_id), request.app.state.settings)
+    return report.xlsx_answer(await service.get(session, principal, settlement_id), settings)
 
 
 routers = [router]

@@ -33,11 +33,11 @@ from oms.settlements.models import (
 )
 from shared import audit
 from shared.auth import Principal
+from shared.clock import local_date, local_day, utcnow
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.i18n import Text
 from shared.paging import Page, PageParams, fetch_page
 from shared.sequences import business_number
-from shared.types import local_date, local_day, utcnow
 
 # Reads every cashier's settlements and the day's total (a supervisor, 收费主管).
 READ_ALL = "oms:settlement_all:read"

@@ -7,7 +7,7 @@ arrived: the pharmacy dispenses what was paid, whatever the dictionary says late
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import String, UniqueConstraint
@@ -18,15 +18,28 @@ from shared.i18n import Text
 from shared.records import INPUT_CONFIG
 from shared.types import UTCDateTime
 
-PENDING = "pending"
-DISPENSED = "dispensed"
-CANCELLED = "cancelled"
-State = Literal["pending", "dispensed", "cancelled"]
-# A line's fate (docs/pharmacy.md, "Never both"): handed out, or refunded at the sender.
-REFUNDED = "refunded"
-Fate = Literal["dispensed", "refunded"]
-# Only outpatient sends orders so far; inpatient (hms) will add its own source.
-Source = Literal["oms"]
+
+class State(StrEnum):
+    """A dispensing order's state."""
+
+    pending = "pending"
+    dispensed = "dispensed"
+    cancelled = "cancelled"
+
+
+class Fate(StrEnum):
+    """A line's fate (docs/pharmacy.md, "Never both"): handed out, or refunded at the sender."""
+
+    dispensed = "dispensed"
+    refunded = "refunded"
+
+
+class Source(StrEnum):
+    """Who sends orders: only outpatient so far; inpatient (hms) will add its own."""
+
+    oms = "oms"
+
+
 # As oms prices a line: a whole number 1–9999.
 MAX_QUANTITY = 9999
 
@@ -45,7 +58,7 @@ class DispensingOrder(PmsTable, table=True):
     patient_name: str = Field(sa_type=String(50))
     doctor_name: str = Field(sa_type=String(50))
     department_name: str = Field(sa_type=String(50))
-    state: str = Field(default=PENDING, sa_type=String(16), index=True)
+    state: str = Field(default=State.pending, sa_type=String(16), index=True)
     created_at: dt.datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     dispensed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

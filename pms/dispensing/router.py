@@ -1,29 +1,26 @@
+"""HTTP for dispensing: receiving paid prescriptions, handing drugs out, refund claims."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from pms.db import idempotency_keys
 from pms.dispensing import service
 from pms.dispensing.models import DispensingOrderIn, DispensingOrderOut, RefundClaimIn, RefundClaimOut, Source, State
 from shared import failpoints
 from shared.auth import CurrentPrincipal, requires
-from shared.db import ReadSession, WriteSession, get_database
+from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
-from shared.idempotency import REPLAY_DOC, Answer, RequiredIdempotencyKey, answered, run_once
-from shared.paging import Page, Paging
-from shared.types import local_today
+from shared.idempotency import REPLAY_DOC, RequiredIdempotencyKey, answered
+from shared.paging import Page, PageParams, sortable
+from shared.state import Db, HospitalToday, Outbox
 
 TAG = "dispensing 取药"
 LABEL = Text("取药单", "dispensing orders")
 READ = requires("pms:dispensing:read", LABEL)
 WRITE = requires("pms:dispensing:write", LABEL)
-# Scope of the receive's keys: a key oms used elsewhere never matches one of these.
-RECEIVE_SCOPE = "pms:dispensing-order:receive"
-CLAIM_SCOPE = "pms:dispensing-order:refund-claim"
 
 router = APIRouter(prefix="/api/pms/dispensing-orders", tags=[TAG])
 OrderId = Annotated[int, Path(ge=1)]
@@ -37,22 +34,14 @@ OrderId = Annotated[int, Path(ge=1)]
     responses={201: {"description": f"The order. {REPLAY_DOC}"}},
     **WRITE,
 )
-async def receive(body: DispensingOrderIn, request: Request, key: RequiredIdempotencyKey) -> JSONResponse:
-    day = local_today(request.app.state.settings.timezone)
-
-    async def work(session: AsyncSession) -> Answer:
-        order = await service.receive(session, body, day)
-        return Answer(201, order.model_dump(mode="json"))
-
-    payload = body.model_dump(mode="json")
-    answer = await run_once(get_database(request), idempotency_keys, key, RECEIVE_SCOPE, payload, work)
-    return answered(answer)
+async def receive(db: Db, today: HospitalToday, key: RequiredIdempotencyKey, body: DispensingOrderIn) -> JSONResponse:
+    return answered(await service.receive_once(db, key, body, today))
 
 
 @router.get("", response_model=Page[DispensingOrderOut], summary="Dispensing orders, newest first", **READ)
 async def list_orders(
     session: ReadSession,
-    paging: Paging,
+    paging: Annotated[PageParams, sortable(**service.SORTS)],
     state: Annotated[State | None, Query(description="pending | dispensed | cancelled")] = None,
 ) -> Page[DispensingOrderOut]:
     return await service.page(session, paging, state)
@@ -70,15 +59,13 @@ async def get_order(session: ReadSession, order_id: OrderId) -> DispensingOrderO
     **WRITE,
 )
 async def dispense(
-    session: WriteSession, order_id: OrderId, principal: CurrentPrincipal, request: Request, tasks: BackgroundTasks
+    session: WriteSession, relay: Outbox, tasks: BackgroundTasks, order_id: OrderId, principal: CurrentPrincipal
 ) -> DispensingOrderOut:
     order = await service.dispense(session, order_id, principal.username)
     # After the response, so after the commit: dying here leaves the report to oms in the outbox.
     tasks.add_task(failpoints.reached, "pms.dispense.after_commit")
-    relay = getattr(request.app.state, "outbox", None)
-    if relay is not None:
-        # The relay sends now instead of at its next pass.
-        tasks.add_task(relay.wake)
+    # The relay sends the report now instead of at its next pass.
+    tasks.add_task(relay.wake)
     return order
 
 
@@ -91,16 +78,9 @@ async def dispense(
     **WRITE,
 )
 async def claim_refund(
-    source: Source, order_id: OrderId, body: RefundClaimIn, request: Request, key: RequiredIdempotencyKey
+    source: Source, order_id: OrderId, body: RefundClaimIn, db: Db, key: RequiredIdempotencyKey
 ) -> JSONResponse:
-
-    async def work(session: AsyncSession) -> Answer:
-        return Answer(201, (await service.claim_refund(session, source, order_id, key, body)).model_dump(mode="json"))
-
-    payload = {"source": source, "order_id": order_id, **body.model_dump(mode="json")}
-    answer = await run_once(get_database(request), idempotency_keys, key, CLAIM_SCOPE, payload, work)
-    failpoints.reached("pms.refund_claim.after_commit")
-    return answered(answer)
+    return answered(await service.claim_refund_once(db, key, source, order_id, body))
 
 
 routers = [router]

@@ -18,34 +18,40 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pms.db import audit_log, counters, feed, outbox
+from pms.db import audit_log, counters, feed, idempotency_keys, outbox
 from pms.dispensing.models import (
-    CANCELLED,
-    DISPENSED,
-    PENDING,
-    REFUNDED,
     DispensingLine,
     DispensingOrder,
     DispensingOrderIn,
     DispensingOrderOut,
+    Fate,
     LineFate,
     LineOut,
     RefundClaimIn,
     RefundClaimOut,
+    Source,
+    State,
 )
 from shared import audit, failpoints
+from shared.clock import utcnow
+from shared.db import Database
 from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
+from shared.idempotency import Answer, run_once
 from shared.outbox import enqueue
 from shared.paging import Page, PageParams
 from shared.search import contains
 from shared.sequences import business_number
-from shared.types import utcnow
 
 ENTITY = "dispensing_order"
 NUMBER_PREFIX = "FY"  # 发药
-SORTS = {"created_at", "dispensed_at", "number", "id"}
+# What `?sort=` may name (shared/paging.py); without it, newest first: the pharmacy works the latest queue.
+SORTS = {name: getattr(DispensingOrder, name) for name in ("created_at", "dispensed_at", "number", "id")}
+NEWEST_FIRST = (SORTS["created_at"].desc(),)
+# Scopes of the senders' keys: a key oms used elsewhere never matches one of these.
+RECEIVE_SCOPE = "pms:dispensing-order:receive"
+CLAIM_SCOPE = "pms:dispensing-order:refund-claim"
 
 
 def _not_found(order_id: int) -> NotFound:
@@ -53,7 +59,7 @@ def _not_found(order_id: int) -> NotFound:
 
 
 # Who sends orders, as a person reads it in a message.
-SOURCE_LABELS = {"oms": Text("门诊", "outpatient")}
+SOURCE_LABELS = {Source.oms: Text("门诊", "outpatient")}
 
 
 def _already_received(source: str, order_id: int) -> Conflict:
@@ -98,21 +104,7 @@ async def get(session: AsyncSession, order_id: int) -> DispensingOrderOut:
     return _out(order, (await _lines(session, [order_id]))[order_id])
 
 
-def _order_by(sort: str) -> Any:
-    name = sort.removeprefix("-") or "created_at"
-    if name not in SORTS:
-        raise Invalid(
-            Text(f"不能按 {name} 排序", f"Cannot sort by {name}"),
-            code="bad_sort",
-            errors=[field_error("sort", Text("不支持的排序字段", "unknown sort field"))],
-        )
-    column = getattr(DispensingOrder, name)
-    # Newest first unless asked otherwise: the pharmacy works the latest queue.
-    descending = sort.startswith("-") or not sort
-    return column.desc() if descending else column.asc()
-
-
-async def page(session: AsyncSession, params: PageParams, state: str | None = None) -> Page[DispensingOrderOut]:
+async def page(session: AsyncSession, params: PageParams, state: State | None = None) -> Page[DispensingOrderOut]:
     query = select(DispensingOrder)
     if state is not None:
         query = query.where(DispensingOrder.state == state)
@@ -128,7 +120,7 @@ async def page(session: AsyncSession, params: PageParams, state: str | None = No
         )
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = await session.execute(
-        query.order_by(_order_by(params.sort), DispensingOrder.id.desc())  # type: ignore[union-attr]
+        query.order_by(*(params.order or NEWEST_FIRST), DispensingOrder.id.desc())  # type: ignore[union-attr]
         .offset(params.offset)
         .limit(params.size)
     )
@@ -157,6 +149,15 @@ def _feed_data(order: DispensingOrderOut) -> dict[str, Any]:
     }
 
 
+async def receive_once(db: Database, key: str, body: DispensingOrderIn, day: dt.date) -> Answer:
+    """`receive` once per key, in its own transaction: the outbox sends again until it hears back."""
+
+    async def work(session: AsyncSession) -> Answer:
+        return Answer(201, (await receive(session, body, day)).model_dump(mode="json"))
+
+    return await run_once(db, idempotency_keys, key, RECEIVE_SCOPE, body.model_dump(mode="json"), work)
+
+
 async def receive(session: AsyncSession, body: DispensingOrderIn, day: dt.date) -> DispensingOrderOut:
     """A new pending order from the sender; `day` is the hospital's today, for the number."""
     taken = select(DispensingOrder.id).where(
@@ -168,7 +169,7 @@ async def receive(session: AsyncSession, body: DispensingOrderIn, day: dt.date) 
     order = DispensingOrder(
         **body.model_dump(exclude={"lines"}),
         number=await business_number(session, counters, NUMBER_PREFIX, day),
-        state=PENDING,
+        state=State.pending,
         created_at=now,
         updated_at=now,
     )
@@ -187,7 +188,7 @@ async def receive(session: AsyncSession, body: DispensingOrderIn, day: dt.date) 
     ]
     session.add_all(lines)
     if all(line.cancelled for line in lines):
-        order.state = CANCELLED
+        order.state = State.cancelled
         session.add(order)
     await session.flush()
     out = _out(order, lines)
@@ -218,7 +219,7 @@ async def _refunded(session: AsyncSession, source: str, order_id: int) -> set[in
         select(LineFate.line_id).where(
             LineFate.source == source,
             LineFate.order_id == order_id,
-            LineFate.fate == REFUNDED,  # type: ignore[arg-type]
+            LineFate.fate == Fate.refunded,  # type: ignore[arg-type]
         )
     )
     return set(rows.scalars())
@@ -248,16 +249,16 @@ async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingO
     order = await _locked(session, select(DispensingOrder).where(DispensingOrder.id == order_id))  # type: ignore[arg-type]
     if order is None:
         raise _not_found(order_id)
-    if order.state == DISPENSED:
+    if order.state == State.dispensed:
         raise _already_dispensed(order_id)
     before = await get(session, order_id)
     refunded = await _refunded(session, order.source, order.order_id)
     handed = [line for line in before.lines if line.line_id not in refunded]
-    if order.state == CANCELLED or not handed:
+    if order.state == State.cancelled or not handed:
         raise _order_cancelled()
     now = utcnow()
     session.add_all(
-        LineFate(source=order.source, order_id=order.order_id, line_id=line.line_id, fate=DISPENSED, at=now)
+        LineFate(source=order.source, order_id=order.order_id, line_id=line.line_id, fate=Fate.dispensed, at=now)
         for line in handed
     )
     try:
@@ -271,7 +272,7 @@ async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingO
             .where(DispensingLine.dispensing_order_id == order_id, DispensingLine.line_id.in_(refunded))  # type: ignore[arg-type,attr-defined]
             .values(cancelled=True)
         )
-    order.state, order.dispensed_at, order.dispensed_by, order.updated_at = DISPENSED, now, by, now
+    order.state, order.dispensed_at, order.dispensed_by, order.updated_at = State.dispensed, now, by, now
     session.add(order)
     await session.flush()
     after = await get(session, order_id)
@@ -287,7 +288,7 @@ async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingO
     await publish(
         session, feed, counters, entity=ENTITY, entity_id=order_id, action="dispensed", data=_feed_data(after)
     )
-    if after.source == "oms":
+    if after.source == Source.oms:
         await enqueue(session, outbox, destination="OMS", **dispensed_message(after))
     failpoints.reached("pms.dispense.before_commit")
     return after
@@ -302,8 +303,20 @@ def claimed_message(claim: RefundClaimOut, body: RefundClaimIn) -> dict[str, Any
     }
 
 
+async def claim_refund_once(db: Database, key: str, source: Source, order_id: int, body: RefundClaimIn) -> Answer:
+    """`claim_refund` once per key (the claim's name), in its own transaction."""
+
+    async def work(session: AsyncSession) -> Answer:
+        return Answer(201, (await claim_refund(session, source, order_id, key, body)).model_dump(mode="json"))
+
+    payload = {"source": source, "order_id": order_id, **body.model_dump(mode="json")}
+    answer = await run_once(db, idempotency_keys, key, CLAIM_SCOPE, payload, work)
+    failpoints.reached("pms.refund_claim.after_commit")
+    return answer
+
+
 async def claim_refund(
-    session: AsyncSession, source: str, order_id: int, claim: str, body: RefundClaimIn
+    session: AsyncSession, source: Source, order_id: int, claim: str, body: RefundClaimIn
 ) -> RefundClaimOut:
     """The sender will refund these lines if, and only if, this commits: their fate becomes
     `refunded`, so they are never handed out. A line already dispensed (or refunded) → 409 and
@@ -328,7 +341,7 @@ async def claim_refund(
         )
     )
     fates = {fate.fate for fate in taken.scalars()}
-    if DISPENSED in fates:
+    if Fate.dispensed in fates:
         raise Conflict(
             Text(
                 "药房已发出这些药品，不能退费；请先办理退药",
@@ -340,14 +353,14 @@ async def claim_refund(
         raise Conflict(Text("这些明细已退费", "These lines were already refunded"), code="already_refunded")
     now = utcnow()
     session.add_all(
-        LineFate(source=source, order_id=order_id, line_id=line_id, fate=REFUNDED, claim=claim, at=now)
+        LineFate(source=source, order_id=order_id, line_id=line_id, fate=Fate.refunded, claim=claim, at=now)
         for line_id in body.line_ids
     )
     try:
         await session.flush()
     except IntegrityError as exc:
         raise _line_taken() from exc
-    answer = RefundClaimOut(claim=claim, source=source, order_id=order_id, line_ids=body.line_ids, claimed_at=now)  # type: ignore[arg-type]
+    answer = RefundClaimOut(claim=claim, source=source, order_id=order_id, line_ids=body.line_ids, claimed_at=now)
     if order is not None and before is not None:
         refunded = await _refunded(session, source, order_id)
         await session.execute(
@@ -356,7 +369,7 @@ async def claim_refund(
             .values(cancelled=True)
         )
         if all(line.line_id in refunded for line in before.lines):
-            order.state = CANCELLED
+            order.state = State.cancelled
         order.updated_at = now
         session.add(order)
         await session.flush()
@@ -371,7 +384,7 @@ async def claim_refund(
         # Nothing here yet to change: the claim itself is the record.
         await audit.record(session, audit_log, action="refund_claim", entity=f"{source}_order", entity_id=order_id,
                            after=answer.model_dump(mode="json"))  # fmt: skip
-    if source == "oms":
+    if source == Source.oms:
         await enqueue(session, outbox, destination="OMS", **claimed_message(answer, body))
     failpoints.reached("pms.refund_claim.before_commit")
     return answer

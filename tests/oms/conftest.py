@@ -89,5 +89,7 @@ def oms_api_module(oms_settings: OmsSettings, database: DatabaseUnderTest, signi
 @pytest.fixture
 def oms_api(oms_api_module: OmsApi) -> Iterator[OmsApi]:
     """The module's app over an empty database (every oms table, audit_log included, emptied first)."""
+    # Wiped, not isolated (tests/support/service_api.py): the outbox relay's passes would share the
+    # test's one connection with the requests, and the desk tests race several writers.
     oms_api_module.wipe()
     yield oms_api_module

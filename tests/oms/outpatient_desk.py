@@ -12,8 +12,8 @@ from typing import Any
 import httpx2
 from sqlalchemy import create_engine, text
 
+from shared.clock import local_today
 from shared.migrations import sync_url
-from shared.types import local_today
 from tests.support.databases import fresh_databases
 from tests.support.stack import Stack
 

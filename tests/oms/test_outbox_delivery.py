@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from shared.outbox import DELIVERED
+from shared.clock import utcnow
+from shared.outbox import DELIVERED, MAX_BACKOFF_SECONDS
 from tests.oms.outpatient_desk import Desk, desk_on
 
 
@@ -70,11 +72,14 @@ def test_waits_for_an_absent_pharmacy_then_arrives_once_even_after_a_crash_befor
         await real_mark(message, **values)
 
     relay._mark = crash_before_recording
+    # The relay's clock runs past every back-off, so the retries come at its next passes, not seconds apart.
+    relay.clock = lambda: utcnow() + timedelta(seconds=MAX_BACKOFF_SECONDS)
     try:
         desk.stack.start("pms")
         _until(lambda: crashes and _message(desk, order)["status"] == DELIVERED)
     finally:
         relay._mark = real_mark
+        relay.clock = utcnow
     delivered = _message(desk, order)
     # Sent at least twice with the same key (once before the crash, once after); applied once.
     assert crashes == [f"oms-dispense-{order['id']}"]

@@ -147,8 +147,8 @@ def test_the_same_registration_sent_twice_is_one_visit(desk: Desk) -> None:
     key = uuid.uuid4().hex
     first = desk.register(patient["id"], schedule["id"], "cash", key=key)
     again = desk.register(patient["id"], schedule["id"], "cash", key=key)
-    assert (first.status_code, again.status_code) == (201, 200)
-    assert first.json() == again.json()
+    assert (first.status_code, again.status_code) == (201, 201) and first.json() == again.json()
+    assert "idempotent-replayed" not in first.headers and again.headers["idempotent-replayed"] == "true"
     assert desk.ok("GET", f"/api/dms/schedules/{schedule['id']}")["booked"] == 1
     assert desk.scalar("oms", "SELECT COUNT(*) FROM payments WHERE visit_id = :v", v=first.json()["id"]) == 1
 
@@ -164,7 +164,9 @@ def test_paying_twice_is_one_payment(desk: Desk) -> None:
     )
     key = uuid.uuid4().hex
     first, replay = desk.pay(visit["id"], order["id"], key=key), desk.pay(visit["id"], order["id"], key=key)
-    assert (first.status_code, replay.status_code) == (201, 200) and first.json() == replay.json()
+    # A repeat answers as the first time did, marked as a repeat (shared/idempotency.py `answered`).
+    assert (first.status_code, replay.status_code) == (201, 201) and first.json() == replay.json()
+    assert "idempotent-replayed" not in first.headers and replay.headers["idempotent-replayed"] == "true"
     with ThreadPoolExecutor(8) as pool:
         others = list(pool.map(lambda _: desk.pay(visit["id"], order["id"]), range(8)))
     assert {a.status_code for a in others} == {409}
@@ -237,6 +239,28 @@ def test_cancelling_and_refunding_reverse_without_rewriting(desk: Desk) -> None:
     wait_for(lambda: desk.ok("GET", f"/api/dms/schedules/{schedule['id']}")["booked"] == 0)
     again = desk.call("POST", "/api/oms/refunds", json={"payment_id": fee_payment["id"], "reason": "再退"})
     assert again.status_code == 409
+
+
+def test_a_repeated_refund_or_dispensing_report_answers_the_first_answer(desk: Desk) -> None:
+    schedule = desk.schedule("D012", quota=3)
+    visit = desk.register(desk.patient("重发")["id"], schedule["id"], "cash").json()
+    fee = desk.ok("GET", "/api/oms/payments", params={"visit_id": visit["id"]})["items"][0]
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"payment_id": fee["id"], "reason": "重复提交"}
+    first, replay = (desk.call("POST", "/api/oms/refunds", json=body, headers=key) for _ in range(2))
+    assert (first.status_code, replay.status_code) == (201, 201) and first.json() == replay.json()
+    assert "idempotent-replayed" not in first.headers and replay.headers["idempotent-replayed"] == "true"
+    assert len(desk.ok("GET", "/api/oms/payments", params={"visit_id": visit["id"], "kind": "refund"})["items"]) == 1
+
+    other = desk.register(desk.patient("重报")["id"], schedule["id"], "cash").json()
+    lines = [{"drug_id": desk.drug("YP0001")["id"], "quantity": 1}]
+    order = desk.ok("POST", f"/api/oms/visits/{other['id']}/prescriptions", 201, json={"lines": lines})
+    assert desk.pay(other["id"], order["id"]).status_code == 201
+    path, key = f"/api/oms/orders/{order['id']}/dispensed", {"Idempotency-Key": uuid.uuid4().hex}
+    first, replay = (desk.call("POST", path, json={}, headers=key) for _ in range(2))
+    assert (first.status_code, replay.status_code) == (200, 200) and first.json() == replay.json()
+    assert first.json()["state"] == "dispensed"
+    assert "idempotent-replayed" not in first.headers and replay.headers["idempotent-replayed"] == "true"
 
 
 def test_refunds_need_their_own_permission(desk: Desk) -> None:

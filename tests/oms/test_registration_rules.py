@@ -24,7 +24,8 @@ def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     with desk_on(
         request.param,
         Path(tmp_path_factory.mktemp("registration-rules")),
-        dms={"database_pool_size": 30},
+        # dms reads doctors' hours afresh: these tests end a shift in dbs and register at once.
+        dms={"database_pool_size": 30, "masterdata_ttl_seconds": 0},
         oms={"database_pool_size": 30},
     ) as desk:
         yield desk
@@ -86,7 +87,8 @@ def test_the_same_request_again_is_answered_as_the_first_time(desk: Desk) -> Non
     first = desk.register(patient["id"], schedule["id"], key="retry-once")
     assert first.status_code == 201, first.text
     replay = desk.register(patient["id"], schedule["id"], key="retry-once")
-    assert replay.status_code == 200 and replay.json()["id"] == first.json()["id"]
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
     assert booked(desk, schedule["id"]) == 1
 
 
@@ -232,6 +234,28 @@ def test_a_transfer_is_a_pending_admission_that_is_admitted_once(desk: Desk) -> 
     # The request and its admission are in the audit trail.
     audit_after = desk.scalar("oms", "SELECT COUNT(*) FROM audit_log WHERE entity = 'admission'")
     assert audit_after - audit_before == 2
+
+
+def test_admissions_of_another_department_are_neither_listed_nor_admitted(desk: Desk) -> None:
+    schedule = desk.schedule("D010", quota=5)
+    visit = desk.register(desk.patient("别科转住院")["id"], schedule["id"]).json()
+    desk.ok("POST", f"/api/oms/visits/{visit['id']}/state", json={"to": "in_consultation"})
+    moved = desk.ok("POST", f"/api/oms/visits/{visit['id']}/state", json={"to": "transferred", "reason": "观察"})
+    admission = moved["admission"]
+    permissions = ["oms:visit:read", "oms:admission:write"]
+    elsewhere = desk.stack.bearer(permissions, dept=[schedule["department_id"] + 1000])
+    mine = desk.stack.bearer(permissions, dept=[schedule["department_id"]])
+
+    def listed(headers: dict[str, str]) -> list[int]:
+        found = desk.ok("GET", "/api/oms/admission-requests", params={"state": "pending", "size": 200}, headers=headers)
+        return [r["id"] for r in found["items"]]
+
+    assert admission["id"] not in listed(elsewhere) and admission["id"] in listed(mine)
+    path = f"/api/oms/admission-requests/{admission['id']}/admit"
+    problem(desk.call("POST", path, json={"admission_number": "ZY-ELSEWHERE"}, headers=elsewhere), 403, "out_of_scope")
+    assert desk.ok("GET", f"/api/oms/visits/{visit['id']}")["admission"]["state"] == "pending"
+    admitted = desk.ok("POST", path, json={"admission_number": "ZY-MINE"}, headers=mine)
+    assert admitted["state"] == "admitted"
 
 
 def test_the_admission_permission_is_in_the_role_tree(desk: Desk) -> None:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from gateway.auth.tokens import SERVICE_USER_ID
 from tests.pms.conftest import Api, order_body
 
 NUMBER = re.compile(r"^FY\d{8}-\d{5}$")
@@ -255,7 +256,7 @@ def test_every_write_is_audited_with_its_caller(api: Api) -> None:
     order = answer.json()
     api.dispense(order["id"], headers={"X-Request-ID": "req-pms-2"})
     created, dispensed = api.audit_rows()
-    assert (created["actor"], created["actor_id"], created["action"]) == ("service:oms", 900, "create")
+    assert (created["actor"], created["actor_id"], created["action"]) == ("service:oms", SERVICE_USER_ID, "create")
     assert (created["entity"], created["entity_id"]) == ("dispensing_order", str(order["id"]))
     assert created["request_id"] == "req-pms-1"
     assert created["route"] == "POST /api/pms/dispensing-orders"

@@ -54,7 +54,10 @@ def _messages(engine: Engine) -> list[dict[str, Any]]:
 
 def _receive_and_dispense(stack: Stack, order_id: int) -> dict[str, Any]:
     base = f"{stack.url('pms')}/api/pms/dispensing-orders"
-    oms = {**stack.bearer(OMS_PERMISSIONS, username="service:oms"), "Idempotency-Key": f"oms-{order_id}"}
+    oms = {
+        "Authorization": f"Bearer {stack.key.service_token('oms', OMS_PERMISSIONS)}",
+        "Idempotency-Key": f"oms-{order_id}",
+    }
     received = httpx.post(base, json=order_body(order_id), headers=oms, timeout=30)
     assert received.status_code == 201, received.text
     order_pk = received.json()["id"]

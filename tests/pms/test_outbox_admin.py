@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from pms.db import audit_log, outbox
-from shared.types import utcnow
+from shared.clock import utcnow
 from tests.pms.conftest import Api
 
 READ, WRITE = "pms:outbox:read", "pms:outbox:write"
