@@ -65,7 +65,7 @@ def permission_granted(granted: frozenset[str] | set[str], permission: str) -> b
 class KeySet:
     """The gateway's public keys by `kid`, from a JWKS document or fetched from its URL."""
 
-    def __init__(self, jwks_url: str = "", jwks_document: str | dict | None = None) -> None:
+    def __init__(self, jwks_url: str = "", jwks_document: str | dict[str, Any] | None = None) -> None:
         # A configured document is the whole truth and the URL is then never asked: `jwks_url`
         # always has a default (the gateway's default port), and whatever answers there, say a
         # developer's own `hamp up`, would otherwise replace the configured keys on the first
@@ -74,15 +74,18 @@ class KeySet:
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        # Bumped whenever the keys are replaced: tokens verified under older keys are verified again.
+        self.version = 0
         if jwks_document:
             self.load(json.loads(jwks_document) if isinstance(jwks_document, str) else jwks_document)
 
-    def load(self, document: dict) -> None:
+    def load(self, document: dict[str, Any]) -> None:
         keys = {}
         for entry in document.get("keys", []):
             if entry.get("kty") == "RSA" and entry.get("kid"):
                 keys[entry["kid"]] = jwk.construct(entry, ALGORITHM)
         self._keys = keys
+        self.version += 1
 
     async def get(self, kid: str) -> Any | None:
         if kid in self._keys:
@@ -103,15 +106,61 @@ class KeySet:
         return self._keys.get(kid)
 
 
+VERIFIED_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    expires_at: float
+    keys_version: int
+
+
 class TokenVerifier:
-    def __init__(self, keys: KeySet, issuer: str, audience: str) -> None:
+    """Verifies access tokens. The outcome of verifying a token's signature and claims is kept
+    until the token expires, by the exact token string: a client sends the same token for
+    minutes, and RS256 costs a tenth of a list read. The extra `checks` (revocation, rate
+    limits) run on every request all the same, so a revoked token is refused at once."""
+
+    def __init__(
+        self,
+        keys: KeySet,
+        issuer: str,
+        audience: str,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         # Extra checks after the signature (the gateway adds revocation and rate limits).
         self.checks: list[Callable[[Principal], Awaitable[None]]] = []
+        self.cache_size = cache_size
+        self.clock = clock
+        self._verified: dict[str, _Verified] = {}
 
     async def verify(self, token: str) -> Principal:
+        principal = self._cached(token) or await self._verify_signature_and_claims(token)
+        for check in self.checks:
+            await check(principal)
+        return principal
+
+    def _cached(self, token: str) -> Principal | None:
+        verified = self._verified.get(token)
+        if verified is None:
+            return None
+        if verified.expires_at <= self.clock() or verified.keys_version != self.keys.version:
+            del self._verified[token]
+            return None
+        return verified.principal
+
+    def _remember(self, token: str, principal: Principal) -> None:
+        if len(self._verified) >= self.cache_size:
+            # Oldest first (dicts keep insertion order): enough to bound it, and cheap.
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = _Verified(principal, float(principal.claims["exp"]), self.keys.version)
+
+    async def _verify_signature_and_claims(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except JWTError as exc:
@@ -148,8 +197,7 @@ class TokenVerifier:
             second_factor_enrolment_required=bool(claims.get("sfe", False)),
             claims=claims,
         )
-        for check in self.checks:
-            await check(principal)
+        self._remember(token, principal)
         return principal
 
 
@@ -162,7 +210,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def current_principal(request: Request) -> Principal:
-    cached = getattr(request.state, "principal", None)
+    cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     token = bearer_token(request)
@@ -172,7 +220,7 @@ async def current_principal(request: Request) -> Principal:
             code="not_authenticated",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = await request.app.state.verifier.verify(token)
+    principal: Principal = await request.app.state.verifier.verify(token)
     request.state.principal = principal
     principal_var.set(principal)
     token_var.set(token)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from shared import crud
 from shared.auth import CurrentPrincipal, Principal, requires
 from shared.db import ReadSession, WriteSession
-from shared.paging import Page, Paging
+from shared.paging import Page, PageParams, sortable
 from shared.pii import PII_PERMISSION
 
 
@@ -27,11 +27,12 @@ def crud_router(resource: crud.Resource, service: str, path: str, tag: str) -> A
     write = requires(f"{service}:{resource.key}:write", resource.label)
     router = APIRouter(prefix=f"/api/{service}/{path}", tags=[tag])
     label = resource.label.en
+    paging_of_list = sortable(**crud.sort_columns(resource))
 
     @router.get("", response_model=Page[read_schema], summary=f"List {label}", **read)
     async def list_(
         session: ReadSession,
-        paging: Paging,
+        paging: Annotated[PageParams, paging_of_list],
         principal: CurrentPrincipal,
         enabled: Annotated[bool | None, Query(description="Only enabled (true) or disabled (false).")] = None,
     ) -> Any:

@@ -10,8 +10,9 @@ from sqlmodel import Field, SQLModel
 
 from dbs.db import DbsTable
 from dbs.drugs.models import NamedFields
+from shared.fields import Money, Ratio
 from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
-from shared.types import MONEY_COLUMN, RATIO_COLUMN, Money, Ratio
+from shared.types import MONEY_COLUMN, RATIO_COLUMN
 
 
 class ItemCategory(NamedFields, RecordColumns, DbsTable, table=True):

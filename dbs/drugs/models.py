@@ -8,8 +8,9 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dbs.db import DbsTable
+from shared.fields import PositiveMoney
 from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
-from shared.types import MONEY_COLUMN, PositiveMoney
+from shared.types import MONEY_COLUMN
 
 
 class NamedFields(SQLModel):

@@ -6,8 +6,8 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dbs.db import DbsTable
+from shared.fields import Phone
 from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
-from shared.types import Phone
 
 
 class WarehouseFields(SQLModel):

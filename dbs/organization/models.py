@@ -10,9 +10,10 @@ from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dbs.db import DbsTable
+from shared.fields import HourMinute, Mobile, Money, Phone
 from shared.i18n import Text
 from shared.records import INPUT_CONFIG, RecordColumns, RecordOut
-from shared.types import MONEY_COLUMN, HourMinute, Mobile, Money, Phone
+from shared.types import MONEY_COLUMN
 
 
 class DepartmentKind(StrEnum):

@@ -13,6 +13,10 @@ from dbs.main import load_demo_data
 from dbs.settings import DbsSettings
 from tests.dbs.conftest import Api
 from tests.dbs.resources import KINDS
+from tests.support.service_api import COMMITS
+
+# Loaded by its own engine, as `hamp demo-data` does: the app must see what that committed.
+pytestmark = getattr(pytest.mark, COMMITS)
 
 
 def load_demo(url: str) -> bool:

@@ -92,6 +92,14 @@ def test_unknown_sort_field_is_422(api: Api, path: str, sort: str) -> None:
     assert [e["field"] for e in answer.json()["errors"]] == ["sort"]
 
 
+def test_a_list_in_a_fixed_order_refuses_sort_rather_than_ignoring_it(api: Api) -> None:
+    api.create("units", {"name": "单位A"})
+    answer = api.get("audit-log", params={"sort": "-created_at"})
+    assert (answer.status_code, answer.json()["code"]) == (422, "bad_sort")
+    assert [e["field"] for e in answer.json()["errors"]] == ["sort"]
+    assert api.get("audit-log").status_code == 200
+
+
 # --- search --------------------------------------------------------------------------------
 
 
