@@ -14,14 +14,32 @@ from shared.var_files import private_umask
 
 
 def _run(args: argparse.Namespace) -> None:
+    import os
+    import signal
+    from types import FrameType
+
+    from shared.supervisor import SUPERVISED
+
+    supervised = os.environ.get(SUPERVISED) == "1"
+    if supervised:  # from here on, while the component is imported and started, too
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     import uvicorn
+
+    class SupervisedServer(uvicorn.Server):
+        """Under `hamp up` a Ctrl-C reaches every child at once; the supervisor then stops them in
+        order with SIGTERM, so the child leaves SIGINT to it."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if sig != signal.SIGINT:
+                super().handle_exit(sig, frame)
 
     module = components.load(args.component)
     settings = module.settings_class()
     if args.port:
         settings.port = args.port
     app = module.create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -30,6 +48,13 @@ def _run(args: argparse.Namespace) -> None:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
+    server = (SupervisedServer if supervised else uvicorn.Server)(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
 
 
 def _migrate(args: argparse.Namespace) -> None:
@@ -161,7 +186,7 @@ def _audit_archive(args: argparse.Namespace) -> None:
     from datetime import timedelta
 
     from shared.audit_chain import archive, archive_dir
-    from shared.types import utcnow
+    from shared.clock import utcnow
 
     for name, settings, engine, tables in _audit_databases(args.components):
         before = utcnow() - timedelta(days=settings.audit_retention_days)

@@ -122,8 +122,10 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_text or record.exc_info:
-            entry["exc"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        elif record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = record.stack_info
         return json.dumps(entry, ensure_ascii=False, default=str)
@@ -131,7 +133,10 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(settings: HampSettings) -> None:
     formatter = JsonFormatter(settings.component or "hamp")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    handlers: list[logging.Handler] = []
+    # With no file, stdout is the only place a line can go.
+    if settings.log_to_stdout or not settings.log_to_file:
+        handlers.append(logging.StreamHandler(sys.stdout))
     if settings.log_to_file:
         settings.log_dir.mkdir(parents=True, exist_ok=True)
         handlers.append(

@@ -1,9 +1,15 @@
 """`hamp up`: every component as a supervised child process on this machine.
 
-Starts the registry, then the services, then the gateway; migrates (each service does at
-start); loads demo data on the first start; waits until all answer their readiness probe;
-prints the console URL and login; restarts a child that dies (with back-off); and on
-Ctrl-C or SIGTERM stops everything, gateway first, registry last.
+Starts the registry, then the services and the gateway together (none needs another to start:
+the services fetch their service tokens and the gateway its routes when they need them);
+migrates (each service does at start); loads demo data on the first start; waits until all
+answer their readiness probe; prints the console URL and login; restarts a child that dies
+(with back-off); and on Ctrl-C or SIGTERM stops everything in order: the gateway (nothing new
+comes in), the services, the registry last (the others cancel their leases there as they stop).
+
+The children learn nothing from a terminal's Ctrl-C (`hamp run` ignores SIGINT under a
+supervisor, see SUPERVISED): it reaches the whole process group at once, and a registry
+stopping beside the services would leave a traceback in every service's log.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -30,6 +37,8 @@ READY_TIMEOUT_SECONDS = 120.0
 MAX_BACKOFF_SECONDS = 30.0
 # On one machine there is no reason to wait Eureka's production 30 s for a change to show.
 EMBEDDED_DEFAULTS = {"HAMP_REGISTRY_RENEWAL_SECONDS": "5", "HAMP_REGISTRY_LEASE_SECONDS": "15"}
+# Set in every child's environment: the supervisor stops it (SIGTERM), in order.
+SUPERVISED = "HAMP_SUPERVISED"
 
 
 @dataclass
@@ -39,7 +48,7 @@ class Child:
     probe: str
     env: dict[str, str]
     log_path: Path
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
     command: list[str] | None = None  # default: `hamp run <name>` with this interpreter
     restarts: int = 0
     next_start: float = 0.0
@@ -74,16 +83,22 @@ class Child:
     def ready(self) -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.probe}", timeout=2) as answer:
-                return answer.status == 200
+                status: int = answer.status
+                return status == 200
         except (urllib.error.URLError, OSError):
             return False
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def terminate(self) -> None:
+        """Asks the child to stop (uvicorn's graceful shutdown) without waiting for it."""
         self.pid_path.unlink(missing_ok=True)
+        if self.process is not None and self.alive():
+            self.process.terminate()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self.terminate()
         if not self.alive():
             return
         assert self.process is not None
-        self.process.terminate()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -105,12 +120,12 @@ def _say(message: str) -> None:
 
 
 def _port_of(name: str, env: dict[str, str]) -> int:
-    module = components.load(name)
+    settings_class = components.settings_class(name)
     saved = dict(os.environ)
     try:
         os.environ.clear()
         os.environ.update(env)
-        return module.settings_class().port
+        return settings_class().port
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -137,7 +152,10 @@ def up(only: list[str] | None = None) -> int:
     private_umask()
     var_dir.mkdir(parents=True, exist_ok=True)
     tighten(var_dir)
-    env = {**EMBEDDED_DEFAULTS, **os.environ, "HAMP_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}
+    env = {**EMBEDDED_DEFAULTS, **os.environ, "HAMP_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1", SUPERVISED: "1"}
+    # Each log line once, in the JSON <name>.log; <name>.out keeps what is printed outside the
+    # logging (a crash before it is configured).
+    env["HAMP_LOG_TO_STDOUT"] = "false"
     first_start, password = _first_start_env(var_dir, env)
     env.update(first_start)
 
@@ -156,13 +174,9 @@ def up(only: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
 
+    # The registry first: the others register with it as they start.
+    waves = [[c for c in children if c.name == "registry"], [c for c in children if c.name != "registry"]]
     try:
-        # The registry first (the others register with it), the gateway last (it discovers them).
-        waves = [
-            [c for c in children if c.name == "registry"],
-            [c for c in children if c.name not in ("registry", "gateway")],
-            [c for c in children if c.name == "gateway"],
-        ]
         for wave in waves:
             for child in wave:
                 _say(f"starting {child.name} on port {child.port}")
@@ -189,12 +203,19 @@ def up(only: list[str] | None = None) -> int:
         return 0
     finally:
         _say("stopping")
-        for child in reversed(children):
-            child.stop()
+        for wave in (
+            [c for c in children if c.name == "gateway"],
+            [c for c in children if c.name not in ("registry", "gateway")],
+            [c for c in children if c.name == "registry"],
+        ):
+            for child in wave:
+                child.terminate()
+            for child in wave:
+                child.stop()
         _say("stopped")
 
 
-def _wait_ready(wave: list[Child], stopping) -> bool:
+def _wait_ready(wave: list[Child], stopping: Callable[[], bool]) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     pending = list(wave)
     while pending:
@@ -202,7 +223,8 @@ def _wait_ready(wave: list[Child], stopping) -> bool:
             return False
         for child in list(pending):
             if not child.alive():
-                _say(f"{child.name} exited while starting (code {child.process.returncode}), log: {child.log_path}")
+                code = child.process.returncode if child.process else None
+                _say(f"{child.name} exited while starting (code {code}), log: {child.log_path}")
                 _tail(child.log_path)
                 return False
             if child.ready():
@@ -215,7 +237,7 @@ def _wait_ready(wave: list[Child], stopping) -> bool:
     return True
 
 
-def _supervise(children: list[Child], stopping) -> None:
+def _supervise(children: list[Child], stopping: Callable[[], bool]) -> None:
     while not stopping():
         now = time.monotonic()
         for child in children:
