@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from shared import types
-from shared.types import Mobile, Money, Phone, PositiveMoney, Ratio, local_date, local_day, local_today
+from shared import clock
+from shared.clock import local_date, local_day, local_today
+from shared.fields import Mobile, Money, Phone, PositiveMoney, Ratio
 
 money = TypeAdapter(Money)
 positive = TypeAdapter(PositiveMoney)
@@ -91,7 +92,7 @@ def test_mobile_refuses_landlines() -> None:
 
 def test_today_is_the_hospital_s_whatever_the_server_s_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     late = datetime(2026, 11, 22, 16, 30, tzinfo=UTC)  # already half past midnight in Shanghai
-    monkeypatch.setattr(types, "utcnow", lambda: late)
+    monkeypatch.setattr(clock, "utcnow", lambda: late)
     assert (local_today("Asia/Shanghai"), local_today("UTC")) == (date(2026, 11, 23), date(2026, 11, 22))
     assert local_date(late, "Asia/Shanghai") == date(2026, 11, 23)
 
