@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -53,11 +53,16 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        pool: dict[str, Any] = {}
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+            # A fixed set of connections, kept: SQLAlchemy's default lets 10 more open under load
+            # and closes each as it is returned, and every aiosqlite connection is a new thread
+            # and file handle (bench/list_read.py, docs/decisions.md).
+            pool = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 30}
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     if "charset" not in parsed.query:
@@ -92,11 +97,14 @@ class Database:
         self._replica_down_until: dict[int, float] = {}
         self._next_replica = 0
         self._write_lock = asyncio.Lock() if is_sqlite(self.primary) else None
-        self._writer: asyncio.Task | None = None
+        self._writer: asyncio.Task[Any] | None = None
+        self._pinned: AsyncConnection | None = None  # tests only: see pinned()
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Database:
-        db = cls(settings.effective_database_url, settings.database_replica_urls, settings.database_pool_size)
+        sqlite = make_url(settings.effective_database_url).get_backend_name() == "sqlite"
+        pool_size = settings.sqlite_pool_size if sqlite else settings.database_pool_size
+        db = cls(settings.effective_database_url, settings.database_replica_urls, pool_size)
         # Encrypted columns read and write with the service's field keys (shared/fieldcrypt.py).
         for engine in [db.primary, *db.replicas]:
             fieldcrypt.attach_settings(engine, settings)
@@ -138,13 +146,43 @@ class Database:
         """A session on the primary that commits when the block ends and rolls back if it raises.
         `queued=False`: not queued behind this process's other writers on SQLite — for a transaction
         that spends long before it writes (a password check), which SQLite lets run alongside."""
-        async with self._one_writer(queued), AsyncSession(self.primary, expire_on_commit=False) as session:
+        async with self._one_writer(queued), self._session(self._pinned or self.primary) as session:
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+
+    def _session(self, bind: AsyncEngine | AsyncConnection) -> AsyncSession:
+        if bind is self._pinned:
+            return AsyncSession(bind, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        return AsyncSession(bind, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def pinned(self) -> AsyncIterator[AsyncConnection]:
+        """For tests: every session of this Database, reads included, runs as a SAVEPOINT on one
+        connection, inside a transaction rolled back when the block ends, so a test leaves nothing
+        behind and nothing has to be wiped. One connection: not for tests of concurrent writers."""
+        async with self.primary.connect() as conn:
+            sqlite = is_sqlite(self.primary)
+            if sqlite:
+                # pysqlite begins a transaction only at the first write, so the first SAVEPOINT
+                # would be the outer transaction and its RELEASE a commit: begin it ourselves.
+                await conn.run_sync(lambda c: setattr(c.connection.dbapi_connection, "isolation_level", None))
+            try:
+                async with conn.begin() as outer:
+                    if sqlite:
+                        await conn.exec_driver_sql("BEGIN")
+                    self._pinned = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._pinned = None
+                        await outer.rollback()
+            finally:
+                if sqlite:
+                    await conn.run_sync(lambda c: setattr(c.connection.dbapi_connection, "isolation_level", ""))
 
     @asynccontextmanager
     async def _one_writer(self, queued: bool) -> AsyncIterator[None]:
@@ -165,7 +203,14 @@ class Database:
             finally:
                 self._writer = None
 
-    async def read_session(self) -> AsyncIterator[AsyncSession]:
+    async def read_session(self) -> AsyncGenerator[AsyncSession, None]:
+        if self._pinned is not None:
+            async with self._session(self._pinned) as session:
+                yield session
+                # Released, not rolled back: a rollback to a savepoint taken before a write
+                # session's would undo that write.
+                await session.commit()
+            return
         conn = await self._read_connection()
         try:
             async with AsyncSession(bind=conn, expire_on_commit=False) as session:
@@ -176,7 +221,8 @@ class Database:
 
 
 def get_database(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -185,8 +231,11 @@ async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async for session in get_database(request).read_session():
-        yield session
+    # Closed here, when the route ends, even when it raises: `async for` alone would leave the
+    # generator (and its connection) to the garbage collector, closed later in a task of its own.
+    async with aclosing(get_database(request).read_session()) as sessions:
+        async for session in sessions:
+            yield session
 
 
 # scope="function": commit (or fail) before the response is sent, so a 2xx means committed.

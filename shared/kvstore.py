@@ -21,14 +21,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+# redis-py (a third of a second and 16 MB per process) is imported by RedisStore alone: every
+# process imports this module, most of them for MemoryStore (`hamp up`, the tests).
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.sentinel import Sentinel
 
 log = logging.getLogger("hamp.kvstore")
 
@@ -109,13 +108,13 @@ _MIN_WAIT = 1e-6
 @dataclass(slots=True)
 class _Bucket:
     tokens: float
-    at: float  # time.monotonic() when `tokens` was computed
+    at: float  # the store's clock when `tokens` was computed
 
 
 @dataclass(slots=True)
 class _Entry:
     value: str | int | _Bucket
-    expires: float  # time.monotonic()
+    expires: float  # on the store's clock
     scheduled: float  # when this key is due in the purge heap
 
 
@@ -124,9 +123,13 @@ class MemoryStore:
 
     Every operation runs without awaiting, so it is atomic under asyncio; a lock also makes it safe
     from several threads. Expired keys are purged as time passes (a heap ordered by expiry, one
-    item per key), so memory is bounded by the keys that are still live."""
+    item per key), so memory is bounded by the keys that are still live.
 
-    def __init__(self) -> None:
+    `clock` (seconds, never going back) is time.monotonic; a test passes its own to see TTLs,
+    windows and refills without waiting for them."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self._heap: list[tuple[float, str]] = []
         self._lock = threading.Lock()
@@ -221,7 +224,7 @@ class MemoryStore:
 
     def _purge(self) -> float:
         """Drop the keys that have expired; returns the time now."""
-        now = time.monotonic()
+        now = self._clock()
         heap = self._heap
         while heap and heap[0][0] <= now:
             due, key = heapq.heappop(heap)
@@ -329,6 +332,10 @@ class RedisStore:
 
     @staticmethod
     def _connection_options(timeout_seconds: float) -> dict[str, Any]:
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
         return {
             "decode_responses": True,
             "socket_timeout": timeout_seconds,
@@ -350,6 +357,8 @@ class RedisStore:
     ) -> RedisStore:
         """redis://[:password@]host:port/db (or rediss://). A password or db in the URL wins over
         the arguments, which serve when the URL has none (e.g. the password from a Secret)."""
+        from redis.asyncio import Redis
+
         options = cls._connection_options(timeout_seconds)
         client = Redis.from_url(url, password=password or None, db=db, **options)
         kwargs = client.connection_pool.connection_kwargs
@@ -370,12 +379,16 @@ class RedisStore:
     ) -> RedisStore:
         """The master that `sentinels` know as `master_name`. `password` is the Redis servers'
         (the sentinels themselves are reached without one)."""
+        from redis.asyncio.retry import Retry
+        from redis.asyncio.sentinel import Sentinel
+        from redis.backoff import NoBackoff
+
         if not sentinels:
             raise ValueError("no sentinels given")
         # Sentinels answer at once or not at all: a shorter timeout each, so that one silent
         # sentinel leaves time to ask the next within the call's timeout.
         sentinel_timeout = max(timeout_seconds / 4, 0.05)
-        sentinel = Sentinel(
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves Sentinel.__init__ unannotated
             list(sentinels),
             sentinel_kwargs={
                 "socket_timeout": sentinel_timeout,
@@ -400,7 +413,8 @@ class RedisStore:
     # -- the interface
 
     async def get(self, key: str) -> str | None:
-        return await self._call("GET", lambda: self._client.get(self.prefix + key))
+        value = await self._call("GET", lambda: self._client.get(self.prefix + key))
+        return cast(str | None, value)  # decode_responses=True: str, though redis-py types it bytes | str
 
     async def set(self, key: str, value: str, ttl_seconds: float) -> None:
         ms = _millis(_positive("ttl_seconds", ttl_seconds))
@@ -428,6 +442,8 @@ class RedisStore:
             return False
 
     async def aclose(self) -> None:
+        from redis.exceptions import RedisError
+
         try:
             await self._client.aclose()
             if self._sentinel is not None:
@@ -438,6 +454,8 @@ class RedisStore:
     # -- plumbing
 
     async def _call(self, command: str, send: Callable[[], Awaitable[T]]) -> T:
+        from redis.exceptions import RedisError
+
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 await self._follow_master()
@@ -452,6 +470,8 @@ class RedisStore:
     async def _follow_master(self) -> None:
         """Through Sentinel: at most every master_check_seconds, ask the sentinels for the master;
         when it moved, drop every connection (idle and in use) so that none writes to the old one."""
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
         if self._sentinel is None or time.monotonic() < self._next_master_check:
             return
         self._next_master_check = time.monotonic() + self._master_check_seconds

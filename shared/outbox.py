@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,10 +24,11 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Tex
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import utcnow
 from shared.db import Database
 from shared.errors import Problem
 from shared.service_client import ServiceClient
-from shared.types import UTCDateTime, utcnow
+from shared.types import UTCDateTime
 
 log = logging.getLogger("hamp.outbox")
 
@@ -37,6 +38,13 @@ RESOLVED = "resolved"
 # Answers that will not change however often the message is sent: kept aside for an operator.
 FINAL_REFUSALS = frozenset({400, 409, 422})
 MAX_BACKOFF_SECONDS = 60
+
+Clock = Callable[[], datetime]
+
+
+def backoff_seconds(attempts: int) -> int:
+    """The wait before the next try after `attempts` failed ones: 2, 4, 8 … at most MAX_BACKOFF_SECONDS."""
+    return min(1 << min(attempts, 10), MAX_BACKOFF_SECONDS)
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -85,11 +93,22 @@ async def enqueue(
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, table: Table, client: ServiceClient, interval_seconds: float = 1.0) -> None:
+    """`clock` decides which messages are due and when a refused one is due again: a test moves it
+    past a back-off instead of waiting for it."""
+
+    def __init__(
+        self,
+        db: Database,
+        table: Table,
+        client: ServiceClient,
+        interval_seconds: float = 1.0,
+        clock: Clock = utcnow,
+    ) -> None:
         self.db = db
         self.table = table
         self.client = client
         self.interval = interval_seconds
+        self.clock = clock
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -99,7 +118,7 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             rows = await session.execute(
                 select(self.table)
-                .where(self.table.c.status == PENDING, self.table.c.next_attempt_at <= utcnow())
+                .where(self.table.c.status == PENDING, self.table.c.next_attempt_at <= self.clock())
                 .order_by(self.table.c.id)
                 .limit(limit)
             )
@@ -135,18 +154,19 @@ class OutboxRelay:
             status, error = await self._send(message)
             attempts = message["attempts"] + 1
             if status == DELIVERED:
-                await self._mark(message, status=DELIVERED, attempts=attempts, delivered_at=utcnow(), last_error=None)
+                done = {"status": DELIVERED, "attempts": attempts, "delivered_at": self.clock(), "last_error": None}
+                await self._mark(message, **done)
                 delivered += 1
             elif status == REJECTED:
                 log.error("outbox message %s refused by %s: %s", message["key"], message["destination"], error)
                 await self._mark(message, status=REJECTED, attempts=attempts, last_error=error)
             else:
-                wait = min(2 ** min(attempts, 10), MAX_BACKOFF_SECONDS)
+                wait = backoff_seconds(attempts)
                 log.info("outbox message %s not delivered (%s); next try in %ss", message["key"], error, wait)
                 await self._mark(
                     message,
                     attempts=attempts,
-                    next_attempt_at=utcnow() + timedelta(seconds=wait),
+                    next_attempt_at=self.clock() + timedelta(seconds=wait),
                     last_error=(error or "")[:500],
                 )
         return delivered

@@ -18,6 +18,14 @@ from tests.support.servers import Component, require, running_platform
 from tests.support.tokens import SigningKey
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "commits: runs on committed data over emptied tables, not in a rolled-back transaction "
+        "(tests/support/service_api.py): several connections, or another engine, must see the writes",
+    )
+
+
 @pytest.fixture(scope="session")
 def signing_key() -> SigningKey:
     return SigningKey.generate()

@@ -18,11 +18,12 @@ import httpx2
 import pytest
 
 from shared import components
-from shared.auth import Principal
+from shared.auth import KeySet, Principal, TokenVerifier
 from shared.errors import Unavailable
 from shared.revocation import RevocationMirror
 from tests.support.redis import RedisServer, redis_server  # noqa: F401  (fixture)
 from tests.support.stack import Stack
+from tests.support.tokens import AUDIENCE, ISSUER, SigningKey
 
 SERVICES = ("dbs", "dms", "oms", "pms")
 # Within seconds: the mirror polls every second; a bound that also holds on a busy CI machine.
@@ -161,8 +162,12 @@ def test_with_redis_down_services_fail_closed(with_redis: Platform, redis_server
 # --- the mirror's rules, with a clock that moves by hand --------------------------------------------
 
 
-def _principal(**claims: Any) -> Principal:
-    return Principal(user_id=7, username="u", name="u", permissions=frozenset(), session_id="s1", claims=claims)
+KEY = SigningKey.generate()
+
+
+async def _principal(token: str) -> Principal:
+    """Who a service sees behind a token the gateway's own code made."""
+    return await TokenVerifier(KeySet(jwks_document=KEY.jwks_json), ISSUER, AUDIENCE).verify(token)
 
 
 @pytest.mark.anyio
@@ -177,19 +182,21 @@ async def test_a_mirror_not_refreshed_for_too_long_fails_closed() -> None:
         return answer
 
     mirror = RevocationMirror(fetch, max_age_seconds=5, clock=lambda: now[0])
-    await mirror.check(_principal(iat_ms=1000))  # first use refreshes at once
+    user = await _principal(KEY.token([], user_id=7, sid="s1"))
+    service = await _principal(KEY.service_token("oms", []))
+    await mirror.check(user)  # first use refreshes at once
     answers[0] = ConnectionError("gateway down")
     now[0] = 4.0
-    await mirror.check(_principal(iat_ms=1000))  # still fresh enough
+    await mirror.check(user)  # still fresh enough
     now[0] = 6.0
     with pytest.raises(Unavailable) as refused:
-        await mirror.check(_principal(iat_ms=1000))
+        await mirror.check(user)
     assert refused.value.code == "revocation_unavailable"
     # Services calling services are not held up: their tokens are never revoked.
-    await mirror.check(_principal(svc="oms"))
+    await mirror.check(service)
     answers[0] = {"sessions": ["s1"], "users": {}}
     with pytest.raises(Exception) as revoked:
-        await mirror.check(_principal(iat_ms=1000))
+        await mirror.check(user)
     assert getattr(revoked.value, "code", None) == "token_revoked"
 
 

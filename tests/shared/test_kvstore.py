@@ -7,14 +7,14 @@ import asyncio
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import SimpleNamespace
 
 import pytest
 
-from shared import kvstore
 from shared.kvstore import KeyValueStore, KeyValueUnavailable, MemoryStore, RedisStore, kv_store, parse_sentinels
 from tests.support import redis as real_redis
+from tests.support.clock import FakeClock
 from tests.support.redis import RedisGroup, RedisServer
 
 redis_group = real_redis.redis_group
@@ -23,6 +23,7 @@ redis_server = real_redis.redis_server
 pytestmark = pytest.mark.anyio
 
 StoreFactory = Callable[[str], KeyValueStore]
+Elapse = Callable[[float], Awaitable[None]]
 
 
 @pytest.fixture
@@ -35,9 +36,15 @@ def anyio_backend() -> str:
 PATIENT = 5.0
 
 
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
 @pytest.fixture(params=["memory", "redis", "sentinel"])
-async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreFactory]:
-    """make_store(prefix) -> a store of the parameter's kind; closed after the test."""
+async def make_store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[StoreFactory]:
+    """make_store(prefix) -> a store of the parameter's kind; closed after the test. The in-process
+    store keeps time by `clock`."""
     made: list[KeyValueStore] = []
     group: RedisGroup | None = None
     if request.param != "memory":
@@ -46,7 +53,7 @@ async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreFacto
 
     def make(prefix: str) -> KeyValueStore:
         if request.param == "memory":
-            store: KeyValueStore = MemoryStore()
+            store: KeyValueStore = MemoryStore(clock=clock.monotonic)
         elif request.param == "redis":
             store = RedisStore.from_url(url, prefix=prefix, timeout_seconds=PATIENT)
         else:
@@ -59,6 +66,19 @@ async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreFacto
     yield make
     for store in made:
         await store.aclose()
+
+
+@pytest.fixture
+def elapse(request: pytest.FixtureRequest, clock: FakeClock) -> Elapse:
+    """Lets `seconds` pass: at once on the in-process store's clock; Redis keeps its server's time,
+    so against Redis the test waits."""
+    if request.node.callspec.params["make_store"] != "memory":
+        return asyncio.sleep
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return advance
 
 
 @pytest.fixture
@@ -75,7 +95,7 @@ def close_to(value: float, expected: float, slack: float = 0.06) -> bool:
 # --- the same behaviour everywhere ------------------------------------------------------------
 
 
-async def test_set_get_expire_and_overwrite(store: KeyValueStore) -> None:
+async def test_set_get_expire_and_overwrite(store: KeyValueStore, elapse: Elapse) -> None:
     assert await store.get("absent") is None
     await store.set("a", "1", 0.3)
     await store.set("long", "住院 ZY-1", 30)
@@ -83,12 +103,12 @@ async def test_set_get_expire_and_overwrite(store: KeyValueStore) -> None:
     assert await store.get("long") == "住院 ZY-1"
     await store.set("a", "2", 30)  # replaces the value and the TTL
     await store.set("short", "x", 0.3)
-    await asyncio.sleep(0.45)
+    await elapse(0.45)
     assert await store.get("a") == "2"
     assert await store.get("short") is None
     assert await store.get("long") == "住院 ZY-1"
     await store.set("a", "3", 0.3)  # the TTL is shortened again, too
-    await asyncio.sleep(0.45)
+    await elapse(0.45)
     assert await store.get("a") is None
 
 
@@ -101,45 +121,45 @@ async def test_delete(store: KeyValueStore) -> None:
     assert await store.get("b") == "2"
 
 
-async def test_incr_is_a_fixed_window_from_the_first_increment(store: KeyValueStore) -> None:
+async def test_incr_is_a_fixed_window_from_the_first_increment(store: KeyValueStore, elapse: Elapse) -> None:
     assert [await store.incr("fails", 0.6) for _ in range(3)] == [1, 2, 3]
     assert await store.get("fails") == "3"  # lockout checks read the count without counting
     assert await store.incr("other", 0.6) == 1
-    await asyncio.sleep(0.35)
+    await elapse(0.35)
     assert await store.incr("fails", 0.6) == 4  # within the window; does not extend it
-    await asyncio.sleep(0.35)  # 0.7 s after the first increment, 0.35 s after the last
+    await elapse(0.35)  # 0.7 s after the first increment, 0.35 s after the last
     assert await store.get("fails") is None
     assert await store.incr("fails", 0.6) == 1
 
 
-async def test_take_burst_then_refusal_with_the_right_wait(store: KeyValueStore) -> None:
+async def test_take_burst_then_refusal_with_the_right_wait(store: KeyValueStore, elapse: Elapse) -> None:
     assert [await store.take("ip", 2, 3) for _ in range(3)] == [0.0, 0.0, 0.0]
     wait = await store.take("ip", 2, 3)
     assert close_to(wait, 0.5)  # one token at 2 per second
     assert close_to(await store.take("ip", 2, 3), 0.5)  # a refusal takes nothing
-    await asyncio.sleep(wait + 0.02)
+    await elapse(wait + 0.02)
     assert await store.take("ip", 2, 3) == 0.0
     assert 0 < await store.take("ip", 2, 3) <= 0.5
     assert await store.take("another-ip", 2, 3) == 0.0
 
 
-async def test_take_refills_over_time_but_never_beyond_burst(store: KeyValueStore) -> None:
+async def test_take_refills_over_time_but_never_beyond_burst(store: KeyValueStore, elapse: Elapse) -> None:
     # 2 tokens a second: a busy runner's slow calls (up to 0.25 s for three) cannot refill a third.
     for _ in range(4):
         assert await store.take("k", 2, 4) == 0.0
     assert close_to(await store.take("k", 2, 4), 0.5)
-    await asyncio.sleep(1.25)  # 2.5 tokens come back
+    await elapse(1.25)  # 2.5 tokens come back
     assert [await store.take("k", 2, 4) == 0.0 for _ in range(3)] == [True, True, False]
-    await asyncio.sleep(2.5)  # 5 would come back; the bucket holds 4
+    await elapse(2.5)  # 5 would come back; the bucket holds 4
     assert [await store.take("k", 2, 4) == 0.0 for _ in range(5)] == [True] * 4 + [False]
 
 
-async def test_take_several_tokens_and_a_refusal_takes_none(store: KeyValueStore) -> None:
+async def test_take_several_tokens_and_a_refusal_takes_none(store: KeyValueStore, elapse: Elapse) -> None:
     assert await store.take("k", 10, 5, tokens=5) == 0.0
     assert close_to(await store.take("k", 10, 5, tokens=3), 0.3)
     # Had the refusal taken its 3 tokens, one token would be 0.4 s away.
     assert close_to(await store.take("k", 10, 5, tokens=1), 0.1)
-    await asyncio.sleep(0.32)
+    await elapse(0.32)
     assert await store.take("k", 10, 5, tokens=3) == 0.0
     assert 0 < await store.take("k", 10, 5, tokens=3) <= 0.3
 
@@ -198,18 +218,16 @@ async def test_prefixes_keep_stores_apart(make_store: StoreFactory, request: pyt
 # --- in process only ----------------------------------------------------------------------------
 
 
-async def test_memory_store_purges_expired_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_memory_store_purges_expired_keys(clock: FakeClock) -> None:
     # A clock moved by hand: on a busy machine writing 3000 keys can itself take past 0.5 s.
-    now = [1000.0]
-    monkeypatch.setattr(kvstore, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    store = MemoryStore()
+    store = MemoryStore(clock=clock.monotonic)
     for i in range(1000):
         await store.set(f"s{i}", "x", 1)
         await store.incr(f"c{i}", 1)
         await store.take(f"b{i}", 2, 2)  # full again, so forgotten, after 0.5 s
     await store.set("kept", "x", 30)
     assert len(store) == 3001
-    now[0] += 1.1
+    clock.advance(1.1)
     assert await store.get("kept") == "x"
     assert len(store) == 1
     assert len(store._heap) == 1

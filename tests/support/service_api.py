@@ -1,18 +1,31 @@
-"""A service app under test, in process: HTTP calls with minted tokens, and its tables read directly."""
+"""A service app under test, in process: HTTP calls with minted tokens, and its tables read directly.
+
+Each test runs either `isolated()` — inside one transaction of the app's own database, its
+sessions as SAVEPOINTs, rolled back at the end — or after `wipe()`, for tests that need real
+commits (several connections racing, another process or engine reading what the app wrote).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, MetaData, func, inspect, select
+from sqlalchemy import Connection, Engine, MetaData, func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import fieldcrypt
 from tests.support.tokens import SigningKey
 
 DEFAULT = object()  # the caller a subclass chooses when a call names none
+T = TypeVar("T")
+
+# A test or module marked so runs after wipe() on committed data, not in a rolled-back transaction.
+COMMITS = "commits"
 
 
 class ServiceApi:
@@ -36,6 +49,7 @@ class ServiceApi:
         self.service = service
         self.metadata = metadata
         self.default_token = default_token
+        self._pinned: AsyncConnection | None = None
 
     # --- HTTP ---------------------------------------------------------------------------------
     def request(self, method: str, path: str, *, token: Any = DEFAULT, **kwargs: Any) -> httpx.Response:
@@ -73,16 +87,48 @@ class ServiceApi:
         assert answer.status_code == 200, answer.text
         return answer.json()["items"]
 
+    # --- each test's database -----------------------------------------------------------------
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """The block's writes, the app's and the direct reads here, share one transaction of the
+        app's database that is rolled back at the end (shared.db.Database.pinned)."""
+        portal = self.client.portal
+        assert portal is not None, "the TestClient must be entered (with TestClient(app) as client)"
+        with portal.wrap_async_context_manager(self.client.app.state.db.pinned()) as conn:
+            self._pinned = conn
+            try:
+                yield
+            finally:
+                self._pinned = None
+
+    def fresh(self, request: pytest.FixtureRequest) -> Iterator[ServiceApi]:
+        """The body of a per-test fixture: isolated, or wiped first when the test is marked `commits`."""
+        if request.node.get_closest_marker(COMMITS):
+            self.wipe()
+            yield self
+            return
+        with self.isolated():
+            yield self
+
+    def _read(self, query: Callable[[Connection], T]) -> T:
+        """`query` on the test's transaction when isolated (nothing is committed for another
+        connection to see), else on a connection of its own."""
+        if self._pinned is not None:
+            assert self.client.portal is not None
+            return self.client.portal.call(self._pinned.run_sync, query)
+        with self.engine.connect() as conn:
+            return query(conn)
+
     # --- the database, read directly ---------------------------------------------------------
     def count(self, table: str) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(self.metadata.tables[table])).scalar_one()
+        query = select(func.count()).select_from(self.metadata.tables[table])
+        return self._read(lambda conn: conn.execute(query).scalar_one())
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Encrypted columns decrypted, when the engine has the app's field keys (fieldcrypt.attach)."""
         selected = self.metadata.tables[table]
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(selected).order_by(*selected.primary_key)).mappings()]
+        query = select(selected).order_by(*selected.primary_key)
+        return self._read(lambda conn: [dict(r) for r in conn.execute(query).mappings()])
 
     def audit_rows(self) -> list[dict[str, Any]]:
         out = []
@@ -96,8 +142,7 @@ class ServiceApi:
 
     def raw_rows(self, table: str) -> list[dict[str, Any]]:
         """What the database itself holds, ciphertext as stored."""
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table}").mappings()]
+        return self._read(lambda conn: [dict(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table}").mappings()])
 
     def wipe(self) -> None:
         """Empties every table of the service the database has (the models may run ahead of the migrations)."""

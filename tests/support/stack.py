@@ -15,30 +15,14 @@ real service tokens issued by the real gateway.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from jose import jwk
-
 from shared import components
 from tests.support.servers import ThreadServer, free_port
 from tests.support.tokens import SigningKey
-
-
-def _thumbprint(private_pem: str) -> str:
-    # The gateway's kid (RFC 7638 thumbprint), so tokens minted here and by the gateway agree.
-    public = jwk.construct(private_pem, "RS256").public_key().to_dict()
-    canonical = '{"e":"%s","kty":"RSA","n":"%s"}' % (public["e"], public["n"])  # noqa: UP031
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()[:16]
-
-
-def stack_key() -> SigningKey:
-    key = SigningKey.generate()
-    return SigningKey(_thumbprint(key.private_pem), key.private_pem)
 
 
 class Stack:
@@ -49,7 +33,7 @@ class Stack:
     def __init__(self, var_dir: Path, database_urls: dict[str, str] | None = None, key: SigningKey | None = None):
         self.var_dir = Path(var_dir)
         self.database_urls = database_urls or {}
-        self.key = key or stack_key()
+        self.key = key or SigningKey.generate()  # its kid is the gateway's own, so both kinds of token agree
         self.secret = secrets.token_urlsafe(24)
         self.ports = {name: free_port() for name in components.ALL}
         self.apps: dict[str, Any] = {}
