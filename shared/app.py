@@ -175,7 +175,7 @@ async def load_demo_data_now(
 def auth_part(settings: ServiceSettings) -> LifespanPart:
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
-        keys = getattr(app.state, "keyset", None) or KeySet(settings.jwks_url, settings.jwks or None)
+        keys = KeySet(settings.jwks_url, settings.jwks or None)
         app.state.verifier = TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience)
         yield
 
@@ -269,10 +269,11 @@ def revocation_part(settings: ServiceSettings) -> LifespanPart:
         # the moment the gateway answers again (a service may start before it), not 10 s later.
         client = _service_client(settings, app.state.registry, breaker_open_seconds=0.0)
 
-        async def fetch() -> dict:
+        async def fetch() -> dict[str, Any]:
             answer = await client.request("GATEWAY", "GET", "/api/auth/revocations", identity="service")
             answer.raise_for_status()
-            return answer.json()
+            revoked: dict[str, Any] = answer.json()
+            return revoked
 
         mirror = RevocationMirror(fetch, settings.revocation_max_age_seconds)
         app.state.verifier.checks.append(mirror.check)
@@ -298,17 +299,21 @@ def create_service_app(
     discover: bool = True,
     after_registry: Sequence[LifespanPart] = (),
     own_revocations: bool = False,
+    auth: LifespanPart | None = None,
+    services: LifespanPart | None = None,
 ) -> FastAPI:
     """A domain service: database (migrated), token verification, its own parts, registration,
     then parts that need the registry client (`after_registry`). `own_revocations`: the app keeps
     the revocation markers itself (the gateway) rather than reading them from elsewhere. Every
-    service discovers: each at least finds the gateway, for its service token and revocations."""
+    service discovers: each at least finds the gateway, for its service token and revocations.
+    `auth` and `services` replace the parts that set `app.state.verifier` and `app.state.services`
+    (the gateway verifies with its own key, and its one client also carries the proxy)."""
     parts: list[LifespanPart] = [
         database_part(settings, migrations_dir),
-        auth_part(settings),
+        auth or auth_part(settings),
         *extra_parts,
         registry_part(settings, discover=discover),
-        service_client_part(settings),
+        services or service_client_part(settings),
         *([] if own_revocations else [revocation_part(settings)]),
         *after_registry,
     ]

@@ -41,7 +41,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import String, event, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 
+from shared.records import table_of
 from shared.settings import ServiceSettings
 
 VERSION = "e1"
@@ -292,7 +294,7 @@ def keyring_of(bind: Any) -> Keyring:
         if hasattr(bind, "get_bind"):
             bind = bind.get_bind()
         bind = bind.dialect
-    source = getattr(bind, _ATTRIBUTE, None)
+    source: Callable[[], Keyring] | None = getattr(bind, _ATTRIBUTE, None)
     if source is None:
         raise FieldKeyError("this database connection has no field keys (fieldcrypt.attach was not called)")
     return source()
@@ -334,10 +336,10 @@ def indexed_columns(table: Any) -> list[tuple[str, str]]:
     return [(c.name, c.type.index) for c in encrypted_columns(table) if c.type.index]
 
 
-def maintain_indexes(model: type) -> None:
+def maintain_indexes(model: type[SQLModel]) -> None:
     """Before every insert and update of `model`, ``<column>_index`` is recomputed from the
     (plain) value, so no service function has to remember it."""
-    indexed = indexed_columns(model.__table__)
+    indexed = indexed_columns(table_of(model))
 
     def refresh(_mapper: Any, connection: Connection, target: Any) -> None:
         ring = keyring_of(connection)

@@ -23,13 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit
 from shared.auth import requires
+from shared.clock import utcnow
 from shared.context import principal_var
 from shared.db import ReadSession, WriteSession
 from shared.errors import Conflict, NotFound
 from shared.i18n import Text
 from shared.outbox import PENDING, REJECTED, RESOLVED
 from shared.paging import Page, PageParams, PlainPaging
-from shared.types import utcnow
 
 # Labels are the component and the state only: nothing about a message's content.
 MESSAGES = Gauge("hamp_outbox_messages", "Outbox messages not delivered, by state", ["component", "status"])
@@ -182,7 +182,7 @@ class OutboxHealth(BaseModel):
 
 
 async def health(session: AsyncSession, table: Table, stuck_minutes: int) -> OutboxHealth:
-    counts = dict(
+    counts: dict[str, int] = dict(
         (
             await session.execute(
                 select(table.c.status, func.count())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Table, inspect
 from sqlmodel import Field, SQLModel
 
 from shared.types import UTCDateTime
@@ -26,3 +28,9 @@ class RecordOut(BaseModel):
 
 # What a client sends: surrounding blanks dropped; read-only fields it echoes back are ignored.
 INPUT_CONFIG = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The table a ``table=True`` model is mapped to: its ``__table__``, which SQLModel does not
+    declare, so a type checker cannot see it."""
+    return cast(Table, inspect(model).local_table)

@@ -108,7 +108,7 @@ class RegistryClient:
             should_discover=self._discover,
             metadata={"component": settings.component},
         )
-        client._EurekaClient__heartbeat_timer = _NoThread()  # type: ignore[attr-defined]
+        client._EurekaClient__heartbeat_timer = _NoThread()  # type: ignore[attr-defined]  # private: no public way
         self._client = client
         first_round = asyncio.Event()
         self._task = asyncio.create_task(self._run(client, first_round), name=f"registry-{settings.component}")
@@ -134,7 +134,7 @@ class RegistryClient:
             try:
                 # py-eureka-client's own heartbeat: renew, or register when the renewal fails
                 # (a 404 after the registry lost the lease), then fetch the delta.
-                await client._EurekaClient__heartbeat()  # type: ignore[attr-defined]
+                await client._EurekaClient__heartbeat()  # type: ignore[attr-defined]  # private: no public way
             except Exception:
                 log.exception("registry heartbeat failed")
 
@@ -158,7 +158,7 @@ class RegistryClient:
             return
         self._next_refresh = time.monotonic() + 1.0
         try:
-            await self._client._EurekaClient__pull_full_registry()  # type: ignore[attr-defined]
+            await self._client._EurekaClient__pull_full_registry()  # type: ignore[attr-defined]  # private: no public way
         except Exception:
             log.warning("registry fetch failed", exc_info=True)
 
@@ -167,7 +167,7 @@ class RegistryClient:
         [] when discovery is off or nothing was fetched yet."""
         if not self._discover or self._client is None:
             return []
-        apps = self._client._EurekaClient__applications  # type: ignore[attr-defined]
+        apps = self._client._EurekaClient__applications  # type: ignore[attr-defined]  # private: no public way
         if apps is None:
             return []
         found = []

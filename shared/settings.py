@@ -34,6 +34,11 @@ class HampSettings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="The hospital's time zone for 'today', months, years.")
     log_level: str = Field("INFO", description="Python log level.")
     log_to_file: bool = Field(True, description="Also write JSON log lines to var/logs/<component>.log.")
+    log_to_stdout: bool = Field(
+        True,
+        description="Write JSON log lines to stdout (`hamp up` turns it off for its children: their "
+        "<component>.log has every line, and <component>.out keeps only what is printed outside the logging).",
+    )
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(0, description="Port to listen on.")
 
@@ -70,7 +75,12 @@ class ServiceSettings(HampSettings):
     database_replica_urls: list[str] = Field(
         default_factory=list, description="Read replicas, JSON list. Reads fall back to the primary."
     )
-    database_pool_size: int = Field(10, description="Connections per engine (MySQL).")
+    database_pool_size: int = Field(10, description="Connections per engine (MySQL; as many again open under load).")
+    sqlite_pool_size: int = Field(
+        5,
+        ge=1,
+        description="Connections per engine on SQLite, kept open (each is a thread); more only contend for the GIL.",
+    )
     migrate_on_start: bool = Field(
         True, description="Run this service's alembic migrations at start (embedded profile)."
     )

@@ -33,8 +33,8 @@ from sqlalchemy import Engine, create_engine, select
 
 from oms.db import outbox
 from oms.settings import OmsSettings
+from shared.clock import utcnow
 from shared.migrations import sync_url
-from shared.types import utcnow
 from tests.e2e.test_console_outpatient import _admin_api, _confirm
 from tests.e2e.test_console_system import Browsers, _choose, _login, _open_system_page, launch
 from tests.support.browser import assert_no_codes, browser_available  # noqa: F401

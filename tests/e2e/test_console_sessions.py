@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, update
 
 from gateway.settings import GatewaySettings
 from gateway.system.models import User as UserRow
+from shared.clock import utcnow
 from shared.migrations import sync_url
-from shared.types import utcnow
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, browser_available  # noqa: F401
 
 pytestmark = pytest.mark.browser

@@ -125,8 +125,8 @@ AUDIT_SCENARIOS: dict[str, Scenario] = {
     "POST /api/dms/bookings": Scenario(
         "create",
         "booking",
-        prepare=lambda api: ("bookings", {"key": _key(), "schedule_id": api.schedule(doctor_id=9)["id"]}),
-        refused=lambda api: ("bookings", {"key": _key(), "schedule_id": int(MISSING_ID)}),
+        prepare=lambda api: ("bookings", {"schedule_id": api.schedule(doctor_id=9)["id"]}),
+        refused=lambda api: ("bookings", {"schedule_id": int(MISSING_ID)}),
         entity_id=lambda body, _: body["key"],
     ),
     "POST /api/dms/bookings/{key}/release": Scenario(
@@ -161,7 +161,9 @@ def check_write_is_audited(api: Any, route: Route, actor_id: int = 42, actor: st
     headers = {"Authorization": f"Bearer {token}"}
 
     def call(path: str, body: dict[str, Any] | None) -> Any:
-        return api.client.request(route.method, f"/api/dms/{path}", headers=headers, json=body)
+        # A fresh key each call: routes that key their writes by it (a booking) need one, the others ignore it.
+        keyed = {**headers, "Idempotency-Key": _key()}
+        return api.client.request(route.method, f"/api/dms/{path}", headers=keyed, json=body)
 
     refused_path, refused_body = scenario.refused(api)
     path, body = scenario.prepare(api)

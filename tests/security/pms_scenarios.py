@@ -25,8 +25,8 @@ from sqlalchemy import create_engine
 import pms.main
 from pms.db import audit_log, outbox
 from pms.settings import PmsSettings
+from shared.clock import utcnow
 from shared.migrations import sync_url
-from shared.types import utcnow
 from tests.conftest import DatabaseUnderTest
 from tests.pms.conftest import Api, order_body
 from tests.security.conftest import ISOLATED, MISSING_ID, Minter, Route, read_audit, routes_of

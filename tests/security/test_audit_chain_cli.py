@@ -18,8 +18,8 @@ import shared.types
 from dbs.settings import DbsSettings
 from shared import components
 from shared.cli import main as hamp
+from shared.clock import utcnow
 from shared.migrations import sync_url, upgrade
-from shared.types import utcnow
 from tests.dbs import resources
 from tests.dbs.conftest import Api
 from tests.security.conftest import ISOLATED, Gateway, GatewayFactory, Live, unique

@@ -23,7 +23,7 @@ from gateway.auth import activity
 from gateway.settings import GatewaySettings
 from gateway.system.models import Session as SessionRow
 from gateway.system.models import User as UserRow
-from shared.types import utcnow
+from shared.clock import utcnow
 from tests.security.conftest import (
     ISOLATED,
     LOCAL,

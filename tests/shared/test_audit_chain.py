@@ -31,10 +31,10 @@ from shared.audit_chain import (
     verify,
     verify_archives,
 )
+from shared.clock import utcnow
 from shared.db import Database
 from shared.migrations import sync_url
 from shared.settings import ServiceSettings
-from shared.types import utcnow
 from tests.conftest import DatabaseUnderTest
 
 KEY = b"test-audit-key"
