@@ -6,9 +6,6 @@ import datetime as dt
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-
-from shared.clock import local_today
 from shared.i18n import Text
 
 Shift = Literal["morning", "afternoon"]
@@ -19,10 +16,6 @@ SHIFT_LABELS = {MORNING: Text("上午", "morning"), AFTERNOON: Text("下午", "a
 
 # Alphabetical order would put the afternoon first; the day does not.
 SHIFT_ORDER = {MORNING: 0, AFTERNOON: 1}
-
-
-def hospital_today(request: Request) -> dt.date:
-    return local_today(request.app.state.settings.timezone)
 
 
 def monday_of(day: dt.date) -> dt.date:

@@ -14,7 +14,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from fastapi import Request
 from pydantic import BaseModel, ConfigDict
 
 from shared.context import current_language
@@ -122,10 +121,6 @@ class BookedPlace(Remote):
 
 
 Model = TypeVar("Model", bound=Remote)
-
-
-def services(request: Request) -> ServiceClient:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def _unavailable(service: str) -> Unavailable:

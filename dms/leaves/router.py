@@ -1,11 +1,9 @@
 """HTTP for leave: closing a doctor's shifts and telling who had booked them."""
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from dms.calendar import hospital_today
 from dms.leaves import service
 from dms.leaves.models import LeaveDetail, LeaveIn, LeaveOut, LeaveStatus
 from dms.masterdata import MasterData, master_data
@@ -13,6 +11,7 @@ from shared.auth import requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
 from shared.paging import Page, Paging
+from shared.state import HospitalToday
 
 LABEL = Text("请假", "leave")
 READ = requires("dms:leave:read", LABEL)
@@ -31,7 +30,7 @@ router = APIRouter(prefix="/api/dms/leaves", tags=["leaves 请假"])
 async def create_leave(
     session: WriteSession,
     masters: Annotated[MasterData, Depends(master_data)],
-    today: Annotated[dt.date, Depends(hospital_today)],
+    today: HospitalToday,
     body: LeaveIn,
 ) -> LeaveDetail:
     return await service.create(session, masters, body, today)

@@ -3,9 +3,8 @@
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from dms.calendar import hospital_today
 from dms.masterdata import MasterData, master_data
 from dms.schedules import service
 from dms.schedules.models import (
@@ -20,12 +19,12 @@ from dms.schedules.models import (
 from shared.auth import requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
+from shared.state import HospitalToday
 
 LABEL = Text("排班", "schedule")
 READ = requires("dms:schedule:read", LABEL)
 WRITE = requires("dms:schedule:write", LABEL)
 Masters = Annotated[MasterData, Depends(master_data)]
-Today = Annotated[dt.date, Depends(hospital_today)]
 
 router = APIRouter(prefix="/api/dms", tags=["schedules 排班"])
 
@@ -62,7 +61,9 @@ async def get_schedule(session: ReadSession, schedule_id: int) -> ScheduleOut:
     summary="Schedule a doctor's shift (doctor and type checked at dbs)",
     **WRITE,
 )
-async def create_schedule(session: WriteSession, masters: Masters, today: Today, body: ScheduleIn) -> ScheduleOut:
+async def create_schedule(
+    session: WriteSession, masters: Masters, today: HospitalToday, body: ScheduleIn
+) -> ScheduleOut:
     return ScheduleOut.model_validate(await service.create(session, masters, body, today))
 
 
@@ -72,7 +73,7 @@ async def create_schedule(session: WriteSession, masters: Masters, today: Today,
     summary="Copy one week's schedules to a later week",
     **WRITE,
 )
-async def copy_week(session: WriteSession, masters: Masters, today: Today, body: CopyWeekIn) -> CopyWeekOut:
+async def copy_week(session: WriteSession, masters: Masters, today: HospitalToday, body: CopyWeekIn) -> CopyWeekOut:
     return await service.copy_week(session, masters, body, today)
 
 
@@ -103,12 +104,12 @@ async def delete_schedule(session: WriteSession, schedule_id: int) -> Response:
 @router.get("/available", response_model=ScheduleList, summary="Open schedules of a day with free places", **READ)
 async def available(
     session: ReadSession,
-    request: Request,
+    today: HospitalToday,
     date: dt.date | None = None,
     department_id: Annotated[int | None, Query(ge=1)] = None,
     registration_type_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> ScheduleList:
-    day = date or hospital_today(request)
+    day = date or today
     found = await service.available(session, day, department_id, registration_type_id)
     return ScheduleList(items=[ScheduleOut.model_validate(s) for s in found])
 

@@ -3,13 +3,13 @@
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from dms.calendar import hospital_today
 from dms.visit_records.service import VisitRecordList, visit_records
 from shared.auth import requires
 from shared.db import ReadSession
 from shared.i18n import Text
+from shared.state import HospitalToday
 
 READ = requires("dms:visit_record:read", Text("出诊记录", "visit record"))
 
@@ -24,13 +24,12 @@ router = APIRouter(prefix="/api/dms", tags=["visit records 出诊记录"])
 )
 async def list_visit_records(
     session: ReadSession,
-    request: Request,
+    today: HospitalToday,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     doctor_id: Annotated[int | None, Query(ge=1)] = None,
     department_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> VisitRecordList:
-    today = hospital_today(request)
     items = await visit_records(
         session,
         date_from=date_from or (date_to or today).replace(day=1),

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -110,16 +111,27 @@ def _timeouts(settings: GatewaySettings) -> ForwardTimeouts:
     return ForwardTimeouts(settings.proxy_connect_timeout_seconds, settings.proxy_read_timeout_seconds)
 
 
+async def _known_service(service: str) -> str:
+    # A dependency, resolved before the others: a name that is no module is a 404 before
+    # anything of the running gateway is looked up.
+    if service not in MODULES:
+        raise NotFound(Text(f"没有名为 {service} 的服务", f"No service named {service}"), code="unknown_service")
+    return service
+
+
 @router.api_route(
     "/api/{service}/{path:path}",
     methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
     include_in_schema=False,
 )
 async def proxy(
-    service: str, path: str, request: Request, services: Services, routes: Routes, settings: Settings
+    service: Annotated[str, Depends(_known_service)],
+    path: str,
+    request: Request,
+    services: Services,
+    routes: Routes,
+    settings: Settings,
 ) -> Response:
-    if service not in MODULES:
-        raise NotFound(Text(f"没有名为 {service} 的服务", f"No service named {service}"), code="unknown_service")
     if not is_docs_path(path):
         await _authorize(request, service, routes)
     query = request.scope["query_string"]

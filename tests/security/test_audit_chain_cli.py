@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 import dbs.main
-import shared.types
+import shared.clock
 from dbs.settings import DbsSettings
 from shared import components
 from shared.cli import main as hamp
@@ -181,7 +181,7 @@ def test_archive_then_verify_with_archives(
     with monkeypatch.context() as patch:
         # Archive as if 200 days had passed: every row so far is past the 180 days kept.
         later = utcnow() + timedelta(days=200)
-        patch.setattr(shared.types, "utcnow", lambda: later)
+        patch.setattr(shared.clock, "utcnow", lambda: later)
         hamp(["audit", "archive", "gateway"])
     out = capsys.readouterr().out
     assert "gateway login_log: 已归档 4 条 / archived 4 rows (1-4)" in out
