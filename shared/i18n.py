@@ -55,8 +55,3 @@ def render(value: object, lang: str | None = None) -> str:
         return value.render(lang)
     return str(value)
 
-
-def translate(messages: dict[str, Text], key: str, params: dict[str, object], lang: str | None = None) -> str:
-    lang = lang or current_language()
-    template = messages[key].render(lang)
-    return template.format(**{k: render(v, lang) for k, v in params.items()})

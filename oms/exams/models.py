@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import String, Text
@@ -10,6 +11,13 @@ from sqlmodel import Field
 
 from oms.db import OmsTable
 from shared.types import UTCDateTime
+
+
+class ExamState(StrEnum):
+    """The lines a list of examinations shows: to do (paid) or done (examined)."""
+
+    paid = "paid"
+    examined = "examined"
 
 
 class ExamResult(OmsTable, table=True):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Response, UploadFile
 
 from oms.exams import service
-from oms.exams.models import ExamOut
+from oms.exams.models import ExamOut, ExamState
 from oms.state import OmsConfig
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/oms", tags=["exams 项目检查"])
 async def list_exams(
     session: ReadSession,
     paging: Paging,
-    state: Literal["paid", "examined"] | None = None,
+    state: ExamState | None = None,
     day: Annotated[date | None, Query(alias="date", description="The visit's date")] = None,
 ) -> Page[ExamOut]:
     return await service.page(session, paging, state, day)

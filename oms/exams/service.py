@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oms.db import audit_log, change_feed, counters
-from oms.exams.models import ExamFile, ExamFileOut, ExamOut, ExamResult, ExamResultOut
+from oms.exams.models import ExamFile, ExamFileOut, ExamOut, ExamResult, ExamResultOut, ExamState
 from oms.orders.models import LineState, Order, OrderLine
 from oms.visits.models import Visit
 from shared import audit
@@ -44,7 +44,7 @@ class Upload:
     data: bytes
 
 
-def exams_query(state: str | None, day: date | None = None, q: str = "") -> Any:
+def exams_query(state: ExamState | None, day: date | None = None, q: str = "") -> Any:
     states = [state] if state else [LineState.paid, LineState.examined]
     query = (
         select(OrderLine, Order, Visit)
@@ -102,7 +102,7 @@ async def exams_out(session: AsyncSession, rows: Sequence[Any]) -> list[ExamOut]
 
 
 async def page(
-    session: AsyncSession, paging: PageParams, state: str | None = None, day: date | None = None
+    session: AsyncSession, paging: PageParams, state: ExamState | None = None, day: date | None = None
 ) -> Page[ExamOut]:
     query = exams_query(state, day, paging.q)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()

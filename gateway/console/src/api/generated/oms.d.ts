@@ -1059,6 +1059,12 @@ export interface components {
             /** Text */
             text: string;
         };
+        /**
+         * ExamState
+         * @description The lines a list of examinations shows: to do (paid) or done (examined).
+         * @enum {string}
+         */
+        ExamState: "paid" | "examined";
         /** FeedPage */
         FeedPage: {
             /** Items */
@@ -2325,7 +2331,7 @@ export interface operations {
                 q?: string;
                 /** @description Rows per page. */
                 size?: number;
-                state?: ("paid" | "examined") | null;
+                state?: components["schemas"]["ExamState"] | null;
             };
             header?: never;
             path?: never;
