@@ -54,4 +54,3 @@ def render(value: object, lang: str | None = None) -> str:
     if isinstance(value, Text):
         return value.render(lang)
     return str(value)
-
