@@ -9,28 +9,36 @@ handler gets. The lifespan parts in shared/app.py (and a service's own) store th
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from shared.clock import local_today
-from shared.db import Database, get_database
+from shared.db import Database
 from shared.outbox import OutboxRelay
 from shared.service_client import ServiceClient
 from shared.settings import ServiceSettings
 from shared.storage import ObjectStore
 
 
-async def database_of(request: Request) -> Database:
-    return get_database(request)
+@cache
+def lifespan_value(name: str) -> Any:
+    """A dependency answering `app.state.<name>`, which a lifespan part stored; the `Annotated`
+    type beside it says what it is. One callable per name, so FastAPI computes it once per request."""
+
+    async def value(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    value.__name__ = f"state_{name}"
+    return Depends(value)
 
 
-async def settings_of(request: Request) -> ServiceSettings:
-    settings: ServiceSettings = request.app.state.settings
-    return settings
+Db = Annotated[Database, lifespan_value("db")]
+Settings = Annotated[ServiceSettings, lifespan_value("settings")]
 
 
-async def timezone_of(settings: Annotated[ServiceSettings, Depends(settings_of)]) -> str:
+async def timezone_of(settings: Settings) -> str:
     return settings.timezone
 
 
@@ -39,25 +47,8 @@ async def today_of(timezone: Annotated[str, Depends(timezone_of)]) -> date:
     return local_today(timezone)
 
 
-async def services_of(request: Request) -> ServiceClient:
-    services: ServiceClient = request.app.state.services
-    return services
-
-
-async def outbox_of(request: Request) -> OutboxRelay:
-    relay: OutboxRelay = request.app.state.outbox
-    return relay
-
-
-async def store_of(request: Request) -> ObjectStore:
-    store: ObjectStore = request.app.state.store
-    return store
-
-
-Db = Annotated[Database, Depends(database_of)]
-Settings = Annotated[ServiceSettings, Depends(settings_of)]
 Timezone = Annotated[str, Depends(timezone_of)]
 HospitalToday = Annotated[date, Depends(today_of)]
-Services = Annotated[ServiceClient, Depends(services_of)]
-Outbox = Annotated[OutboxRelay, Depends(outbox_of)]
-Store = Annotated[ObjectStore, Depends(store_of)]
+Services = Annotated[ServiceClient, lifespan_value("services")]
+Outbox = Annotated[OutboxRelay, lifespan_value("outbox")]
+Store = Annotated[ObjectStore, lifespan_value("store")]

@@ -12,6 +12,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 from shared.db import Database
 from shared.migrations import sync_url
 from tests.conftest import DatabaseUnderTest
+from tests.support.tables import created, emptied
 
 pytestmark = pytest.mark.anyio
 
@@ -26,22 +27,14 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def url(database: DatabaseUnderTest) -> Iterator[str]:
-    engine = create_engine(sync_url(database.url))
-    metadata.create_all(engine)
-    try:
-        yield database.url
-    finally:
-        metadata.drop_all(engine)
-        engine.dispose()
+    with created(metadata, database.url) as url:
+        yield url
 
 
 @pytest.fixture
 async def db(url: str) -> AsyncIterator[Database]:
-    database = Database(url)
-    try:
+    async with emptied(metadata, url) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 def committed(url: str) -> int:

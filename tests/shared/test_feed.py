@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, MetaData, create_engine, event, select
+from sqlalchemy import Engine, MetaData, event, select
 
 from shared.db import Database
 from shared.feed import feed_table, publish
-from shared.migrations import sync_url
 from shared.sequences import counter_table
 from tests.conftest import DatabaseUnderTest
+from tests.support.tables import created, emptied
 
 pytestmark = pytest.mark.anyio
 
@@ -28,25 +28,14 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def tables(database: DatabaseUnderTest) -> Iterator[str]:
-    engine = create_engine(sync_url(database.url))
-    metadata.create_all(engine)
-    try:
-        yield database.url
-    finally:
-        metadata.drop_all(engine)
-        engine.dispose()
+    with created(metadata, database.url) as url:
+        yield url
 
 
 @pytest.fixture
 async def db(tables: str) -> AsyncIterator[Database]:
-    database = Database(tables, pool_size=5)
-    async with database.transaction() as session:
-        await session.execute(feed.delete())
-        await session.execute(counters.delete())
-    try:
+    async with emptied(metadata, tables, pool_size=5) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 async def _changes(db: Database) -> list[tuple[int, str]]:

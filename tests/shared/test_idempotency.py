@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi import Request
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, event, func, insert, select
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.errors import Invalid
 from shared.idempotency import Answer, idempotency_table, key_of, request_hash, run_once
-from shared.migrations import sync_url
 from tests.conftest import DatabaseUnderTest
+from tests.support.tables import created, emptied
 
 pytestmark = pytest.mark.anyio
 
@@ -33,25 +33,14 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def tables(database: DatabaseUnderTest) -> Iterator[str]:
-    engine = create_engine(sync_url(database.url))
-    metadata.create_all(engine)
-    try:
-        yield database.url
-    finally:
-        metadata.drop_all(engine)
-        engine.dispose()
+    with created(metadata, database.url) as url:
+        yield url
 
 
 @pytest.fixture
 async def db(tables: str) -> AsyncIterator[Database]:
-    database = Database(tables, pool_size=10)
-    async with database.transaction() as session:
-        await session.execute(effects.delete())
-        await session.execute(keys.delete())
-    try:
+    async with emptied(metadata, tables, pool_size=10) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 class Work:

@@ -9,14 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy import MetaData, select
 
 from shared.db import Database
 from shared.errors import Unavailable
-from shared.migrations import sync_url
 from shared.outbox import DELIVERED, MAX_BACKOFF_SECONDS, PENDING, OutboxRelay, backoff_seconds, enqueue, outbox_table
 from tests.conftest import DatabaseUnderTest
 from tests.support.clock import FakeClock
+from tests.support.tables import created, emptied
 
 pytestmark = pytest.mark.anyio
 
@@ -31,24 +31,14 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="module")
 def tables(database: DatabaseUnderTest) -> Iterator[str]:
-    engine = create_engine(sync_url(database.url))
-    metadata.create_all(engine)
-    try:
-        yield database.url
-    finally:
-        metadata.drop_all(engine)
-        engine.dispose()
+    with created(metadata, database.url) as url:
+        yield url
 
 
 @pytest.fixture
 async def db(tables: str) -> AsyncIterator[Database]:
-    database = Database(tables)
-    async with database.transaction() as session:
-        await session.execute(outbox.delete())
-    try:
+    async with emptied(metadata, tables) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 class Receiver:
