@@ -48,9 +48,16 @@ def _run(args: argparse.Namespace) -> None:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
+    # Bound before the lifespan starts, so a port already taken stops the component before it
+    # registers: the registry never points at whatever else answers on that port.
+    try:
+        sock = config.bind_socket()
+    except SystemExit:
+        print(f"{args.component} 无法监听 {settings.host}:{settings.port}，端口可能已被占用", file=sys.stderr)
+        raise
     server = (SupervisedServer if supervised else uvicorn.Server)(config)
     try:
-        server.run()
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     if not server.started:

@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from shared import components
 from shared.supervisor import SUPERVISED
-from tests.support.servers import ROOT, free_port, wait_http
+from tests.support.servers import ROOT, Component, free_port, platform_env, wait_http
 
 
 @pytest.mark.parametrize("name", components.available())
@@ -85,3 +87,31 @@ def test_a_supervised_child_leaves_ctrl_c_to_the_supervisor(supervised: bool, tm
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_a_component_whose_port_is_taken_stops_before_it_registers(tmp_path: Path) -> None:
+    """Registered first and failing to listen after, it would send the gateway's callers, for as
+    long as its lease lived, to whatever else holds the port."""
+    registry = Component("registry", free_port(), platform_env(tmp_path, 0), tmp_path / "registry.out")
+    registry.env["HAMP_REGISTRY_URLS"] = ""
+    registry.start()
+    try:
+        env = platform_env(tmp_path, registry.port)
+        with socket.socket() as taken:
+            port = free_port()
+            taken.bind(("127.0.0.1", port))
+            taken.listen()
+            done = subprocess.run(
+                [sys.executable, "-m", "shared.cli", "run", "dbs", "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        assert done.returncode == 3
+        assert "端口可能已被占用" in done.stderr
+        delta = httpx2.get(f"{registry.url}/eureka/apps/delta", headers={"Accept": "application/json"}).text
+        assert "DBS" not in delta.upper()
+    finally:
+        registry.stop()

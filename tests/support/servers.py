@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,10 +33,27 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# Below the kernel's ephemeral range (32768-60999), from which a port bound to 0 comes and
+# every outgoing connection takes its local port: a port handed out there can be taken by a
+# client connection before the test's server binds it, and two servers then answer as one.
+_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, never handed out twice in this test run."""
+    for _ in range(1000):
+        port = random.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port")
 
 
 def wait_http(url: str, timeout: float = 60.0, status: int = 200) -> None:
@@ -81,7 +99,9 @@ class Component:
             probe = "/health" if self.name == "registry" else "/health/ready"
             try:
                 wait_http(self.url + probe)
-            except TimeoutError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited ({self.process.returncode}); another server answered")
+            except (TimeoutError, RuntimeError):
                 print(self.log.read_text(errors="replace")[-3000:])
                 raise
 
@@ -175,7 +195,12 @@ def running_platform(
         # The gateway discovers the services through the registry; wait until it routes to each.
         for name in running:
             if name in components.SERVICES:
-                wait_http(f"{running['gateway'].url}/api/{name}/openapi.json", timeout=60)
+                try:
+                    wait_http(f"{running['gateway'].url}/api/{name}/openapi.json", timeout=60)
+                except TimeoutError:
+                    for shown in (name, "gateway", "registry"):
+                        print(f"== {shown}", running[shown].log.read_text(errors="replace")[-3000:], sep="\n")
+                    raise
         yield running
     finally:
         for component in reversed(started):
