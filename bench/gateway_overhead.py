@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from hamp_platform import free_port, free_ports, login, start_platform, stop_platform
+from hamp_platform import component_pids, free_port, free_ports, login, start_platform, stop_platform
 
 PATH = "/api/dbs/departments"
 NGINX_CONF = """
@@ -64,20 +64,6 @@ def _ms(figure: str) -> float:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def component_pids(platform: subprocess.Popen) -> dict[str, int]:
-    """The pid of each `hamp run <component>` child of the platform's supervisor."""
-    pids = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == platform.pid and b"run" in command:
-            pids[command[command.index(b"run") + 1].decode()] = int(stat.parent.name)
-    return pids
 
 
 def wrk(url: str, token: str, seconds: int, connections: int, pid: int | None = None) -> dict[str, float]:
@@ -139,7 +125,7 @@ def main() -> None:
         nginx, nginx_port = start_nginx(scratch, ports["dbs"])
         try:
             token = login(f"http://127.0.0.1:{ports['gateway']}")
-            pids = component_pids(process)
+            pids = component_pids(scratch / "var")
             targets = {
                 "direct": f"http://127.0.0.1:{ports['dbs']}{PATH}",
                 "gateway": f"http://127.0.0.1:{ports['gateway']}{PATH}",

@@ -39,6 +39,11 @@ def free_ports() -> dict[str, int]:
     return {name: free_port() for name in components.available()}
 
 
+def component_pids(var_dir: Path) -> dict[str, int]:
+    """The pid of each component `hamp up` runs in var_dir, from the pid files it writes."""
+    return {p.stem: int(p.read_text()) for p in sorted((var_dir / "run").glob("*.pid"))}
+
+
 def start_platform(
     var_dir: Path, ports: dict[str, int], extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen, float, list[str]]:

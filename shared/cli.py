@@ -14,6 +14,11 @@ from shared.var_files import private_umask
 
 
 def _run(args: argparse.Namespace) -> None:
+    run(args.component, args.port)
+
+
+def run(component: str, port: int | None = None) -> None:
+    """`hamp run <component>`: one component in this process until it is stopped."""
     import os
     import signal
     from types import FrameType
@@ -34,10 +39,10 @@ def _run(args: argparse.Namespace) -> None:
             if sig != signal.SIGINT:
                 super().handle_exit(sig, frame)
 
-    module = components.load(args.component)
+    module = components.load(component)
     settings = module.settings_class()
-    if args.port:
-        settings.port = args.port
+    if port:
+        settings.port = port
     app = module.create_app(settings)
     config = uvicorn.Config(
         app,
@@ -53,7 +58,7 @@ def _run(args: argparse.Namespace) -> None:
     try:
         sock = config.bind_socket()
     except SystemExit:
-        print(f"{args.component} 无法监听 {settings.host}:{settings.port}，端口可能已被占用", file=sys.stderr)
+        print(f"{component} 无法监听 {settings.host}:{settings.port}，端口可能已被占用", file=sys.stderr)
         raise
     server = (SupervisedServer if supervised else uvicorn.Server)(config)
     try:

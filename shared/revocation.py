@@ -113,6 +113,7 @@ class RevocationMirror:
         self._markers = RevocationMarkers(sessions=[], users={})
         self._sessions: frozenset[str] = frozenset()
         self._refreshed_at: float | None = None
+        self._created_at = clock()
         self._failing = False
         self._lock = asyncio.Lock()
 
@@ -120,9 +121,12 @@ class RevocationMirror:
         try:
             markers = RevocationMarkers.model_validate(await self._fetch())
         except Exception as exc:  # any failure leaves the mirror ageing: check() fails closed
-            if not self._failing:  # once per outage, not once a second
+            # Before its first answer the gateway may still be starting (`hamp up` starts it beside
+            # the services): no outage until that lasts longer than the markers may age.
+            starting = self._refreshed_at is None and self.clock() - self._created_at <= self.max_age
+            if not self._failing and not starting:  # once per outage, not once a second
                 log.warning("cannot refresh token revocations from the gateway: %s", exc)
-            self._failing = True
+                self._failing = True
             return False
         if self._failing:
             log.info("token revocations from the gateway again")

@@ -9,6 +9,7 @@ Embedded (services mirror the gateway's markers) and production (services read t
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,6 +199,37 @@ async def test_a_mirror_not_refreshed_for_too_long_fails_closed() -> None:
     with pytest.raises(Exception) as revoked:
         await mirror.check(user)
     assert getattr(revoked.value, "code", None) == "token_revoked"
+
+
+@pytest.mark.anyio
+async def test_a_gateway_still_starting_is_no_outage(caplog: pytest.LogCaptureFixture) -> None:
+    """`hamp up` starts the gateway beside the services: their first polls may find it not yet
+    listening, which is no outage and leaves no warning and no "again" line in their logs."""
+    now = [0.0]
+    answers: list[Any] = [ConnectionError("gateway starting")]
+
+    async def fetch() -> dict:
+        if isinstance(answers[0], Exception):
+            raise answers[0]
+        return answers[0]
+
+    mirror = RevocationMirror(fetch, max_age_seconds=5, clock=lambda: now[0])
+    caplog.set_level(logging.INFO, logger="hamp.revocation")
+    assert not await mirror.refresh()
+    now[0] = 3.0
+    assert not await mirror.refresh()
+    answers[0] = {"sessions": [], "users": {}}
+    assert await mirror.refresh()
+    assert caplog.records == []
+    # Never answering for longer than the markers may age is an outage: told once, and its end.
+    late = RevocationMirror(fetch, max_age_seconds=5, clock=lambda: now[0])
+    answers[0] = ConnectionError("gateway down")
+    now[0] = 9.0
+    assert not await late.refresh()
+    assert not await late.refresh()
+    answers[0] = {"sessions": [], "users": {}}
+    assert await late.refresh()
+    assert [r.levelname for r in caplog.records] == ["WARNING", "INFO"]
 
 
 def test_every_domain_service_takes_the_revocation_check() -> None:

@@ -152,17 +152,19 @@ def test_http_client_request_lines_are_quiet(log_file: Path) -> None:
     assert "q=4403**********123X" in log_file.read_text(encoding="utf-8")
 
 
+def _chatty_child(name: str) -> None:
+    print(f"created patient {ID_CARD} phone {MOBILE}", flush=True)
+    print(f"password={PASSWORD}", file=sys.stderr, flush=True)
+    raise RuntimeError(f"lookup {ID_CARD.lower()} failed")
+
+
 def test_the_supervisor_scrubs_what_a_child_prints(tmp_path: Path) -> None:
     out = tmp_path / "logs" / "child.out"
-    script = (
-        f"import sys; print('created patient {ID_CARD} phone {MOBILE}', flush=True); "
-        f"print('password={PASSWORD}', file=sys.stderr, flush=True); "
-        f"raise RuntimeError('lookup {ID_CARD.lower()} failed')"
-    )
-    child = Child("child", 0, "/health", dict(os.environ), out, command=[sys.executable, "-c", script])
+    child = Child("child", 0, "/health", dict(os.environ), out, target=_chatty_child)
     child.start()
     assert child.process is not None
-    child.process.wait(20)
+    child.process.join(20)
+    assert child.exit_code == 1
     deadline = time.monotonic() + 10
     while "RuntimeError" not in (out.read_text() if out.exists() else ""):
         assert time.monotonic() < deadline, "the child's output never reached its .out file"
