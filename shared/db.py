@@ -213,9 +213,13 @@ class Database:
             return
         conn = await self._read_connection()
         try:
+            # The connection's transaction, which the session joins: closing the connection rolls
+            # it back and returns it to the pool as reset. A transaction of the session's own would
+            # be rolled back by the session, then the idle connection again by the pool: two trips
+            # to the driver's thread instead of one, on every read.
+            await conn.begin()
             async with AsyncSession(bind=conn, expire_on_commit=False) as session:
                 yield session
-                await session.rollback()
         finally:
             await conn.close()
 
