@@ -7,12 +7,7 @@ which issues dms's token) answer; a start never waits for them, and gives up aft
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -24,17 +19,13 @@ from dms.masterdata import Doctor, MasterData
 from dms.schedules.models import Schedule, ScheduleStatus
 from dms.schedules.service import ENTITY, row_dict
 from shared import audit
-from shared.app import LifespanPart
+from shared.app import DEMO_WAIT_SECONDS, LifespanPart, demo_in_background_part, demo_when_answered
 from shared.clock import local_today, utcnow
 from shared.settings import ServiceSettings
-
-log = logging.getLogger("hamp.dms.demo")
 
 DEMO_DOCTORS = tuple(f"D{n:03d}" for n in range(1, 13))
 DEMO_QUOTA = 20
 DAYS = 14  # this week and the next, from Monday
-WAIT_SECONDS = 120.0
-RETRY_SECONDS = 2.0
 
 
 async def load(session: AsyncSession, doctors: list[Doctor], first_monday: dt.date) -> bool:
@@ -68,43 +59,17 @@ async def load(session: AsyncSession, doctors: list[Doctor], first_monday: dt.da
     return bool(roster)
 
 
-async def load_when_dbs_answers(app: FastAPI, settings: ServiceSettings, wait_seconds: float = WAIT_SECONDS) -> bool:
+async def load_when_dbs_answers(
+    app: FastAPI, settings: ServiceSettings, wait_seconds: float = DEMO_WAIT_SECONDS
+) -> bool:
     masters = MasterData(app.state.services)
-    deadline = asyncio.get_running_loop().time() + wait_seconds
-    warned = False
-    while True:
-        try:
-            doctors = await masters.doctors()
-            break
-        # Whatever keeps dbs or the gateway from answering now: try again until the deadline.
-        except Exception as exc:
-            if not warned:
-                log.warning("demo roster waits for dbs: %s", exc)
-                warned = True
-            if asyncio.get_running_loop().time() >= deadline:
-                log.warning("demo roster skipped: dbs did not answer in %.0f s", wait_seconds)
-                return False
-            await asyncio.sleep(RETRY_SECONDS)
-    async with app.state.db.transaction() as session:
-        added = await load(session, doctors, monday_of(local_today(settings.timezone)))
-    if added:
-        log.info("demo roster loaded")
-    return added
+
+    async def roster(session: AsyncSession, doctors: list[Doctor]) -> bool:
+        return await load(session, doctors, monday_of(local_today(settings.timezone)))
+
+    return await demo_when_answered(app.state.db, "demo roster", masters.doctors, roster, wait_seconds)
 
 
 def demo_roster_part(settings: ServiceSettings) -> LifespanPart:
-    """Starts the background load when `demo_data` is on; cancels it at shutdown."""
-
-    @asynccontextmanager
-    async def part(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(load_when_dbs_answers(app, settings)) if settings.demo_data else None
-        app.state.demo_roster = task
-        try:
-            yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-
-    return part
+    """Loads the roster in the background when `demo_data` is on."""
+    return demo_in_background_part(settings, lambda app: load_when_dbs_answers(app, settings))

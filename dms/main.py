@@ -10,9 +10,7 @@ from dms import demo
 from dms.api import routers
 from dms.masterdata import Copies
 from dms.settings import DmsSettings
-from shared.app import LifespanPart, create_service_app, service_client_part
-from shared.db import Database
-from shared.migrations import upgrade
+from shared.app import LifespanPart, create_service_app, load_demo_data_with_services
 
 settings_class = DmsSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,13 +42,7 @@ def create_app(settings: DmsSettings | None = None) -> FastAPI:
 
 
 async def load_demo_data(settings: DmsSettings) -> bool:
-    """`hamp demo-data`: dbs is found through `service_urls` (no registry from the command line)."""
-    upgrade(settings, MIGRATIONS)
-    app = FastAPI()
-    app.state.registry = None
-    app.state.db = Database.from_settings(settings)
-    try:
-        async with service_client_part(settings)(app):
-            return await demo.load_when_dbs_answers(app, settings, wait_seconds=10.0)
-    finally:
-        await app.state.db.dispose()
+    """`hamp demo-data`: the roster, once dbs answers."""
+    return await load_demo_data_with_services(
+        settings, MIGRATIONS, lambda app: demo.load_when_dbs_answers(app, settings, wait_seconds=10.0)
+    )

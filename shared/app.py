@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -155,6 +155,65 @@ def demo_data_part(settings: ServiceSettings, loader: Callable[[AsyncSession], A
                 if await loader(session):
                     log.info("demo data loaded")
         yield
+
+    return part
+
+
+# Demo data that needs another service (dms's roster needs dbs's doctors, sms's stock its drugs):
+# asked for in the background until that service answers, so a start never waits for it.
+DEMO_WAIT_SECONDS = 120.0
+DEMO_RETRY_SECONDS = 2.0
+Fetched = TypeVar("Fetched")
+
+
+async def demo_when_answered(
+    db: Database,
+    what: str,
+    fetch: Callable[[], Awaitable[Fetched]],
+    load: Callable[[AsyncSession, Fetched], Awaitable[bool]],
+    wait_seconds: float = DEMO_WAIT_SECONDS,
+) -> bool:
+    """`fetch` until it answers (at most `wait_seconds`), then `load` what it answered in one
+    transaction; False when it never answered or `load` found data already there."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    warned = False
+    while True:
+        try:
+            fetched = await fetch()
+            break
+        # Whatever keeps dbs or the gateway from answering now: try again until the deadline.
+        except Exception as exc:
+            if not warned:
+                log.warning("%s waits for the services it needs: %s", what, exc)
+                warned = True
+            if loop.time() >= deadline:
+                log.warning("%s skipped: no answer in %.0f s", what, wait_seconds)
+                return False
+            await asyncio.sleep(DEMO_RETRY_SECONDS)
+    async with db.transaction() as session:
+        added = await load(session, fetched)
+    if added:
+        log.info("%s loaded", what)
+    return added
+
+
+def demo_in_background_part(
+    settings: ServiceSettings, run: Callable[[FastAPI], Coroutine[Any, Any, bool]]
+) -> LifespanPart:
+    """Starts `run` in the background when `demo_data` is on; cancels it at shutdown."""
+
+    @asynccontextmanager
+    async def part(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(run(app)) if settings.demo_data else None
+        app.state.demo_task = task
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     return part
 
@@ -332,3 +391,19 @@ async def _security_store_unavailable(request: Request, exc: Exception) -> Respo
         Text("安全检查暂不可用，请稍后再试", "Security checks are unavailable; try again shortly"),
         headers={"Retry-After": "5"},
     )
+
+
+async def load_demo_data_with_services(
+    settings: ServiceSettings, migrations_dir: Path, run: Callable[[FastAPI], Awaitable[bool]]
+) -> bool:
+    """`hamp demo-data` for a service whose demo data needs another service: found through
+    `service_urls`, since the command line has no registry."""
+    await asyncio.to_thread(upgrade, settings, migrations_dir)
+    app = FastAPI()
+    app.state.registry = None
+    app.state.db = Database.from_settings(settings)
+    try:
+        async with service_client_part(settings)(app):
+            return await run(app)
+    finally:
+        await app.state.db.dispose()

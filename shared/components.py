@@ -25,6 +25,7 @@ SETTINGS = {
     "dbs": "dbs.settings:DbsSettings",
     "oms": "oms.settings:OmsSettings",
     "dms": "dms.settings:DmsSettings",
+    "sms": "sms.settings:SmsSettings",
     "pms": "pms.settings:PmsSettings",
     "gateway": "gateway.settings:GatewaySettings",
 }

@@ -146,6 +146,7 @@ async def test_a_shortfall_names_the_drug_and_takes_nothing(db: Database) -> Non
         await dispense(db, 6)
     assert short.value.code == "insufficient_stock"
     assert "阿莫西林胶囊" in short.value.detail.zh and "缺 1" in short.value.detail.zh
+    assert short.value.extensions == {"drug_id": DRUG, "shortfall": 1}
     assert await on_shelf(db) == {"B1": 3, "B2": 2}
     async with db.transaction() as session:
         assert (await session.execute(select(func.count()).select_from(stock.movements))).scalar_one() == 2

@@ -1,0 +1,1 @@
+"""Purchase orders (采购单) to suppliers: proposed, approved by another person, received into an inbound draft."""
