@@ -10,6 +10,7 @@ from shared.feed import feed_table
 from shared.idempotency import idempotency_table
 from shared.outbox import outbox_table
 from shared.sequences import counter_table
+from shared.stock import stock_tables
 
 metadata = service_metadata()
 
@@ -26,3 +27,7 @@ idempotency_keys = idempotency_table(metadata)
 # Business numbers (FY20261122-00001) and the feed's order.
 counters = counter_table(metadata)
 feed = feed_table(metadata)
+# The pharmacy's stock by batch and its ledger: shared/stock.py keeps them equal.
+stock = stock_tables(metadata)
+# The pharmacy's store in those tables (the warehouse's stores are sms's own).
+PHARMACY = 1

@@ -28,6 +28,20 @@ SERVICE_GRANTS: dict[str, tuple[str, ...]] = {
         "dms:booking:write",
         "pms:dispensing:write",
     ),
-    # Dispensing is reported back to outpatient.
-    "pms": (REVOCATIONS, "oms:dispensing:write"),
+    # Inbound orders name their drug, supplier, warehouse and handler; stock lists show drug names
+    # and selling prices. Outbound orders reach pharmacy stock as deliveries.
+    "sms": (
+        REVOCATIONS,
+        "dbs:drug:read",
+        "dbs:supplier:read",
+        "dbs:warehouse:read",
+        "dbs:handler:read",
+        "pms:delivery:write",
+    ),
+    # Dispensing is reported back to outpatient and inpatient; shortage requests and returns (退库)
+    # go to the warehouse.
+    "pms": (REVOCATIONS, "oms:dispensing:write", "hms:dispensing:write", "sms:shortage:write", "sms:return:write"),
+    # Inpatient drug orders go to the pharmacy (hms is not built yet; its token is asked for only
+    # once it runs).
+    "hms": (REVOCATIONS, "pms:dispensing:write"),
 }

@@ -319,6 +319,10 @@ async def mark_dispensed(session: AsyncSession, order_id: int, line_ids: list[in
         raise Conflict(Text("只有处方可以发药", "Only prescriptions are dispensed"), code="not_a_prescription")
     if order.state == OrderState.dispensed:
         return await order_out(session, order)
+    if order.state == OrderState.refunded:
+        # A late report: every line it names was since returned at the pharmacy and then refunded
+        # (the pharmacy refunds no line still with the patient), so nothing is left to mark.
+        return await order_out(session, order)
     if order.state != OrderState.paid:
         raise Conflict(Text(f"处方状态为 {order.state}，不能发药", f"A {order.state} order cannot be dispensed"),
                        code="not_dispensable")  # fmt: skip

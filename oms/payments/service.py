@@ -46,7 +46,9 @@ from shared.paging import Page, PageParams, fetch_page
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
 
-REFUNDABLE = frozenset({LineState.paid})
+# A dispensed line too: the pharmacy decides (docs/pharmacy.md, "Never both") — its claim succeeds
+# only for a line the patient has returned (退药), and refuses it otherwise.
+REFUNDABLE = frozenset({LineState.paid, LineState.dispensed})
 
 
 async def _refunded_lines(session: AsyncSession, payment_ids: Sequence[int]) -> dict[int, list[int]]:

@@ -28,16 +28,19 @@ class State(StrEnum):
 
 
 class Fate(StrEnum):
-    """A line's fate (docs/pharmacy.md, "Never both"): handed out, or refunded at the sender."""
+    """A line's fate (docs/pharmacy.md, "Never both"): handed out, or refunded at the sender; a
+    handed-out line the patient brought back is `returned`, and only then may it be refunded."""
 
     dispensed = "dispensed"
+    returned = "returned"
     refunded = "refunded"
 
 
 class Source(StrEnum):
-    """Who sends orders: only outpatient so far; inpatient (hms) will add its own."""
+    """Who sends orders: outpatient (oms) and inpatient (hms); each gets its report back."""
 
     oms = "oms"
+    hms = "hms"
 
 
 # As oms prices a line: a whole number 1–9999.
@@ -83,8 +86,24 @@ class DispensingLine(PmsTable, table=True):
     cancelled: bool = False
 
 
+class DispensingLineBatch(PmsTable, table=True):
+    """Which pharmacy batch a dispensed line came from (one row per batch it took): the recall
+    list of a batch and the batches a patient received."""
+
+    __tablename__ = "dispensing_line_batches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dispensing_line_id: int = Field(foreign_key="dispensing_lines.id", index=True)
+    batch_id: int = Field(index=True)
+    batch_no: str = Field(sa_type=String(50))
+    expiry_date: dt.date
+    quantity: int
+
+
 class LineFate(PmsTable, table=True):
-    """What became of one line of a sender's order: dispensed or refunded, decided once, here.
+    """What became of one line of a sender's order: dispensed or refunded, decided once, here
+    (a dispensed line brought back becomes `returned`, then `refunded` by the sender's claim, each
+    step one conditional UPDATE from the state before).
 
     The unique index is the rule itself: a refund claim and a dispense both insert the line's
     fate, so whichever commits first wins and the other fails on the index, under any isolation
@@ -152,6 +171,14 @@ class DispensingOrderIn(BaseModel):
 # --- what the API answers ------------------------------------------------------------------------
 
 
+class LineBatchOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    batch_id: int
+    batch_no: str
+    expiry_date: dt.date
+    quantity: int
+
+
 class LineOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -163,6 +190,8 @@ class LineOut(BaseModel):
     unit: str
     quantity: int
     cancelled: bool
+    # The batches it was handed out from (first expiry first); empty until dispensed.
+    batches: list[LineBatchOut] = []
 
 
 class RefundClaimIn(BaseModel):

@@ -55,13 +55,19 @@ async def get_order(session: ReadSession, order_id: OrderId) -> DispensingOrderO
 @router.post(
     "/{order_id}/dispense",
     response_model=DispensingOrderOut,
-    summary="Hand the drugs out; the report to oms is queued in the same transaction",
+    summary="Hand the drugs out of stock (first expiry first); the report to oms is queued in the same transaction",
+    responses={409: {"description": "Not enough unexpired stock (`insufficient_stock`), or already dispensed"}},
     **WRITE,
 )
 async def dispense(
-    session: WriteSession, relay: Outbox, tasks: BackgroundTasks, order_id: OrderId, principal: CurrentPrincipal
+    session: WriteSession,
+    relay: Outbox,
+    tasks: BackgroundTasks,
+    order_id: OrderId,
+    principal: CurrentPrincipal,
+    today: HospitalToday,
 ) -> DispensingOrderOut:
-    order = await service.dispense(session, order_id, principal.username)
+    order = await service.dispense(session, order_id, principal.username, today)
     # After the response, so after the commit: dying here leaves the report to oms in the outbox.
     tasks.add_task(failpoints.reached, "pms.dispense.after_commit")
     # The relay sends the report now instead of at its next pass.

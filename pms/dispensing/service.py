@@ -18,13 +18,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pms.db import audit_log, counters, feed, idempotency_keys, outbox
+from pms.db import PHARMACY, audit_log, counters, feed, idempotency_keys, outbox, stock
 from pms.dispensing.models import (
     DispensingLine,
+    DispensingLineBatch,
     DispensingOrder,
     DispensingOrderIn,
     DispensingOrderOut,
     Fate,
+    LineBatchOut,
     LineFate,
     LineOut,
     RefundClaimIn,
@@ -43,6 +45,7 @@ from shared.outbox import enqueue
 from shared.paging import Page, PageParams
 from shared.search import contains
 from shared.sequences import business_number
+from shared.stock import Movement, take
 
 ENTITY = "dispensing_order"
 NUMBER_PREFIX = "FY"  # 发药
@@ -59,7 +62,7 @@ def _not_found(order_id: int) -> NotFound:
 
 
 # Who sends orders, as a person reads it in a message.
-SOURCE_LABELS = {Source.oms: Text("门诊", "outpatient")}
+SOURCE_LABELS = {Source.oms: Text("门诊", "outpatient"), Source.hms: Text("住院", "inpatient")}
 
 
 def _already_received(source: str, order_id: int) -> Conflict:
@@ -91,9 +94,32 @@ async def _lines(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, l
     return by_order
 
 
-def _out(order: DispensingOrder, lines: list[DispensingLine]) -> DispensingOrderOut:
+async def batches_of(session: AsyncSession, line_ids: Sequence[int]) -> dict[int, list[LineBatchOut]]:
+    """The batches each dispensed line was handed out from."""
+    by_line: dict[int, list[LineBatchOut]] = {i: [] for i in line_ids}
+    if line_ids:
+        rows = await session.execute(
+            select(DispensingLineBatch)
+            .where(DispensingLineBatch.dispensing_line_id.in_(line_ids))  # type: ignore[attr-defined]
+            .order_by(DispensingLineBatch.id)
+        )
+        for taken in rows.scalars():
+            by_line[taken.dispensing_line_id].append(LineBatchOut.model_validate(taken))
+    return by_line
+
+
+def _out(
+    order: DispensingOrder, lines: list[DispensingLine], batches: dict[int, list[LineBatchOut]] | None = None
+) -> DispensingOrderOut:
+    batches = batches or {}
     return DispensingOrderOut.model_validate(
-        {**order.model_dump(), "lines": [LineOut.model_validate(line) for line in lines]}
+        {
+            **order.model_dump(),
+            "lines": [
+                LineOut.model_validate({**line.model_dump(), "batches": batches.get(line.id or 0, [])})
+                for line in lines
+            ],
+        }
     )
 
 
@@ -101,7 +127,8 @@ async def get(session: AsyncSession, order_id: int) -> DispensingOrderOut:
     order = await session.get(DispensingOrder, order_id, populate_existing=True)
     if order is None:
         raise _not_found(order_id)
-    return _out(order, (await _lines(session, [order_id]))[order_id])
+    lines = (await _lines(session, [order_id]))[order_id]
+    return _out(order, lines, await batches_of(session, [line.id for line in lines if line.id is not None]))
 
 
 async def page(session: AsyncSession, params: PageParams, state: State | None = None) -> Page[DispensingOrderOut]:
@@ -126,8 +153,9 @@ async def page(session: AsyncSession, params: PageParams, state: State | None = 
     )
     orders = list(rows.scalars())
     lines = await _lines(session, [o.id for o in orders if o.id is not None])
+    batches = await batches_of(session, [line.id for group in lines.values() for line in group if line.id is not None])
     return Page(
-        items=[_out(o, lines[o.id]) for o in orders if o.id is not None],
+        items=[_out(o, lines[o.id], batches) for o in orders if o.id is not None],
         total=total,
         page=params.page,
         size=params.size,
@@ -199,10 +227,12 @@ async def receive(session: AsyncSession, body: DispensingOrderIn, day: dt.date) 
 
 
 def dispensed_message(order: DispensingOrderOut) -> dict[str, Any]:
-    """The report to oms: its path, body and key (one key per order, so a resend applies once)."""
+    """The report to the sender (oms or hms, the same shape): its destination, path, body and key
+    (one key per order, so a resend applies once)."""
     assert order.dispensed_at is not None
     return {
-        "path": f"/api/oms/orders/{order.order_id}/dispensed",
+        "destination": order.source.upper(),
+        "path": f"/api/{order.source}/orders/{order.order_id}/dispensed",
         "body": {
             "dispensing_number": order.number,
             "dispensed_at": order.model_dump(mode="json")["dispensed_at"],
@@ -244,8 +274,10 @@ def _line_taken() -> Conflict:
     )
 
 
-async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingOrderOut:
-    """Hands out every line not refunded, and takes those lines' fate: `dispensed`."""
+async def dispense(session: AsyncSession, order_id: int, by: str, today: dt.date) -> DispensingOrderOut:
+    """Hands out every line not refunded, and takes those lines' fate: `dispensed`, and their
+    stock: first expiry first, never an expired batch (`today` is the hospital's). A shortfall
+    is 409 `insufficient_stock` and hands nothing out."""
     order = await _locked(session, select(DispensingOrder).where(DispensingOrder.id == order_id))  # type: ignore[arg-type]
     if order is None:
         raise _not_found(order_id)
@@ -266,6 +298,7 @@ async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingO
     except IntegrityError as exc:
         # A refund claim took one of these lines after we read the fates: it won; nothing is handed out.
         raise _line_taken() from exc
+    await _take_stock(session, order.number, handed, by, today)
     if refunded:
         await session.execute(
             update(DispensingLine)
@@ -288,10 +321,40 @@ async def dispense(session: AsyncSession, order_id: int, by: str) -> DispensingO
     await publish(
         session, feed, counters, entity=ENTITY, entity_id=order_id, action="dispensed", data=_feed_data(after)
     )
-    if after.source == Source.oms:
-        await enqueue(session, outbox, destination="OMS", **dispensed_message(after))
+    # To hms too, which does not exist yet: its report waits in the outbox until it does.
+    await enqueue(session, outbox, **dispensed_message(after))
     failpoints.reached("pms.dispense.before_commit")
     return after
+
+
+async def _take_stock(session: AsyncSession, number: str, handed: list[LineOut], by: str, today: dt.date) -> None:
+    """Takes each handed line's quantity off the shelf and records the batches it came from."""
+    # Drug by drug in one order, so two dispensings sharing drugs take their batch rows' locks
+    # in the same order and never wait on each other in a circle.
+    for line in sorted(handed, key=lambda line: (line.drug_id, line.id)):
+        taken = await take(
+            session,
+            stock,
+            store_id=PHARMACY,
+            drug_id=line.drug_id,
+            quantity=line.quantity,
+            movement=Movement.dispense,
+            reference=number,
+            person=by,
+            today=today,
+            drug_label=line.name,
+        )
+        session.add_all(
+            DispensingLineBatch(
+                dispensing_line_id=line.id,
+                batch_id=t.batch_id,
+                batch_no=t.batch_no,
+                expiry_date=t.expiry_date,
+                quantity=t.quantity,
+            )
+            for t in taken
+        )
+    await session.flush()
 
 
 def claimed_message(claim: RefundClaimOut, body: RefundClaimIn) -> dict[str, Any]:
@@ -320,7 +383,9 @@ async def claim_refund(
 ) -> RefundClaimOut:
     """The sender will refund these lines if, and only if, this commits: their fate becomes
     `refunded`, so they are never handed out. A line already dispensed (or refunded) → 409 and
-    nothing changes. The order need not have arrived yet: its lines arrive struck through."""
+    nothing changes. The order need not have arrived yet: its lines arrive struck through.
+    A dispensed line the patient has returned (fate `returned`) is refunded by one conditional
+    UPDATE from `returned`: never a line whose drugs are still with the patient."""
     # Not locked: the fates' unique index settles a race with a dispense, and a lock on an order
     # not yet received would be a gap lock that the order's arrival then waits on.
     found = select(DispensingOrder).where(DispensingOrder.source == source, DispensingOrder.order_id == order_id)  # type: ignore[arg-type]
@@ -340,7 +405,8 @@ async def claim_refund(
             LineFate.line_id.in_(body.line_ids),  # type: ignore[arg-type,attr-defined]
         )
     )
-    fates = {fate.fate for fate in taken.scalars()}
+    current = {fate.line_id: fate.fate for fate in taken.scalars()}
+    fates = set(current.values())
     if Fate.dispensed in fates:
         raise Conflict(
             Text(
@@ -349,12 +415,28 @@ async def claim_refund(
             ),
             code="already_dispensed",
         )
-    if fates:
+    if Fate.refunded in fates:
         raise Conflict(Text("这些明细已退费", "These lines were already refunded"), code="already_refunded")
     now = utcnow()
+    returned = sorted(line_id for line_id, fate in current.items() if fate == Fate.returned)
+    for line_id in returned:
+        # From `returned` only: a claim racing another claim of the same returned line loses here.
+        done = await session.execute(
+            update(LineFate)
+            .where(
+                LineFate.source == source,  # type: ignore[arg-type]
+                LineFate.order_id == order_id,  # type: ignore[arg-type]
+                LineFate.line_id == line_id,  # type: ignore[arg-type]
+                LineFate.fate == Fate.returned,  # type: ignore[arg-type]
+            )
+            .values(fate=Fate.refunded, claim=claim, at=now)
+        )
+        if not done.rowcount:  # type: ignore[attr-defined]
+            raise _line_taken()
     session.add_all(
         LineFate(source=source, order_id=order_id, line_id=line_id, fate=Fate.refunded, claim=claim, at=now)
         for line_id in body.line_ids
+        if line_id not in current
     )
     try:
         await session.flush()
@@ -362,14 +444,16 @@ async def claim_refund(
         raise _line_taken() from exc
     answer = RefundClaimOut(claim=claim, source=source, order_id=order_id, line_ids=body.line_ids, claimed_at=now)
     if order is not None and before is not None:
-        refunded = await _refunded(session, source, order_id)
-        await session.execute(
-            update(DispensingLine)
-            .where(DispensingLine.dispensing_order_id == order.id, DispensingLine.line_id.in_(refunded))  # type: ignore[arg-type,attr-defined]
-            .values(cancelled=True)
-        )
-        if all(line.line_id in refunded for line in before.lines):
-            order.state = State.cancelled
+        # Lines returned after a dispense were handed out: they stay as the dispense showed them.
+        if order.state != State.dispensed:
+            refunded = await _refunded(session, source, order_id)
+            await session.execute(
+                update(DispensingLine)
+                .where(DispensingLine.dispensing_order_id == order.id, DispensingLine.line_id.in_(refunded))  # type: ignore[arg-type,attr-defined]
+                .values(cancelled=True)
+            )
+            if all(line.line_id in refunded for line in before.lines):
+                order.state = State.cancelled
         order.updated_at = now
         session.add(order)
         await session.flush()

@@ -73,15 +73,16 @@ def test_unknown_service_is_404(platform: Platform, token: str) -> None:
 
 
 def test_module_not_deployed_is_503(platform: Platform, token: str) -> None:
-    answer = _get(platform, token, "/api/sms/stock")
+    answer = _get(platform, token, "/api/hms/admissions")
     assert answer.status_code == 503
     assert answer.json()["code"] == "no_live_instance"
 
 
 def test_modules_show_only_running_services(platform: Platform, token: str) -> None:
     modules = {m["key"]: m["available"] for m in _get(platform, token, "/api/auth/modules").json()}
-    assert modules["dbs"] is True and modules["oms"] is True and modules["dms"] is True and modules["pms"] is True
-    assert modules["hms"] is False and modules["sms"] is False
+    running = ("dbs", "oms", "dms", "sms", "pms")
+    assert all(modules[key] is True for key in running)
+    assert modules["hms"] is False and modules["tms"] is False
 
 
 def test_503_while_dbs_is_stopped_then_recovers(platform: Platform, token: str) -> None:

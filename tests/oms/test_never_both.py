@@ -24,6 +24,7 @@ import httpx2
 import pytest
 
 from tests.oms.outpatient_desk import Desk
+from tests.pms.conftest import stock_up
 from tests.support.databases import fresh_databases
 from tests.support.servers import Component, running_platform
 
@@ -95,6 +96,10 @@ def processes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         ) as running,
     ):  # fmt: skip
         desk = Desk(_Gateway(running["gateway"].url), urls)  # type: ignore[arg-type]
+        # Enough on the pharmacy's shelf for every race's dispense: what is tested here is the fates.
+        for code in ("YP0006", "YP0001"):
+            drug = desk.drug(code)
+            stock_up(desk.http, drug["id"], 2000, code=code, name=drug["name"])
         try:
             yield Platform(desk, running, dict(running["pms"].env))
         finally:
@@ -231,7 +236,8 @@ def _race(desk: Desk, prescription: Prescription, chosen: list[int], early: bool
 
 
 def _final(answer: httpx2.Response) -> httpx2.Response | None:
-    """A dispense's answer unless it was only the pharmacy being busy (then None: ask again)."""
+    """An answer (a dispense's, a refund's) unless it was only the pharmacy being busy or not yet
+    found again after a restart (then None: ask again)."""
     return None if answer.status_code >= 500 else answer
 
 
@@ -292,7 +298,7 @@ def test_pharmacy_dying_before_its_claim_commits_refuses_the_refund(processes: P
     assert _refunded_amount(desk, prescription) == "0.00"
     platform.restart("pms")
     assert _dispense(desk, _at_pharmacy(desk, prescription)).status_code == 200
-    late = _refund(desk, prescription, prescription.line_ids)
+    late = _until(lambda: _final(_refund(desk, prescription, prescription.line_ids)), "oms reaching pms")
     assert late.status_code == 409 and late.json()["code"] == "not_refundable"
     _settled(desk)
     assert set(assert_never_both(desk, prescription).values()) == {"dispensed"}
@@ -343,7 +349,9 @@ def test_pharmacy_dying_after_the_dispense_commits_refuses_every_later_refund(pr
     assert while_down.status_code == 503 and while_down.json()["code"] == "pharmacy_unavailable"
     assert set(_oms_states(desk, prescription).values()) == {"paid"}
     platform.restart("pms")
-    refused = _refund(desk, prescription, prescription.line_ids)
+    # oms asks the pharmacy about every drug line, a dispensed one too (it may have been returned):
+    # until oms finds the restarted pharmacy in the registry it answers 503 and writes nothing.
+    refused = _until(lambda: _final(_refund(desk, prescription, prescription.line_ids)), "oms reaching pms")
     assert refused.status_code == 409 and refused.json()["code"] == "not_refundable"
     _until(lambda: set(_oms_states(desk, prescription).values()) == {"dispensed"}, "the report reached oms")
     _settled(desk)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 import oms.main
 from oms.settings import OmsSettings
 from tests.oms.outpatient_desk import Desk, a_week_later, desk_on
+from tests.pms.conftest import stock_up
 from tests.security.conftest import ISOLATED, routes_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -31,7 +32,9 @@ def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         yield desk
 
 
-def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    # An outbox message refused while its receiver started waits its back-off (2, 4, 8 … s)
+    # before it is sent again: on a loaded machine that alone can pass 20 s.
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -110,6 +113,7 @@ def test_a_patient_goes_from_registration_to_dispensed_drugs(desk: Desk) -> None
     orders = desk.ok("GET", "/api/pms/dispensing-orders")["items"]
     mine = [o for o in orders if o["order_id"] == prescription["id"]]
     assert len(mine) == 1 and mine[0]["state"] == "pending"
+    stock_up(desk.http, amoxicillin["id"], 2, code=amoxicillin["code"], name=amoxicillin["name"])
     desk.ok("POST", f"/api/pms/dispensing-orders/{mine[0]['id']}/dispense")
     wait_for(lambda: desk.ok("GET", f"/api/oms/orders/{prescription['id']}")["state"] == "dispensed")
     assert desk.ok("GET", f"/api/oms/visits/{visit['id']}")["visit"]["state"] == "dispensed"
@@ -306,6 +310,8 @@ def test_an_unpaid_order_is_cancelled_a_paid_one_refunded(desk: Desk) -> None:
     wait_for(lambda: bool(at_pharmacy()) and any(line["cancelled"] for line in at_pharmacy()[0]["lines"]))
     (dispensing,) = at_pharmacy()
     assert [line["cancelled"] for line in dispensing["lines"]] == [True, False]
+    handed = desk.drug("YP0005")
+    stock_up(desk.http, handed["id"], 1, code=handed["code"], name=handed["name"])
     desk.ok("POST", f"/api/pms/dispensing-orders/{dispensing['id']}/dispense")
     wait_for(lambda: desk.ok("GET", f"/api/oms/orders/{paid['id']}")["state"] == "dispensed")
     lines = desk.ok("GET", f"/api/oms/orders/{paid['id']}")["lines"]

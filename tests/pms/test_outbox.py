@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, inspect, select
 from pms.db import metadata, outbox
 from shared.migrations import sync_url
 from tests.conftest import DatabaseUnderTest
-from tests.pms.conftest import OMS_PERMISSIONS, PHARMACIST, order_body
+from tests.pms.conftest import OMS_PERMISSIONS, PHARMACIST, SMS_PERMISSIONS, order_body, stock_up
 from tests.support.servers import ThreadServer
 from tests.support.stack import Stack
 
@@ -61,6 +61,10 @@ def _receive_and_dispense(stack: Stack, order_id: int) -> dict[str, Any]:
     received = httpx.post(base, json=order_body(order_id), headers=oms, timeout=30)
     assert received.status_code == 201, received.text
     order_pk = received.json()["id"]
+    sms = {"Authorization": f"Bearer {stack.key.service_token('sms', SMS_PERMISSIONS)}"}
+    with httpx.Client(base_url=stack.url("pms"), headers=sms, timeout=30) as warehouse:
+        for line in order_body(order_id)["lines"]:
+            stock_up(warehouse, line["drug_id"], line["quantity"])
     dispensed = httpx.post(f"{base}/{order_pk}/dispense", headers=stack.bearer(PHARMACIST, username="pharmacist"))
     assert dispensed.status_code == 200, dispensed.text
     return dispensed.json()
@@ -123,4 +127,7 @@ def test_the_report_is_delivered_once_with_its_key_as_pms(
     }
     # pms's own token from the gateway: only what pms may do on others.
     claims = jwt.get_unverified_claims(call["token"])
-    assert claims["perms"] == ["system:revocation:read", "oms:dispensing:write"]
+    assert claims["perms"] == [
+        "system:revocation:read", "oms:dispensing:write", "hms:dispensing:write", "sms:shortage:write",
+        "sms:return:write",
+    ]  # fmt: skip

@@ -30,6 +30,7 @@ def notices(api: Api) -> list[dict[str, Any]]:
 
 def test_a_claim_takes_the_lines_and_the_rest_is_dispensed(api: Api) -> None:
     order = api.receive(1)
+    api.stock_up_for_orders()
     answer = claim(api, 1, [11], "claim-1")
     assert answer.status_code == 201, answer.text
     assert answer.json()["line_ids"] == [11]
@@ -45,12 +46,14 @@ def test_a_claim_takes_the_lines_and_the_rest_is_dispensed(api: Api) -> None:
 
 def test_a_dispensed_line_cannot_be_claimed_and_nothing_changes(api: Api) -> None:
     order = api.receive(1)
+    api.stock_up_for_orders()
     assert api.dispense(order["id"]).status_code == 200
     refused = claim(api, 1, [12], "claim-late")
     assert refused.status_code == 409 and refused.json()["code"] == "already_dispensed"
     assert fates(api) == {11: "dispensed", 12: "dispensed"}
     assert notices(api) == []
-    assert api.count("idempotency_keys") == 1  # only the order's: a refused claim keeps no key
+    # Only the order's and the deliveries': a refused claim keeps no key.
+    assert api.count("idempotency_keys") == 3
 
 
 def test_a_claim_before_the_order_arrives_strikes_its_lines_through(api: Api) -> None:
@@ -98,6 +101,7 @@ def test_bad_claims_are_refused_naming_the_field(api: Api) -> None:
 
 def test_claims_racing_dispenses_give_every_line_exactly_one_fate(api: Api) -> None:
     orders = [api.receive(n) for n in range(1, 21)]
+    api.stock_up_for_orders()
 
     def claim_one(n: int) -> int:
         return claim(api, n, [10 * n + 1], f"race-{n}").status_code

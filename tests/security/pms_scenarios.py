@@ -28,7 +28,7 @@ from pms.settings import PmsSettings
 from shared.clock import utcnow
 from shared.migrations import sync_url
 from tests.conftest import DatabaseUnderTest
-from tests.pms.conftest import Api, order_body
+from tests.pms.conftest import Api, delivery_body, delivery_line, order_body
 from tests.security.conftest import ISOLATED, MISSING_ID, Minter, Route, read_audit, routes_of
 from tests.support.databases import fresh_databases
 from tests.support.tokens import SigningKey
@@ -88,6 +88,10 @@ def _receive(api: Api, token: str) -> Scenario:
 
 def _dispense(api: Api, token: str) -> Scenario:
     order = api.receive(next(_orders))
+    api.stock_up_for_orders()
+    # A drug the pharmacy never received: refused, nothing written.
+    unstocked = {**order_body(0)["lines"][0], "drug_id": 999999}
+    short = api.receive(next(_orders), lines=[unstocked])
 
     def check(row: dict[str, Any], _: Any) -> None:
         assert (row["before"]["state"], row["after"]["state"]) == ("pending", "dispensed")
@@ -97,6 +101,7 @@ def _dispense(api: Api, token: str) -> Scenario:
     return Scenario(
         refused=[
             (404, lambda: api.dispense(int(MISSING_ID), token=token)),
+            (409, lambda: api.dispense(short["id"], token=token)),
             (403, lambda: api.dispense(order["id"], token=api.token("pms:dispensing:read"))),
             (401, lambda: api.dispense(order["id"], token=None)),
         ],
@@ -111,6 +116,7 @@ def _claim(api: Api, token: str) -> Scenario:
     order = api.receive(next(_orders))
     first_line = order["lines"][0]["line_id"]
     handed_out = api.receive(next(_orders))
+    api.stock_up_for_orders()
     assert api.dispense(handed_out["id"]).status_code == 200
     key = f"oms-refund-{order['order_id']}"
 
@@ -139,6 +145,98 @@ def _claim(api: Api, token: str) -> Scenario:
         action="refund_claim",
         check=check,
         entity_id=lambda _: str(order["id"]),  # the claim changes the dispensing order's lines
+    )
+
+
+def _deliver(api: Api, token: str) -> Scenario:
+    body = delivery_body(delivery_line(5, 40, batch_no=f"AUDIT-{next(_orders)}"))
+    key = f"audit-delivery-{body['outbound_id']}"
+    earlier = delivery_body(delivery_line(5, 1))
+    assert api.deliver(earlier, f"audit-delivery-{earlier['outbound_id']}").status_code == 201
+
+    def check(row: dict[str, Any], answer: Any) -> None:
+        assert row["before"] is None
+        assert (row["after"]["number"], row["after"]["outbound_id"]) == (answer.json()["number"], body["outbound_id"])
+        assert [(line["batch_no"], line["quantity"]) for line in row["after"]["lines"]] == [
+            (line["batch_no"], line["quantity"]) for line in body["lines"]
+        ]
+
+    return Scenario(
+        refused=[
+            (422, lambda: api.deliver(body, None, token=token)),  # no Idempotency-Key
+            (422, lambda: api.deliver({**body, "lines": []}, key, token=token)),
+            (409, lambda: api.deliver({**body, "outbound_id": earlier["outbound_id"]}, key, token=token)),
+            (403, lambda: api.deliver(body, key, token=api.token("pms:delivery:read"))),
+            (401, lambda: api.deliver(body, key, token=None)),
+        ],
+        call=lambda: api.deliver(body, key, token=token),
+        status=201,
+        action="create",
+        check=check,
+        entity="delivery",
+    )
+
+
+def _return_drugs(api: Api, token: str) -> Scenario:
+    api.stock_up_for_orders()
+    order = api.receive(next(_orders))
+    assert api.dispense(order["id"]).status_code == 200
+    pending = api.receive(next(_orders))
+    body = {"line_ids": [order["lines"][0]["line_id"]], "reason": "患者过敏"}
+
+    def give_back(order_id: int, body: dict[str, Any], token: str | None) -> Any:
+        return api.request("POST", f"dispensing-orders/{order_id}/returns", json=body, token=token)
+
+    def check(row: dict[str, Any], answer: Any) -> None:
+        assert row["before"] is None
+        assert (row["after"]["number"], row["after"]["created_by"]) == (answer.json()["number"], ACTOR)
+        assert [line["line_id"] for line in row["after"]["lines"]] == body["line_ids"]
+
+    not_dispensed = {**body, "line_ids": [pending["lines"][0]["line_id"]]}
+    return Scenario(
+        refused=[
+            (404, lambda: give_back(int(MISSING_ID), body, token)),
+            (409, lambda: give_back(pending["id"], not_dispensed, token)),
+            (422, lambda: give_back(order["id"], {**body, "line_ids": []}, token)),
+            (403, lambda: give_back(order["id"], body, api.token("pms:dispensing:read"))),
+            (401, lambda: give_back(order["id"], body, None)),
+        ],
+        call=lambda: give_back(order["id"], body, token),
+        status=201,
+        action="create",
+        check=check,
+        entity="drug_return",
+    )
+
+
+def _return_to_warehouse(api: Api, token: str) -> Scenario:
+    batch_no = f"AUDIT-TK-{next(_orders)}"
+    api.stock_up(5, 2, batch_no=batch_no)
+    (batch_id,) = [b["id"] for b in api.rows("stock_batches") if b["batch_no"] == batch_no]
+    line = {"batch_id": batch_id, "quantity": 2, "reason": "滞销"}
+    body = {"warehouse_id": 1, "destination": "stock", "lines": [line]}
+
+    def send_back(body: dict[str, Any], token: str | None) -> Any:
+        return api.request("POST", "warehouse-returns", json=body, token=token)
+
+    def check(row: dict[str, Any], answer: Any) -> None:
+        assert row["before"] is None
+        assert (row["after"]["number"], row["after"]["created_by"]) == (answer.json()["number"], ACTOR)
+        assert [(li["batch_no"], li["quantity"]) for li in row["after"]["lines"]] == [(batch_no, 2)]
+
+    return Scenario(
+        refused=[
+            (422, lambda: send_back({**body, "lines": []}, token)),
+            (409, lambda: send_back({**body, "lines": [{**line, "quantity": 3}]}, token)),  # more than the batch
+            (403, lambda: send_back(body, api.token("pms:stock:read"))),
+            (401, lambda: send_back(body, None)),
+        ],
+        # Again: the batch is empty now, so 409 and no second row.
+        call=lambda: send_back(body, token),
+        status=201,
+        action="create",
+        check=check,
+        entity="warehouse_return",
     )
 
 
@@ -200,12 +298,74 @@ def _resolve(api: Api, token: str) -> Scenario:
     )
 
 
+def _shortage_body() -> dict[str, Any]:
+    return {"lines": [{"drug_id": 3, "code": "YP003", "name": "阿莫西林胶囊", "quantity": 20}]}
+
+
+def _file_shortage(api: Api, token: str) -> Scenario:
+    body = _shortage_body()
+
+    def check(row: dict[str, Any], answer: Any) -> None:
+        assert row["before"] is None
+        assert (row["after"]["number"], row["after"]["state"]) == (answer.json()["number"], "open")
+        assert row["after"]["created_by"] == ACTOR
+
+    return Scenario(
+        refused=[
+            (422, lambda: api.post("shortage-requests", {"lines": []}, token=token)),
+            (403, lambda: api.post("shortage-requests", body, token=api.token("pms:shortage:read"))),
+            (401, lambda: api.post("shortage-requests", body, token=None)),
+        ],
+        call=lambda: api.post("shortage-requests", body, token=token),
+        status=201,
+        action="create",
+        check=check,
+        entity="shortage_request",
+        # Filing again is another request: the pharmacist asked twice.
+        repeatable=True,
+    )
+
+
+def _cancel_shortage(api: Api, token: str) -> Scenario:
+    writer = api.token("pms:shortage:write")
+    request = api.post("shortage-requests", _shortage_body(), token=writer).json()
+    gone = api.post("shortage-requests", _shortage_body(), token=writer).json()
+    with api.engine.begin() as conn:  # the relay delivered this one to the warehouse
+        conn.execute(outbox.update().where(outbox.c.key == f"pms-shortage-{gone['id']}").values(status="delivered"))
+
+    def cancel(request_id: int, token: str | None) -> Any:
+        return api.post(f"shortage-requests/{request_id}/cancel", token=token)
+
+    def check(row: dict[str, Any], _: Any) -> None:
+        assert (row["before"]["state"], row["after"]["state"]) == ("open", "cancelled")
+        assert row["after"]["cancelled_by"] == ACTOR
+
+    return Scenario(
+        refused=[
+            (404, lambda: cancel(int(MISSING_ID), token)),
+            (409, lambda: cancel(gone["id"], token)),
+            (403, lambda: cancel(request["id"], api.token("pms:shortage:read"))),
+            (401, lambda: cancel(request["id"], None)),
+        ],
+        call=lambda: cancel(request["id"], token),
+        status=200,
+        action="cancel",
+        check=check,
+        entity="shortage_request",
+    )
+
+
 SCENARIOS: dict[str, Callable[[Api, str], Scenario]] = {
     "POST /api/pms/outbox/{message_id}/retry": _retry,
     "POST /api/pms/outbox/{message_id}/resolve": _resolve,
     "POST /api/pms/dispensing-orders": _receive,
     "POST /api/pms/dispensing-orders/{order_id}/dispense": _dispense,
     "POST /api/pms/dispensing-orders/by-source/{source}/{order_id}/refund-claims": _claim,
+    "POST /api/pms/deliveries": _deliver,
+    "POST /api/pms/dispensing-orders/{order_id}/returns": _return_drugs,
+    "POST /api/pms/warehouse-returns": _return_to_warehouse,
+    "POST /api/pms/shortage-requests": _file_shortage,
+    "POST /api/pms/shortage-requests/{request_id}/cancel": _cancel_shortage,
 }
 
 

@@ -40,6 +40,7 @@ from tests.security.conftest import (
     unique,
 )
 from tests.security.pms_scenarios import pms_api, test_every_pms_write_is_audited  # noqa: F401
+from tests.security.sms_scenarios import sms_api, test_every_sms_write_is_audited  # noqa: F401
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 DBS_WRITES = [r for r in dbs_routes() if r.method in WRITE_METHODS]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,63 @@ def _walk(desk: Desk) -> None:
     while not desk.ok("GET", "/api/pms/dispensing-orders")["items"]:
         assert time.monotonic() < deadline, "the dispensing order never reached pms"
         time.sleep(0.2)
+    _walk_the_stores(desk, drug)
     assert stack  # every component stays up for the checks
+
+
+def _walk_the_stores(desk: Desk, drug: dict[str, Any]) -> None:
+    """A batch from a supplier into the warehouse and on to the pharmacy, and one of every
+    other warehouse and pharmacy record."""
+    first = {
+        kind: desk.ok("GET", f"/api/dbs/{kind}")["items"][0]["id"] for kind in ("suppliers", "warehouses", "handlers")
+    }
+    warehouse = first["warehouses"]
+    today = hospital_today()
+    line = {
+        "drug_id": drug["id"],
+        "batch_no": "PH-检索-1",
+        "production_date": (today - timedelta(days=100)).isoformat(),
+        "expiry_date": (today + timedelta(days=400)).isoformat(),
+        "purchase_price": "2.50",
+        "quantity": 20,
+    }
+    header = {"warehouse_id": warehouse, "supplier_id": first["suppliers"], "handler_id": first["handlers"]}
+    inbound = desk.ok("POST", "/api/sms/inbound-orders", 201, json={**header, "lines": [line]})
+    desk.ok("POST", f"/api/sms/inbound-orders/{inbound['id']}/post")
+    desk.ok(
+        "POST",
+        "/api/sms/purchase-orders",
+        201,
+        json={
+            "warehouse_id": warehouse,
+            "supplier_id": first["suppliers"],
+            "lines": [{"drug_id": drug["id"], "quantity": 5, "price": "2.50"}],
+        },
+    )
+    described = {k: drug.get(k) or "" for k in ("code", "name", "spec")} | {"unit": ""}
+    desk.ok(
+        "POST",
+        "/api/pms/shortage-requests",
+        201,
+        json={"lines": [{"drug_id": drug["id"], **described, "quantity": 3}]},
+    )
+    desk.ok(
+        "POST",
+        "/api/sms/outbound-orders",
+        201,
+        json={"warehouse_id": warehouse, "lines": [{"drug_id": drug["id"], "quantity": 3}]},
+    )
+    stock = desk.ok("GET", "/api/sms/stock")["items"][0]
+    desk.ok("POST", "/api/sms/disposals", 201, json={"batch_id": stock["batch_id"], "quantity": 1, "reason": "破损"})
+    desk.ok("POST", "/api/sms/stocktakes", 201, json={"warehouse_id": warehouse})
+    # The outbound order and the shortage request reach the other side through the outboxes.
+    deadline = time.monotonic() + 30
+    while not (desk.ok("GET", "/api/pms/stock")["items"] and desk.ok("GET", "/api/sms/shortage-requests")["items"]):
+        assert time.monotonic() < deadline, "the delivery or the shortage request never arrived"
+        time.sleep(0.2)
+    # The paid prescription leaves the pharmacy from the batch just delivered.
+    order = desk.ok("GET", "/api/pms/dispensing-orders")["items"][0]
+    desk.ok("POST", f"/api/pms/dispensing-orders/{order['id']}/dispense")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
@@ -103,10 +160,13 @@ def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     umask = os.umask(0o022)
     os.umask(umask)
     try:
-        with fresh_databases(request.param, ["oms", "dms", "pms"], directory) as urls, Stack(directory, urls) as stack:
+        with (
+            fresh_databases(request.param, ["oms", "dms", "sms", "pms"], directory) as urls,
+            Stack(directory, urls) as stack,
+        ):
             stack.start("gateway")
             stack.start("dbs", demo_data=True)
-            for name in ("dms", "oms", "pms"):
+            for name in ("dms", "oms", "sms", "pms"):
                 stack.start(name)
             assert set(stack.apps) >= set(components.available()) - {"registry"}
             desk = Desk(stack, urls)
