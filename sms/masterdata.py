@@ -115,6 +115,17 @@ class MasterData:
     async def handler(self, handler_id: int, field: str = "handler_id") -> Handler:
         return await self._usable(Handler, handler_id, field)
 
+    async def drug_lines(self, lines: Iterable[Any]) -> list[dict[str, Any]]:
+        """Each line as sent, with its drug's code, name and spec frozen on it (a later rename never
+        rewrites a document); 422 on `lines.N.drug_id` for the first drug that is not usable."""
+        described = []
+        for i, line in enumerate(lines):
+            drug = await self.drug(line.drug_id, f"lines.{i}.drug_id")
+            described.append(
+                {**line.model_dump(), "drug_code": drug.code, "drug_name": drug.name, "drug_spec": drug.spec or ""}
+            )
+        return described
+
     async def enabled(self, model: type[Model], limit: int = 200) -> list[Model]:
         """Every enabled record of a kind (demo data: the dictionary's drugs, the first warehouse)."""
         params: dict[str, Any] = {"enabled": "true", "size": limit}

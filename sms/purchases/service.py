@@ -140,13 +140,7 @@ async def _checked(masters: MasterData, body: PurchaseOrderIn) -> tuple[dict[str
         "supplier_name": supplier.name,
         "remark": body.remark,
     }
-    lines = []
-    for i, line in enumerate(body.lines):
-        drug = await masters.drug(line.drug_id, f"lines.{i}.drug_id")
-        lines.append(
-            {**line.model_dump(), "drug_code": drug.code, "drug_name": drug.name, "drug_spec": drug.spec or ""}
-        )
-    return header, lines
+    return header, await masters.drug_lines(body.lines)
 
 
 async def _locked(session: AsyncSession, order_id: int) -> PurchaseOrder:
