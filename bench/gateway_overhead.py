@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from hamp_platform import component_pids, free_port, free_ports, login, start_platform, stop_platform
+from hamp_platform import component_pids, cpu_seconds, free_port, free_ports, login, start_platform, stop_platform
 
 PATH = "/api/dbs/departments"
 NGINX_CONF = """
@@ -61,15 +61,10 @@ def _ms(figure: str) -> float:
     return float(number) * UNITS[unit]
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def wrk(url: str, token: str, seconds: int, connections: int, pid: int | None = None) -> dict[str, float]:
     """`pid`: also the CPU time that process spent per request (a busy machine slows a request
     down but hardly changes what it costs)."""
-    cpu = _cpu_seconds(pid) if pid else 0.0
+    cpu = cpu_seconds(pid) if pid else 0.0
     auth = f"Authorization: Bearer {token}"
     out = subprocess.run(
         ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", auth, url],
@@ -80,7 +75,7 @@ def wrk(url: str, token: str, seconds: int, connections: int, pid: int | None = 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {
-        "cpu_ms": (_cpu_seconds(pid) - cpu) * 1000 / max(requests, 1) if pid else 0.0,
+        "cpu_ms": (cpu_seconds(pid) - cpu) * 1000 / max(requests, 1) if pid else 0.0,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": _ms(re.search(r"\s50(?:\.000)?%\s+([\d.]+\w+)", out).group(1)),
         "p99": _ms(re.search(r"\s99(?:\.000)?%\s+([\d.]+\w+)", out).group(1)),

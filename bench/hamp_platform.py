@@ -39,6 +39,12 @@ def free_ports() -> dict[str, int]:
     return {name: free_port() for name in components.available()}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far: what work costs, whatever else loads the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def component_pids(var_dir: Path) -> dict[str, int]:
     """The pid of each component `hamp up` runs in var_dir, from the pid files it writes."""
     return {p.stem: int(p.read_text()) for p in sorted((var_dir / "run").glob("*.pid"))}

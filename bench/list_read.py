@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hamp_platform import ROOT, free_port
+from hamp_platform import ROOT, cpu_seconds, free_port
 from pydantic import BaseModel
 
 PATH = "/api/dbs/departments"
@@ -106,12 +106,6 @@ def wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, str]:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     figures["non_2xx"] = errors.group(1) if errors else "0"
     return figures
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far: what a request costs, whatever else loads the machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(url: str, token: str, seconds: int, connections: int, pid: int) -> dict[str, str]:

@@ -37,6 +37,8 @@ from zoneinfo import ZoneInfo
 
 import httpx2
 from hamp_platform import (
+    component_pids,
+    cpu_seconds,
     create_mysql_databases,
     drop_mysql_databases,
     free_ports,
@@ -203,7 +205,13 @@ def percentile(values: list[float], pct: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
-async def bench(gateway: str, args: argparse.Namespace, database: str) -> None:
+async def cpu_over_window(pids: dict[str, int], measure_from: float) -> dict[str, float]:
+    """Each process's CPU seconds at the start of the measured window (the workers' warm-up done)."""
+    await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+async def bench(gateway: str, args: argparse.Namespace, database: str, pids: dict[str, int]) -> None:
     limits = httpx2.Limits(max_connections=args.concurrency + 4, max_keepalive_connections=args.concurrency + 4)
     async with httpx2.AsyncClient(base_url=gateway, timeout=60.0, limits=limits) as client:
         await wait_for_routes(client)
@@ -216,9 +224,14 @@ async def bench(gateway: str, args: argparse.Namespace, database: str) -> None:
         measure_from = time.monotonic() + WARM_UP_SECONDS
         stop_at = measure_from + args.seconds
         unused = enumerate(patients)  # one iterator for all workers: each patient registers once
+        # The bench's own process too: its client is part of the machine's load.
+        pids = {**pids, "bench client": os.getpid()}
+        cpu_at_start = asyncio.create_task(cpu_over_window(pids, measure_from))
         await asyncio.gather(
             *(worker(client, unused, schedules, measure_from, stop_at, tally) for _ in range(args.concurrency))
         )
+        at_start = await cpu_at_start
+        cpu = {name: cpu_seconds(pid) - at_start[name] for name, pid in pids.items()}
         measured = time.monotonic() - measure_from
         if measured <= 0:
             raise SystemExit(f"all {len(patients)} patients registered during the warm-up: raise --patients")
@@ -242,6 +255,9 @@ async def bench(gateway: str, args: argparse.Namespace, database: str) -> None:
         f"latency of 201s: p50 {percentile(ok, 50) * 1000:.0f} ms, p95 {percentile(ok, 95) * 1000:.0f} ms, "
         f"p99 {percentile(ok, 99) * 1000:.0f} ms"
     )
+    per = max(1, len(ok))
+    spent = ", ".join(f"{name} {seconds * 1000 / per:.1f}" for name, seconds in cpu.items() if seconds > 0)
+    print(f"CPU ms per registration in the window: {spent}; total {sum(cpu.values()) * 1000 / per:.1f}")
     if tally.others:
         print("non-201 answers (measured window):")
         for (status, code), count in tally.others.most_common():
@@ -276,7 +292,7 @@ def main() -> None:
         )
         process, seconds, _ = start_platform(var_dir, ports, extra_env)
         print(f"hamp up ready in {seconds:.1f} s")
-        asyncio.run(bench(f"http://127.0.0.1:{ports['gateway']}", args, database))
+        asyncio.run(bench(f"http://127.0.0.1:{ports['gateway']}", args, database, component_pids(var_dir)))
     finally:
         if process is not None:
             stop_platform(process)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hamp_platform import component_pids, free_ports, start_platform, stop_platform
+from hamp_platform import component_pids, cpu_seconds, free_ports, start_platform, stop_platform
 
 
 def ctrl_c(process) -> None:
@@ -38,12 +38,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pss_mb(pid: int) -> float:
