@@ -195,6 +195,8 @@ def main() -> None:
     process = None
     try:
         extra_env = create_mysql_databases(args.mysql, prefix) if args.mysql else {}
+        # The warehouse's demo stock would reach the same shelf while the bench counts it.
+        extra_env["HAMP_SMS_DEMO_DATA"] = "false"
         host = make_url(args.mysql) if args.mysql else None
         database = f"MariaDB/MySQL at {host.host}:{host.port}" if host else "SQLite"
         process, seconds, _ = start_platform(var_dir, ports, extra_env)

@@ -33,6 +33,7 @@ import pytest
 
 from tests.e2e.test_console_outpatient import _add_line, _admin_api, _confirm, _create, _money, _pick_visit
 from tests.e2e.test_console_system import Browsers, _login, _open_module_page, launch
+from tests.pms.conftest import stock_up
 from tests.support.browser import assert_no_codes, browser_available  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -159,6 +160,9 @@ def _make_world(base: str, username: str, password: str) -> World:
         return _create(api, "/api/dbs/drugs", body)
 
     drug_a, drug_b = drug(f"QA{tag}", f"感冒灵颗粒{tag}"), drug(f"QB{tag}", f"止咳糖浆{tag}")
+    # On the pharmacy's shelf, as the warehouse delivers them: what is shown here is the dispensing.
+    for d in (drug_a, drug_b):
+        stock_up(api, d["id"], 20, code=d["code"], name=d["name"])
     schedule = _create(
         api,
         "/api/dms/schedules",

@@ -46,6 +46,7 @@ from tests.e2e.test_console_outpatient import (
     _register,
 )
 from tests.e2e.test_console_system import Browsers, _login, _logout, _open_module_page, launch
+from tests.pms.conftest import stock_up
 from tests.support.browser import browser_available  # noqa: F401
 from tests.support.clerks import login, module_permissions, user_with
 
@@ -151,8 +152,11 @@ def _refund_line(page: Any, desk: Desk, visit_number: str, order: dict, line: di
     return refund
 
 
-def _pharmacist_dispenses(pharmacist: httpx2.Client, prescription: dict, refunded_line: str) -> None:
-    """At the pharmacy the refunded line is cancelled; the pharmacist hands out the rest."""
+def _pharmacist_dispenses(
+    pharmacist: httpx2.Client, warehouse: httpx2.Client, prescription: dict, refunded_line: str
+) -> None:
+    """At the pharmacy the refunded line is cancelled; the warehouse has delivered the rest, and the
+    pharmacist hands it out."""
 
     def arrived() -> dict | None:
         orders = pharmacist.get("/api/pms/dispensing-orders").json()["items"]
@@ -161,6 +165,9 @@ def _pharmacist_dispenses(pharmacist: httpx2.Client, prescription: dict, refunde
 
     order = _wait(arrived, "the refund reaching the pharmacy")
     assert [line["name"] for line in order["lines"] if line["cancelled"]] == [refunded_line], order
+    for line in order["lines"]:
+        if not line["cancelled"]:
+            stock_up(warehouse, line["drug_id"], line["quantity"], code=line["code"], name=line["name"])
     answer = pharmacist.post(f"/api/pms/dispensing-orders/{order['id']}/dispense")
     assert answer.status_code == 200, answer.text
 
@@ -204,10 +211,13 @@ def run_desk_day(base: str, admin_username: str, admin_password: str, browsers: 
         twin = _twin_of(api, desk.drug, tag)
         clerk_name, clerk_password = user_with(api, module_permissions(api, "oms"), "门诊收费员")
         pharmacist_name, pharmacist_password = user_with(api, module_permissions(api, "pms"), "药房药师")
+        # What sms's outbox relay would do with its service token: deliver the drugs to the pharmacy.
+        keeper_name, keeper_password = user_with(api, ["pms:delivery:write"], "药库保管员")
     finally:
         api.close()
     admin = _admin_api(base, admin_username, admin_password)  # the test's own look at the records
     pharmacist = login(base, pharmacist_name, pharmacist_password)
+    warehouse = login(base, keeper_name, keeper_password)
     desk.api = admin
     try:
         page = browsers.page("clerk")
@@ -257,7 +267,7 @@ def run_desk_day(base: str, admin_username: str, admin_password: str, browsers: 
         _open_receipt(page, page.get_by_test_id("payments-table").last.get_by_test_id("receipt-button").last)
         page.bring_to_front()
 
-        _pharmacist_dispenses(pharmacist, prescription, twin["name"])
+        _pharmacist_dispenses(pharmacist, warehouse, prescription, twin["name"])
         _visit_record(page, visit_number, refund)
 
         net = Decimal(desk.reg_type["fee"]) + Decimal(prescription["total"]) + Decimal(items["total"])
@@ -267,6 +277,7 @@ def run_desk_day(base: str, admin_username: str, admin_password: str, browsers: 
     finally:
         admin.close()
         pharmacist.close()
+        warehouse.close()
 
 
 def test_a_desk_day_with_the_outpatient_module_alone(platform: Any, browsers: Browsers) -> None:

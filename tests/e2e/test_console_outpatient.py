@@ -37,6 +37,7 @@ from shared.id_card import check_character
 from shared.pii import mask_id_card
 from tests.e2e.test_console_system import Browsers, _login, _open_module_page, launch
 from tests.oms.outpatient_desk import ALL_DAY
+from tests.pms.conftest import stock_up
 from tests.support.browser import browser_available  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -567,6 +568,8 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
 
         # 项目检查 → 发药 → 就诊记录
         _examine(page, desk, visit_number, _png())
+        # The warehouse delivers the drug to the pharmacy (as sms's outbox would), then it is handed out.
+        stock_up(desk.api, desk.drug["id"], 2, code=desk.drug["code"], name=desk.drug["name"])
         _dispense(page, prescription, patient)
         _visit_dispensed(page, visit_number)
 

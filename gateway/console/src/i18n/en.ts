@@ -1,7 +1,9 @@
 import { labelsEn } from './labels.en'
 import { outpatientEn } from './outpatient.en'
+import { pharmacyEn } from './pharmacy.en'
 import { resourcesEn } from './resources.en'
 import { secondFactorEn } from './secondFactor.en'
+import { warehouseEn } from './warehouse.en'
 import type { Messages } from './zh-CN'
 
 const en: Messages = {
@@ -9,6 +11,8 @@ const en: Messages = {
   ...labelsEn,
   ...secondFactorEn,
   ...resourcesEn,
+  ...warehouseEn,
+  ...pharmacyEn,
   app: {
     name: 'Hospital Archive Management Platform',
     short: 'HAMP',

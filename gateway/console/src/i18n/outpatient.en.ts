@@ -296,15 +296,4 @@ export const outpatientEn: typeof outpatientZh = {
       admissionNote: 'Transfer note',
     },
   },
-  pms: {
-    dispensing: {
-      title: 'Dispensing',
-      intro: 'Paid outpatient prescriptions wait here; check the lines and dispense',
-      state: { pending: 'Pending', dispensed: 'Dispensed' },
-      dispense: 'Dispense',
-      confirm: 'Dispense prescription {number} ({n} drugs) to {name}?',
-      done: 'Dispensed to {name}',
-      dispensedAt: 'Dispensed at',
-    },
-  },
 }

@@ -1,4 +1,4 @@
-// Texts of the 排班 (dms), 门诊 (oms) and 药房 (pms) pages; `opd` holds what they share.
+// Texts of the 排班 (dms) and 门诊 (oms) pages; `opd` holds what they share (药房: pharmacy.zh-CN.ts).
 // outpatient.en.ts must have the same keys (type-checked).
 export const outpatientZh = {
   opd: {
@@ -294,17 +294,6 @@ export const outpatientZh = {
       admissionAdmitted: '已入院（住院号 {number}）',
       admissionCancelled: '入院申请已取消',
       admissionNote: '转住院说明',
-    },
-  },
-  pms: {
-    dispensing: {
-      title: '发药',
-      intro: '门诊处方缴费后进入待发药队列；核对明细后发药',
-      state: { pending: '待发药', dispensed: '已发药' },
-      dispense: '发药',
-      confirm: '确认为 {name} 发放处方 {number}（{n} 种药品）？',
-      done: '已为 {name} 发药',
-      dispensedAt: '发药时间',
     },
   },
 }

@@ -1,14 +1,18 @@
 // Chinese (default) console texts. Keep keys in step with en.ts: the type below checks it.
 import { labelsZh } from './labels.zh-CN'
 import { outpatientZh } from './outpatient.zh-CN'
+import { pharmacyZh } from './pharmacy.zh-CN'
 import { resourcesZh } from './resources.zh-CN'
 import { secondFactorZh } from './secondFactor.zh-CN'
+import { warehouseZh } from './warehouse.zh-CN'
 
 const zhCN = {
   ...outpatientZh,
   ...labelsZh,
   ...secondFactorZh,
   ...resourcesZh,
+  ...warehouseZh,
+  ...pharmacyZh,
   app: {
     name: '医院档案管理平台',
     short: 'HAMP',

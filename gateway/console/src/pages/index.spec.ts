@@ -42,7 +42,9 @@ describe('the page list', () => {
     expect(firstPagePath('oms', can(['oms:visit:read']))).toBe('/oms/queue')
     expect(firstPagePath('system', can(['system:session:read']))).toBe('/system/sessions')
     expect(firstPagePath('dbs', can([]))).toBeNull()
-    expect([...MODULES_WITH_PAGES].sort()).toEqual(['dbs', 'dms', 'oms', 'pms'])
+    expect(firstPagePath('sms', can(['sms:alert:read']))).toBe('/sms/low-stock')
+    expect(firstPagePath('pms', can(['pms:trace:read']))).toBe('/pms/trace')
+    expect([...MODULES_WITH_PAGES].sort()).toEqual(['dbs', 'dms', 'oms', 'pms', 'sms'])
   })
 })
 

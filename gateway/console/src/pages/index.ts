@@ -12,7 +12,7 @@ import type { MessageKey } from '@/resources/types'
 export const MODULE_KEYS = ['oms', 'hms', 'tms', 'dbs', 'dms', 'sms', 'pms'] as const
 
 /** A module with pages here, or 系统管理. */
-export type PageModule = 'dbs' | 'dms' | 'oms' | 'pms' | 'system'
+export type PageModule = 'dbs' | 'dms' | 'oms' | 'sms' | 'pms' | 'system'
 
 export interface PageDef {
   module: PageModule
@@ -71,7 +71,27 @@ export const PAGES: PageDef[] = [
   page('oms', 'settlements', 'oms.settlements.title', 'oms:settlement:read', 'Coin', () => import('@/pages/oms/SettlementsPage.vue')),
   page('oms', 'visits', 'oms.visits.title', 'oms:visit:read', 'Document', () => import('@/pages/oms/VisitsPage.vue')),
 
+  // For sms: the order a store-keeper works in (docs/warehouse.md).
+  page('sms', 'inbound', 'sms.inbound.title', 'sms:inbound:read', 'Download', () => import('@/pages/sms/InboundPage.vue')),
+  page('sms', 'stock', 'sms.stock.title', 'sms:stock:read', 'Goods', () => import('@/pages/sms/StockPage.vue')),
+  page('sms', 'movements', 'sms.movements.title', 'sms:stock:read', 'Tickets', () => import('@/pages/sms/MovementsPage.vue')),
+  page('sms', 'low-stock', 'sms.lowStock.title', 'sms:alert:read', 'Warning', () => import('@/pages/sms/LowStockPage.vue')),
+  page('sms', 'expiry', 'sms.expiryAlert.title', 'sms:alert:read', 'AlarmClock', () => import('@/pages/sms/ExpiryPage.vue')),
+  page('sms', 'shortages', 'sms.shortages.title', 'sms:shortage:read', 'Bell', () => import('@/pages/sms/ShortagesPage.vue')),
+  page('sms', 'outbound', 'sms.outbound.title', 'sms:outbound:read', 'Upload', () => import('@/pages/sms/OutboundPage.vue')),
+  page('sms', 'purchases', 'sms.purchases.title', 'sms:purchase:read', 'ShoppingCart', () => import('@/pages/sms/PurchasesPage.vue')),
+  page('sms', 'stocktakes', 'sms.stocktakes.title', 'sms:stocktake:read', 'Finished', () => import('@/pages/sms/StocktakesPage.vue')),
+  page('sms', 'disposals', 'sms.disposals.title', 'sms:disposal:read', 'DeleteFilled', () => import('@/pages/sms/DisposalsPage.vue')),
+  page('sms', 'returns', 'sms.returns.title', 'sms:return:read', 'RefreshLeft', () => import('@/pages/sms/ReturnsPage.vue')),
+
+  // For pms: the order a pharmacist works in (docs/pharmacy.md); each with its list route's permission.
   page('pms', 'dispensing', 'pms.dispensing.title', 'pms:dispensing:read', 'FirstAidKit', () => import('@/pages/pms/DispensingPage.vue')),
+  page('pms', 'drug-returns', 'pms.drugReturns.title', 'pms:dispensing:read', 'RefreshLeft', () => import('@/pages/pms/DrugReturnsPage.vue')),
+  page('pms', 'stock', 'pms.stock.title', 'pms:stock:read', 'Box', () => import('@/pages/pms/StockPage.vue')),
+  page('pms', 'shortages', 'pms.shortages.title', 'pms:shortage:read', 'Bell', () => import('@/pages/pms/ShortagesPage.vue')),
+  page('pms', 'deliveries', 'pms.deliveries.title', 'pms:delivery:read', 'Van', () => import('@/pages/pms/DeliveriesPage.vue')),
+  page('pms', 'warehouse-returns', 'pms.warehouseReturns.title', 'pms:stock:read', 'Back', () => import('@/pages/pms/WarehouseReturnsPage.vue')),
+  page('pms', 'trace', 'pms.trace.title', 'pms:trace:read', 'Connection', () => import('@/pages/pms/TracePage.vue')),
 
   page('system', 'users', 'system.users.title', 'system:user:read', 'User', () => import('@/pages/system/UsersPage.vue')),
   page('system', 'roles', 'system.roles.title', 'system:role:read', 'Key', () => import('@/pages/system/RolesPage.vue')),

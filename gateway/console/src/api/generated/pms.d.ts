@@ -35,6 +35,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pms/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deliveries received, newest first */
+        get: operations["list_deliveries_api_pms_deliveries_get"];
+        put?: never;
+        /** Receive an outbound order of the warehouse into pharmacy stock (sent by the sms outbox; once per key) */
+        post: operations["receive_api_pms_deliveries_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One delivery */
+        get: operations["get_delivery_api_pms_deliveries__delivery_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pms/dispensing-orders": {
         parameters: {
             query?: never;
@@ -79,8 +114,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Hand the drugs out; the report to oms is queued in the same transaction */
+        /** Hand the drugs out of stock (first expiry first); the report to oms is queued in the same transaction */
         post: operations["dispense_api_pms_dispensing_orders__order_id__dispense_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/dispensing-orders/{order_id}/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A patient gives dispensed lines back (退药): their units go back into the batches they came from */
+        post: operations["return_drugs_api_pms_dispensing_orders__order_id__returns_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -98,6 +150,23 @@ export interface paths {
         put?: never;
         /** The sender claims lines for a refund before paying back (once per Idempotency-Key, the claim's id) */
         post: operations["claim_refund_api_pms_dispensing_orders_by_source__source___order_id__refund_claims_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/drug-returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Patient drug returns (退药), newest first */
+        get: operations["list_drug_returns_api_pms_drug_returns_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -166,6 +235,144 @@ export interface paths {
         put?: never;
         /** Send a waiting or refused message again now */
         post: operations["retry_message_api_pms_outbox__message_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/shortage-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shortage requests, newest first */
+        get: operations["list_requests_api_pms_shortage_requests_get"];
+        put?: never;
+        /** File a shortage request; its message to the warehouse is queued in the same transaction */
+        post: operations["file_api_pms_shortage_requests_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/shortage-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One shortage request */
+        get: operations["get_request_api_pms_shortage_requests__request_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/shortage-requests/{request_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a request the warehouse has not received yet */
+        post: operations["cancel_api_pms_shortage_requests__request_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pharmacy stock by batch, first expiry first */
+        get: operations["shelf_api_pms_stock_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/stock/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stock checked against its ledger, batch by batch */
+        get: operations["audit_api_pms_stock_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/stock/movements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stock ledger, newest first */
+        get: operations["movements_api_pms_stock_movements_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/stock/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who received a batch (batch_no, drug_id), or the batches a patient received (visit_number, patient_name) */
+        get: operations["trace_api_pms_stock_trace_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pms/warehouse-returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Returns to the warehouse (退库), newest first */
+        get: operations["list_warehouse_returns_api_pms_warehouse_returns_get"];
+        put?: never;
+        /** Send pharmacy stock back to the warehouse (退库), into stock or to disposal; queued to sms at once */
+        post: operations["return_to_warehouse_api_pms_warehouse_returns_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -260,6 +467,118 @@ export interface components {
             /** Seq */
             seq: number;
         };
+        /** DeliveryIn */
+        DeliveryIn: {
+            /** Lines */
+            lines: components["schemas"]["DeliveryLineIn"][];
+            /** Outbound Id */
+            outbound_id: number;
+            /** Outbound Number */
+            outbound_number: string;
+            /** Shortage Request Id */
+            shortage_request_id?: number | null;
+            /** Warehouse Id */
+            warehouse_id: number;
+        };
+        /** DeliveryLineIn */
+        DeliveryLineIn: {
+            /** Batch No */
+            batch_no: string;
+            /** Code */
+            code: string;
+            /** Drug Id */
+            drug_id: number;
+            /**
+             * Expiry Date
+             * Format: date
+             */
+            expiry_date: string;
+            /** Name */
+            name: string;
+            /** Production Date */
+            production_date?: string | null;
+            /**
+             * Purchase Price
+             * @default 0.00
+             */
+            purchase_price: number | string;
+            /** Quantity */
+            quantity: number;
+            /**
+             * Spec
+             * @default
+             */
+            spec: string;
+            /** Supplier Id */
+            supplier_id?: number | null;
+            /**
+             * Unit
+             * @default
+             */
+            unit: string;
+        };
+        /** DeliveryLineOut */
+        DeliveryLineOut: {
+            /** Batch Id */
+            batch_id: number;
+            /** Batch No */
+            batch_no: string;
+            /** Code */
+            code: string;
+            /** Drug Id */
+            drug_id: number;
+            /**
+             * Expiry Date
+             * Format: date
+             */
+            expiry_date: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Production Date */
+            production_date: string | null;
+            /** Purchase Price */
+            purchase_price: string;
+            /** Quantity */
+            quantity: number;
+            /** Spec */
+            spec: string;
+            /** Supplier Id */
+            supplier_id: number | null;
+            /** Unit */
+            unit: string;
+        };
+        /** DeliveryOut */
+        DeliveryOut: {
+            /** Id */
+            id: number;
+            /** Lines */
+            lines: components["schemas"]["DeliveryLineOut"][];
+            /** Number */
+            number: string;
+            /** Outbound Id */
+            outbound_id: number;
+            /** Outbound Number */
+            outbound_number: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Received By */
+            received_by: string;
+            /** Shortage Request Id */
+            shortage_request_id: number | null;
+            /** Warehouse Id */
+            warehouse_id: number;
+        };
+        /**
+         * Destination
+         * @description Where the warehouse puts what the pharmacy sends back: into stock, or to disposal.
+         * @enum {string}
+         */
+        Destination: "stock" | "disposal";
         /** DispensingOrderIn */
         DispensingOrderIn: {
             /**
@@ -312,12 +631,76 @@ export interface components {
             /** Patient Name */
             patient_name: string;
             source: components["schemas"]["Source"];
-            state: components["schemas"]["State"];
+            state: components["schemas"]["pms__dispensing__models__State"];
             /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
+            /** Visit Number */
+            visit_number: string;
+        };
+        /**
+         * DrugReturnIn
+         * @description Whole lines (the sender refunds whole lines), by the sender's `line_id`.
+         */
+        DrugReturnIn: {
+            /** Line Ids */
+            line_ids: number[];
+            /** Reason */
+            reason: string;
+        };
+        /** DrugReturnLineOut */
+        DrugReturnLineOut: {
+            /**
+             * Batches
+             * @default []
+             */
+            batches: components["schemas"]["LineBatchOut"][];
+            /** Code */
+            code: string;
+            /** Drug Id */
+            drug_id: number;
+            /** Id */
+            id: number;
+            /** Line Id */
+            line_id: number;
+            /** Name */
+            name: string;
+            /** Quantity */
+            quantity: number;
+            /** Spec */
+            spec: string;
+            /** Unit */
+            unit: string;
+        };
+        /** DrugReturnOut */
+        DrugReturnOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Dispensing Number */
+            dispensing_number: string;
+            /** Dispensing Order Id */
+            dispensing_order_id: number;
+            /** Id */
+            id: number;
+            /** Lines */
+            lines: components["schemas"]["DrugReturnLineOut"][];
+            /** Number */
+            number: string;
+            /** Order Id */
+            order_id: number;
+            /** Patient Name */
+            patient_name: string;
+            /** Reason */
+            reason: string;
+            /** Source */
+            source: string;
             /** Visit Number */
             visit_number: string;
         };
@@ -332,6 +715,20 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** LineBatchOut */
+        LineBatchOut: {
+            /** Batch Id */
+            batch_id: number;
+            /** Batch No */
+            batch_no: string;
+            /**
+             * Expiry Date
+             * Format: date
+             */
+            expiry_date: string;
+            /** Quantity */
+            quantity: number;
         };
         /** LineIn */
         LineIn: {
@@ -358,6 +755,11 @@ export interface components {
         };
         /** LineOut */
         LineOut: {
+            /**
+             * Batches
+             * @default []
+             */
+            batches: components["schemas"]["LineBatchOut"][];
             /** Cancelled */
             cancelled: boolean;
             /** Code */
@@ -376,6 +778,58 @@ export interface components {
             spec: string;
             /** Unit */
             unit: string;
+        };
+        /** MismatchOut */
+        MismatchOut: {
+            /** Batch Id */
+            batch_id: number;
+            /** Ledger Sum */
+            ledger_sum: number;
+            /** Quantity */
+            quantity: number;
+        };
+        /**
+         * Movement
+         * @description A ledger row's kind: + into a batch, - out of it.
+         * @enum {string}
+         */
+        Movement: "inbound" | "inbound_reversal" | "outbound" | "delivery" | "dispense" | "patient_return" | "return_out" | "return_in" | "disposal" | "adjustment";
+        /**
+         * MovementOut
+         * @description One ledger row (操作记录).
+         */
+        MovementOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Batch Id */
+            batch_id: number;
+            /** Batch No */
+            batch_no: string;
+            /** Code */
+            code: string;
+            /** Drug Id */
+            drug_id: number;
+            /**
+             * Expiry Date
+             * Format: date
+             */
+            expiry_date: string;
+            /** Id */
+            id: number;
+            movement: components["schemas"]["Movement"];
+            /** Name */
+            name: string;
+            /** Person */
+            person: string;
+            /** Quantity */
+            quantity: number;
+            /** Reason */
+            reason: string | null;
+            /** Reference */
+            reference: string;
         };
         /** OutboxMessage */
         OutboxMessage: {
@@ -448,10 +902,43 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[DeliveryOut] */
+        Page_DeliveryOut_: {
+            /** Items */
+            items: components["schemas"]["DeliveryOut"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
         /** Page[DispensingOrderOut] */
         Page_DispensingOrderOut_: {
             /** Items */
             items: components["schemas"]["DispensingOrderOut"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[DrugReturnOut] */
+        Page_DrugReturnOut_: {
+            /** Items */
+            items: components["schemas"]["DrugReturnOut"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[MovementOut] */
+        Page_MovementOut_: {
+            /** Items */
+            items: components["schemas"]["MovementOut"][];
             /** Page */
             page: number;
             /** Size */
@@ -470,6 +957,63 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[ShortageRequestOut] */
+        Page_ShortageRequestOut_: {
+            /** Items */
+            items: components["schemas"]["ShortageRequestOut"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[StockOut] */
+        Page_StockOut_: {
+            /** Items */
+            items: components["schemas"]["StockOut"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[TraceOut] */
+        Page_TraceOut_: {
+            /** Items */
+            items: components["schemas"]["TraceOut"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[WarehouseReturnOut] */
+        Page_WarehouseReturnOut_: {
+            /** Items */
+            items: components["schemas"]["WarehouseReturnOut"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * State
+         * @description A dispensing order's state.
+         * @enum {string}
+         */
+        pms__dispensing__models__State: "pending" | "dispensed" | "cancelled";
+        /**
+         * State
+         * @description open (filed; the message to the warehouse may still be on its way) → sent (the warehouse has
+         *     it) → partly_fulfilled / fulfilled (deliveries arrived); cancelled only before it was sent.
+         * @enum {string}
+         */
+        pms__shortages__models__State: "open" | "sent" | "partly_fulfilled" | "fulfilled" | "cancelled";
         /**
          * RefundClaimIn
          * @description The sender asks for these lines' fate to be `refunded` before it pays anything back.
@@ -511,18 +1055,186 @@ export interface components {
              */
             note: string;
         };
+        /** ShortageLineIn */
+        ShortageLineIn: {
+            /** Code */
+            code: string;
+            /** Drug Id */
+            drug_id: number;
+            /** Name */
+            name: string;
+            /** Quantity */
+            quantity: number;
+            /**
+             * Remark
+             * @default
+             */
+            remark: string;
+            /**
+             * Spec
+             * @default
+             */
+            spec: string;
+            /**
+             * Unit
+             * @default
+             */
+            unit: string;
+        };
+        /** ShortageLineOut */
+        ShortageLineOut: {
+            /** Code */
+            code: string;
+            /** Delivered */
+            delivered: number;
+            /** Drug Id */
+            drug_id: number;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Quantity */
+            quantity: number;
+            /** Remark */
+            remark: string;
+            /** Spec */
+            spec: string;
+            /** Unit */
+            unit: string;
+        };
+        /** ShortageRequestIn */
+        ShortageRequestIn: {
+            /** Lines */
+            lines: components["schemas"]["ShortageLineIn"][];
+            /**
+             * Remark
+             * @default
+             */
+            remark: string;
+        };
+        /** ShortageRequestOut */
+        ShortageRequestOut: {
+            /** Cancelled At */
+            cancelled_at: string | null;
+            /** Cancelled By */
+            cancelled_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Fulfilled At */
+            fulfilled_at: string | null;
+            /** Id */
+            id: number;
+            /** Lines */
+            lines: components["schemas"]["ShortageLineOut"][];
+            /** Number */
+            number: string;
+            /** Remark */
+            remark: string;
+            state: components["schemas"]["pms__shortages__models__State"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /**
          * Source
-         * @description Who sends orders: only outpatient so far; inpatient (hms) will add its own.
+         * @description Who sends orders: outpatient (oms) and inpatient (hms); each gets its report back.
          * @enum {string}
          */
-        Source: "oms";
+        Source: "oms" | "hms";
         /**
-         * State
-         * @description A dispensing order's state.
-         * @enum {string}
+         * StockAuditOut
+         * @description `balanced`: every batch's quantity is the sum of its ledger rows.
          */
-        State: "pending" | "dispensed" | "cancelled";
+        StockAuditOut: {
+            /** Balanced */
+            balanced: boolean;
+            /** Batches */
+            batches: number;
+            /** Mismatches */
+            mismatches: components["schemas"]["MismatchOut"][];
+        };
+        /**
+         * StockOut
+         * @description One batch on the pharmacy's shelf (药房详情).
+         */
+        StockOut: {
+            /** Batch Id */
+            batch_id: number;
+            /** Batch No */
+            batch_no: string;
+            /** Code */
+            code: string;
+            /** Drug Id */
+            drug_id: number;
+            /** Expired */
+            expired: boolean;
+            /** Expiring */
+            expiring: boolean;
+            /**
+             * Expiry Date
+             * Format: date
+             */
+            expiry_date: string;
+            /** Name */
+            name: string;
+            /** Production Date */
+            production_date: string | null;
+            /** Purchase Price */
+            purchase_price: string;
+            /** Quantity */
+            quantity: number;
+            /** Spec */
+            spec: string;
+            /** Supplier Id */
+            supplier_id: number | null;
+            /** Unit */
+            unit: string;
+            /** Value */
+            value: string;
+        };
+        /**
+         * TraceOut
+         * @description A batch a patient received on a dispensing: read one way it is a recall list, the other a
+         *     patient's batches.
+         */
+        TraceOut: {
+            /** Batch Id */
+            batch_id: number;
+            /** Batch No */
+            batch_no: string;
+            /** Code */
+            code: string;
+            /** Dispensed At */
+            dispensed_at: string | null;
+            /** Dispensed By */
+            dispensed_by: string | null;
+            /** Dispensing Number */
+            dispensing_number: string;
+            /** Dispensing Order Id */
+            dispensing_order_id: number;
+            /** Drug Id */
+            drug_id: number;
+            /**
+             * Expiry Date
+             * Format: date
+             */
+            expiry_date: string;
+            /** Name */
+            name: string;
+            /** Patient Name */
+            patient_name: string;
+            /** Quantity */
+            quantity: number;
+            /** Visit Number */
+            visit_number: string;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -535,6 +1247,83 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** WarehouseReturnIn */
+        WarehouseReturnIn: {
+            destination: components["schemas"]["Destination"];
+            /** Lines */
+            lines: components["schemas"]["WarehouseReturnLineIn"][];
+            /**
+             * Remark
+             * @default
+             */
+            remark: string;
+            /** Warehouse Id */
+            warehouse_id: number;
+        };
+        /** WarehouseReturnLineIn */
+        WarehouseReturnLineIn: {
+            /** Batch Id */
+            batch_id: number;
+            /** Quantity */
+            quantity: number;
+            /** Reason */
+            reason: string;
+        };
+        /** WarehouseReturnLineOut */
+        WarehouseReturnLineOut: {
+            /** Batch Id */
+            batch_id: number;
+            /** Batch No */
+            batch_no: string;
+            /** Code */
+            code: string;
+            /** Drug Id */
+            drug_id: number;
+            /**
+             * Expiry Date
+             * Format: date
+             */
+            expiry_date: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Production Date */
+            production_date: string | null;
+            /** Purchase Price */
+            purchase_price: string;
+            /** Quantity */
+            quantity: number;
+            /** Reason */
+            reason: string;
+            /** Spec */
+            spec: string;
+            /** Supplier Id */
+            supplier_id: number | null;
+            /** Unit */
+            unit: string;
+        };
+        /** WarehouseReturnOut */
+        WarehouseReturnOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            destination: components["schemas"]["Destination"];
+            /** Id */
+            id: number;
+            /** Lines */
+            lines: components["schemas"]["WarehouseReturnLineOut"][];
+            /** Number */
+            number: string;
+            /** Remark */
+            remark: string;
+            /** Warehouse Id */
+            warehouse_id: number;
         };
     };
     responses: never;
@@ -610,6 +1399,108 @@ export interface operations {
             };
         };
     };
+    list_deliveries_api_pms_deliveries_get: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Search text. */
+                q?: string;
+                /** @description Rows per page. */
+                size?: number;
+                /** @description Field to sort by, '-' first for descending: received_at, number, outbound_number, id. */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    receive_api_pms_deliveries_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeliveryIn"];
+            };
+        };
+        responses: {
+            /** @description The delivery. A repeat with the same Idempotency-Key answers the same status and body, with `Idempotent-Replayed: true`. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_delivery_api_pms_deliveries__delivery_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_orders_api_pms_dispensing_orders_get: {
         parameters: {
             query?: {
@@ -622,7 +1513,7 @@ export interface operations {
                 /** @description Field to sort by, '-' first for descending: created_at, dispensed_at, number, id. */
                 sort?: string;
                 /** @description pending | dispensed | cancelled */
-                state?: components["schemas"]["State"] | null;
+                state?: components["schemas"]["pms__dispensing__models__State"] | null;
             };
             header?: never;
             path?: never;
@@ -734,6 +1625,55 @@ export interface operations {
                     "application/json": components["schemas"]["DispensingOrderOut"];
                 };
             };
+            /** @description Not enough unexpired stock (`insufficient_stock`), or already dispensed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    return_drugs_api_pms_dispensing_orders__order_id__returns_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DrugReturnIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrugReturnOut"];
+                };
+            };
+            /** @description A line not dispensed, or already returned (`not_returnable`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -776,6 +1716,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_drug_returns_api_pms_drug_returns_get: {
+        parameters: {
+            query?: {
+                dispensing_order_id?: number | null;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Search text. */
+                q?: string;
+                /** @description Rows per page. */
+                size?: number;
+                /** @description Field to sort by, '-' first for descending: created_at, number, id. */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DrugReturnOut_"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -903,6 +1882,377 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_requests_api_pms_shortage_requests_get: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Search text. */
+                q?: string;
+                /** @description Rows per page. */
+                size?: number;
+                /** @description Field to sort by, '-' first for descending: created_at, number, id. */
+                sort?: string;
+                /** @description open | sent | partly_fulfilled | fulfilled | cancelled */
+                state?: components["schemas"]["pms__shortages__models__State"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ShortageRequestOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    file_api_pms_shortage_requests_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShortageRequestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShortageRequestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_request_api_pms_shortage_requests__request_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShortageRequestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_api_pms_shortage_requests__request_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShortageRequestOut"];
+                };
+            };
+            /** @description Already sent to the warehouse (`already_sent`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    shelf_api_pms_stock_get: {
+        parameters: {
+            query?: {
+                batch_no?: string | null;
+                drug_id?: number | null;
+                /** @description expired or expiring by then */
+                expiring_within_days?: number | null;
+                /** @description also batches with nothing left */
+                include_empty?: boolean;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Search text. */
+                q?: string;
+                /** @description Rows per page. */
+                size?: number;
+                /** @description Field to sort by, '-' first for descending: expiry_date, batch_no, quantity, code, name. */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_StockOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    audit_api_pms_stock_audit_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockAuditOut"];
+                };
+            };
+        };
+    };
+    movements_api_pms_stock_movements_get: {
+        parameters: {
+            query?: {
+                batch_id?: number | null;
+                batch_no?: string | null;
+                drug_id?: number | null;
+                movement?: components["schemas"]["Movement"] | null;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Search text. */
+                q?: string;
+                reference?: string | null;
+                /** @description Rows per page. */
+                size?: number;
+                /** @description Field to sort by, '-' first for descending: at, quantity, id. */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MovementOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    trace_api_pms_stock_trace_get: {
+        parameters: {
+            query?: {
+                batch_no?: string | null;
+                drug_id?: number | null;
+                /** @description Page number, from 1. */
+                page?: number;
+                patient_name?: string | null;
+                /** @description Search text. */
+                q?: string;
+                /** @description Rows per page. */
+                size?: number;
+                /** @description Field to sort by, '-' first for descending: dispensed_at, batch_no. */
+                sort?: string;
+                visit_number?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TraceOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_warehouse_returns_api_pms_warehouse_returns_get: {
+        parameters: {
+            query?: {
+                /** @description stock | disposal */
+                destination?: components["schemas"]["Destination"] | null;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Search text. */
+                q?: string;
+                /** @description Rows per page. */
+                size?: number;
+                /** @description Field to sort by, '-' first for descending: created_at, number, id. */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_WarehouseReturnOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    return_to_warehouse_api_pms_warehouse_returns_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WarehouseReturnIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarehouseReturnOut"];
+                };
+            };
+            /** @description More than the batch holds (`insufficient_stock`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
