@@ -47,7 +47,7 @@ from tests.e2e.test_console_outpatient import (
 )
 from tests.e2e.test_console_system import Browsers, _login, _logout, _open_module_page, launch
 from tests.pms.conftest import stock_up
-from tests.support.browser import browser_available  # noqa: F401
+from tests.support.browser import assert_no_raw_words, browser_available  # noqa: F401
 from tests.support.clerks import login, module_permissions, user_with
 
 pytestmark = pytest.mark.browser
@@ -64,12 +64,6 @@ RAW = re.compile(
     r"lines\.\d|\b(refunded|dispensed|priced|registered|in_consultation|bad_password)\b|payment #|schedule #"
     r"|\b(oms|dbs|dms|pms|system|pii):[a-z_*]+(:[a-z_]+)?\b"
 )
-
-
-def _no_raw_codes(page: Any, where: str) -> None:
-    text = page.locator("body").inner_text()
-    found = RAW.search(text)
-    assert found is None, f"{where}: raw code {found.group(0)!r} on screen"
 
 
 def _wait(condition: Any, what: str) -> Any:
@@ -142,7 +136,7 @@ def _refund_line(page: Any, desk: Desk, visit_number: str, order: dict, line: di
     expect(box.get_by_test_id("refund-confirm-line")).to_contain_text(line["name"])
     expect(box.get_by_test_id("refund-confirm-line")).to_contain_text(_money(line["amount"]))
     expect(box.get_by_test_id("refund-confirm-total")).to_contain_text(_money(line["amount"]))
-    _no_raw_codes(page, "the refund confirmation")
+    assert_no_raw_words(RAW, page, "the refund confirmation")
     page.locator(".el-message-box").get_by_role("button", name="退费").click()
     refund_row = page.get_by_test_id("payments-table").last.locator(".el-table__body tr").filter(has_text=reason)
     expect(refund_row).to_contain_text(_money(f"-{line['amount']}"))
@@ -186,7 +180,7 @@ def _visit_record(page: Any, visit_number: str, refund: dict) -> None:
     payments = drawer.get_by_test_id("payments-table").locator(".el-table__body tr")
     expect(payments).to_have_count(4)
     expect(payments.filter(has_text=refund["number"])).to_contain_text(_money(refund["amount"]))
-    _no_raw_codes(page, "the visit record")
+    assert_no_raw_words(RAW, page, "the visit record")
     drawer.locator(".el-drawer__close-btn").click()
     expect(drawer).to_be_hidden()
 
@@ -197,7 +191,7 @@ def _day_payments(page: Any, net: Decimal) -> None:
 
     _open_module_page(page, "oms", "settlements")
     expect(page.get_by_test_id("settlement-open").get_by_test_id("total-net")).to_have_text(_money(net))
-    _no_raw_codes(page, "the day's payments")
+    assert_no_raw_words(RAW, page, "the day's payments")
 
 
 def run_desk_day(base: str, admin_username: str, admin_password: str, browsers: Browsers) -> None:
@@ -229,7 +223,7 @@ def run_desk_day(base: str, admin_username: str, admin_password: str, browsers: 
         patient = f"王五{tag[:3]}"
         birth = date(1979, 11, 3)
         visit_number = _register(page, desk, patient, birth, _id_card(birth, "135"), "13700001111", masked=True)
-        _no_raw_codes(page, "registration")
+        assert_no_raw_words(RAW, page, "registration")
         (visit,) = desk.get("/api/oms/visits", q=visit_number)["items"]
         _receive(page, desk, visit_number, patient)
 
@@ -240,14 +234,14 @@ def run_desk_day(base: str, admin_username: str, admin_password: str, browsers: 
         prescription = _price_prescription(page, desk, visit["id"], [desk.drug["name"], twin["name"]])
         assert len({line["amount"] for line in prescription["lines"]}) == 1, prescription
         items = _price(page, desk, visit["id"], "item", desk.exam_item["name"], 1)
-        _no_raw_codes(page, "pricing")
+        assert_no_raw_words(RAW, page, "pricing")
 
         _open_module_page(page, "oms", "payments")
         _pick_visit(page, visit_number)
         _pay(page, prescription)
         _pay(page, items)
         expect(page.get_by_test_id("dues-table")).to_contain_text("没有待缴费用")
-        _no_raw_codes(page, "payments")
+        assert_no_raw_words(RAW, page, "payments")
 
         _examine(page, desk, visit_number, _png())
 
@@ -347,7 +341,7 @@ def run_leave(base: str, admin_username: str, admin_password: str, browsers: Bro
     expect(second).to_contain_text(booked[1]["patient_name"])
     expect(result).not_to_contain_text("13912345678")
     expect(result.get_by_test_id("contacts-ask-desk")).to_have_count(0)
-    _no_raw_codes(page, "the leave result")
+    assert_no_raw_words(RAW, page, "the leave result")
     result.get_by_role("button", name="关闭", exact=True).click()
     _logout(page)
 
@@ -358,7 +352,7 @@ def run_leave(base: str, admin_username: str, admin_password: str, browsers: Bro
     expect(result.get_by_test_id("contacts-ask-desk")).to_contain_text("门诊挂号处")
     expect(result.get_by_test_id("affected-bookings")).to_contain_text(booked[0]["number"])
     expect(result).not_to_contain_text(booked[0]["patient_name"])
-    _no_raw_codes(page, "the leave result without contacts")
+    assert_no_raw_words(RAW, page, "the leave result without contacts")
 
     assert not browsers.errors, f"JavaScript errors on the page: {browsers.errors}"
 

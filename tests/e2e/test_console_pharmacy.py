@@ -33,7 +33,7 @@ from tests.e2e.test_console_outpatient import _admin_api, _create, _money
 from tests.e2e.test_console_system import Browsers, _login, _open_module_page, launch
 from tests.e2e.test_console_warehouse import _choose, _master_data
 from tests.pms.conftest import delivery_body, delivery_line
-from tests.support.browser import browser_available  # noqa: F401
+from tests.support.browser import assert_no_raw_words, browser_available  # noqa: F401
 from tests.support.clerks import login, module_permissions, user_with
 
 pytestmark = pytest.mark.browser
@@ -45,12 +45,6 @@ RAW = re.compile(
     r"\b(open|sent|partly_fulfilled|fulfilled|cancelled|pending|dispensed|delivery|dispense|expiring|expired"
     r"|insufficient_stock)\b|lines\.\d|\b(pms|sms|dbs|system|service):[a-z_*]+(:[a-z_]+)?\b"
 )
-
-
-def _no_raw_codes(page: Any, where: str) -> None:
-    text = page.locator("main, .el-main, body").first.inner_text()
-    found = RAW.search(text)
-    assert found is None, f"{where}: raw code {found.group(0)!r} on screen"
 
 
 @pytest.fixture
@@ -150,7 +144,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         _press_dispense(page, order["order_number"])
         box = page.locator(".el-message-box").filter(has=page.get_by_test_id("dispense-short"))
         expect(box.get_by_test_id("dispense-short-message")).to_contain_text(f"{second['name']} 库存不足：需要 3，缺 3")
-        _no_raw_codes(page, "发药（库存不足）")
+        assert_no_raw_words(RAW, page, "发药（库存不足）")
         box.locator(".dispense-file-shortage").click()
 
         # 报缺, prefilled with the drug and the shortfall.
@@ -169,7 +163,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         ], request
         row = page.get_by_test_id("shortages-table").locator(".el-table__body tr").filter(has_text=request["number"])
         expect(row.get_by_test_id("row-state")).to_have_text(re.compile("^(待发送|仓库已接收)$"))
-        _no_raw_codes(page, "报缺")
+        assert_no_raw_words(RAW, page, "报缺")
 
         # The warehouse delivers; 发药 now hands out, and each line names its batch.
         _deliver(keeper, data, second, 5, f"C{tag}", (today + timedelta(days=400)).isoformat())
@@ -196,7 +190,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         expect(shelf.get_by_test_id("row-quantity")).to_have_text("8")
         expect(shelf.get_by_test_id("row-value")).to_have_text(_money(Decimal("12.50") * 8))
         expect(shelf.get_by_test_id("expiry-cell")).to_have_attribute("data-expiry", "expiring")
-        _no_raw_codes(page, "药房详情")
+        assert_no_raw_words(RAW, page, "药房详情")
         page.get_by_test_id("stock-tabs").get_by_text("操作记录").click()
         ledger = page.get_by_test_id("pms-movements-table").locator(".el-table__body tr")
         taken = ledger.filter(has_text=order["number"]).filter(has_text=batch)
@@ -206,7 +200,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         arrived = ledger.filter(has_text=delivery["outbound_number"])
         expect(arrived.get_by_test_id("row-movement")).to_have_text("药房入库")
         expect(arrived.get_by_test_id("row-quantity")).to_have_text("+10")
-        _no_raw_codes(page, "操作记录")
+        assert_no_raw_words(RAW, page, "操作记录")
 
         # 药房入库: the delivery, its CK number, its lines.
         _open_module_page(page, "pms", "deliveries")
@@ -219,7 +213,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         drawer = page.get_by_test_id("delivery-drawer")
         expect(drawer.get_by_test_id("delivery-lines")).to_contain_text(batch)
         expect(drawer.get_by_test_id("delivery-lines")).to_contain_text(data["supplier"]["name"])
-        _no_raw_codes(page, "药房入库")
+        assert_no_raw_words(RAW, page, "药房入库")
         drawer.locator(".el-drawer__close-btn").click()
 
         # 批次追溯: the batch's recall list names the patient, and downloads as CSV.
@@ -237,7 +231,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         csv = open(download.value.path(), encoding="utf-8-sig").read()
         assert csv.splitlines()[0].startswith("批号,药品编码,药品名称"), csv
         assert f"{batch},{first['code']},{first['name']}," in csv and order["patient_name"] in csv, csv
-        _no_raw_codes(page, "批次追溯")
+        assert_no_raw_words(RAW, page, "批次追溯")
         # And from the patient's side: the batches of the visit.
         page.get_by_test_id("trace-mode").get_by_text("按患者").click()
         page.get_by_test_id("trace-visit").fill(order["visit_number"])
@@ -269,7 +263,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         expect(page.locator(".el-message--error")).to_contain_text(f"“{second['name']}”未发药或已退药")
         expect(back.filter(has_text=second["name"]).get_by_test_id("line-returned")).to_have_text("已退药")
         back.filter(has_text=first["name"]).locator(".el-checkbox").click()
-        _no_raw_codes(page, "退药")
+        assert_no_raw_words(RAW, page, "退药")
         dialog.get_by_test_id("drug-return-submit").click()
         expect(page.locator(".el-message--success").filter(has_text="TY")).to_have_count(1)
         expect(dialog).to_be_hidden()
@@ -286,7 +280,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         expect(mine).to_contain_text(pharmacist_name)
         mine.locator(".el-table__expand-icon").click()
         expect(page.get_by_test_id("return-batch").filter(has_text=batch)).to_contain_text("退回 2")
-        _no_raw_codes(page, "退药记录")
+        assert_no_raw_words(RAW, page, "退药记录")
         shelf = pharmacist.get("/api/pms/stock", params={"batch_no": batch}).json()["items"]
         assert [row["quantity"] for row in shelf] == [10], shelf
 
@@ -307,7 +301,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         expect(page.locator(".el-message--error").filter(has_text="只能退回销毁")).to_have_count(1)
         form.get_by_test_id("destination-disposal").click()
         expect(form).not_to_contain_text("已过期的批号只能退回销毁")
-        _no_raw_codes(page, "退库")
+        assert_no_raw_words(RAW, page, "退库")
         form.get_by_test_id("warehouse-return-submit").click()
         page.locator(".el-message-box").get_by_role("button", name="提交退库").click()
         expect(form).to_be_hidden()
@@ -318,7 +312,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         )
         expect(row.get_by_test_id("row-destination")).to_have_text("销毁")
         expect(row).to_contain_text(data["warehouse"]["name"])
-        _no_raw_codes(page, "退库列表")
+        assert_no_raw_words(RAW, page, "退库列表")
 
         # 药品回收 at the warehouse, once pms's outbox has delivered the return.
         store = login(base, store_name, store_password)
@@ -344,7 +338,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         expect(received).to_contain_text("4 盒")
         expect(received).to_contain_text("效期已过")
         expect(drawer.get_by_test_id("drawer-destination")).to_have_text("销毁")
-        _no_raw_codes(keeper_page, "药品回收")
+        assert_no_raw_words(RAW, keeper_page, "药品回收")
         # In English the destination is a word too.
         drawer.locator(".el-drawer__close-btn").click()
         keeper_page.get_by_text("EN", exact=True).first.click()

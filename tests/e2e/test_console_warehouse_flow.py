@@ -26,7 +26,7 @@ import pytest
 from tests.e2e.test_console_outpatient import _admin_api
 from tests.e2e.test_console_system import Browsers, _login, _open_module_page, launch
 from tests.e2e.test_console_warehouse import HOSPITAL_ZONE, MASTER_READS, _choose, _master_data
-from tests.support.browser import browser_available  # noqa: F401
+from tests.support.browser import assert_no_raw_words, browser_available  # noqa: F401
 from tests.support.clerks import login, user_with
 
 pytestmark = pytest.mark.browser
@@ -46,12 +46,6 @@ RAW = re.compile(
     r"\b(open|partly_fulfilled|fulfilled|insufficient_stock|batch_expired)\b|lines\.\d"
     r"|\b(sms|dbs|pms|system):[a-z_*]+(:[a-z_]+)?\b"
 )
-
-
-def _no_raw_codes(page: Any, where: str) -> None:
-    text = page.locator("main, .el-main, body").first.inner_text()
-    found = RAW.search(text)
-    assert found is None, f"{where}: raw code {found.group(0)!r} on screen"
 
 
 @pytest.fixture
@@ -150,7 +144,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         expect(lines.get_by_test_id("line-remaining")).to_have_text("60")
         expect(lines.get_by_test_id("line-in-stock")).to_have_text("40")
         expect(lines).to_contain_text(data["warehouse"]["name"])
-        _no_raw_codes(page, "报缺单")
+        assert_no_raw_words(RAW, page, "报缺单")
 
         # 出库: the form, filled from the request.
         row.get_by_test_id("row-outbound").click()
@@ -193,7 +187,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         assert [(b["batch_no"], b["quantity"]) for b in sent["batches"]] == [(batch, 30)], sent
         expect(row.get_by_test_id("state-tag")).to_have_text("部分出库")
         expect(row.get_by_test_id("row-lines")).to_contain_text(f"{drug['name']} 30/60")
-        _no_raw_codes(page, "报缺单（出库后）")
+        assert_no_raw_words(RAW, page, "报缺单（出库后）")
 
         # 出库单: the order, naming the request, with the batch it took.
         _open_module_page(page, "sms", "outbound")
@@ -209,7 +203,7 @@ def run_scenario(base: str, admin_username: str, admin_password: str, browsers: 
         expect(drawer.get_by_test_id("batch-no")).to_have_text(batch)
         expect(drawer.get_by_test_id("batch-quantity")).to_have_text("30")
         expect(drawer).to_contain_text("先发整箱")
-        _no_raw_codes(page, "出库单")
+        assert_no_raw_words(RAW, page, "出库单")
 
         assert not browsers.errors, f"JavaScript errors on the page: {browsers.errors}"
         keeper.close()

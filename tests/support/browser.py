@@ -53,3 +53,11 @@ def assert_no_codes(page: Any, where: str, scope: Any | None = None) -> str:
     found = {k: v for k, v in found.items() if v}
     assert not found, f"{where} shows codes: {found}\n---\n{text}"
     return text
+
+
+def assert_no_raw_words(raw: re.Pattern[str], page: Any, where: str) -> None:
+    """The page's text holds none of what `raw` matches: a module's own state codes and field
+    paths, which RAW_CODES cannot know."""
+    text = page.locator("body").inner_text()
+    found = raw.search(text)
+    assert found is None, f"{where}: raw code {found.group(0)!r} on screen"
