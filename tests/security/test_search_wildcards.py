@@ -151,7 +151,22 @@ def _walk_the_stores(desk: Desk, drug: dict[str, Any]) -> None:
         time.sleep(0.2)
     # The paid prescription leaves the pharmacy from the batch just delivered.
     order = desk.ok("GET", "/api/pms/dispensing-orders")["items"][0]
-    desk.ok("POST", f"/api/pms/dispensing-orders/{order['id']}/dispense")
+    dispensed = desk.ok("POST", f"/api/pms/dispensing-orders/{order['id']}/dispense")
+    # The patient brings it back (退药), and the pharmacy sends a unit back to the warehouse (退库).
+    returned = {"line_ids": [dispensed["lines"][0]["line_id"]], "reason": "过敏"}
+    desk.ok("POST", f"/api/pms/dispensing-orders/{order['id']}/returns", 201, json=returned)
+    batch = desk.ok("GET", "/api/pms/stock")["items"][0]["batch_id"]
+    back = {"batch_id": batch, "quantity": 1, "reason": "近效期"}
+    desk.ok(
+        "POST",
+        "/api/pms/warehouse-returns",
+        201,
+        json={"warehouse_id": warehouse, "destination": "stock", "lines": [back]},
+    )
+    deadline = time.monotonic() + 30
+    while not desk.ok("GET", "/api/sms/returns")["items"]:
+        assert time.monotonic() < deadline, "the return never reached the warehouse"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
