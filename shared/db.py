@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from shared import audit_chain, fieldcrypt
+from shared import audit_chain, fieldcrypt, sqlite_driver
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("hamp.db")
@@ -53,6 +53,7 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        sqlite_driver.install()
         pool: dict[str, Any] = {}
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path
