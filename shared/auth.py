@@ -234,7 +234,10 @@ class _PermissionCheck:
     def __init__(self, permission: str) -> None:
         self.permission = permission
 
-    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+    # The request, not CurrentPrincipal: FastAPI solves a sub-dependency on every request even when
+    # it is cached, and current_principal keeps its answer on the request anyway.
+    async def __call__(self, request: Request) -> Principal:
+        principal = await current_principal(request)
         require_permission(principal, self.permission)
         return principal
 

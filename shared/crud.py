@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Select, Table, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -26,7 +26,7 @@ from shared.i18n import Text
 from shared.paging import Page, PageParams
 from shared.pii import MASKS
 from shared.records import RecordColumns, table_of
-from shared.scope import covers, restrict
+from shared.scope import covers, restriction
 from shared.search import contains
 
 
@@ -90,7 +90,8 @@ def _exact(session: AsyncSession, resource: Resource, text: str) -> list[Any]:
     if not indexed:
         return []
     ring = fieldcrypt.keyring_of(session)
-    found = [(resource.column(f"{name}_index"), ring.lookup(kind, text)) for name, kind in indexed]
+    columns = table_of(resource.table).c
+    found = [(columns[f"{name}_index"], ring.lookup(kind, text)) for name, kind in indexed]
     return [column.in_(indexes) for column, indexes in found if indexes]
 
 
@@ -99,40 +100,61 @@ def _row_dict(record: SQLModel) -> dict[str, Any]:
 
 
 async def _reference_names(
-    session: AsyncSession, resource: Resource, records: Sequence[SQLModel]
+    session: AsyncSession, resource: Resource, rows: Sequence[dict[str, Any]]
 ) -> dict[str, dict[int, str]]:
     names: dict[str, dict[int, str]] = {}
     for ref in resource.references:
-        ids = {getattr(r, ref.field) for r in records} - {None}
+        ids = {r[ref.field] for r in rows} - {None}
         if not ids:
             names[ref.field] = {}
             continue
         target_id, target_name = col(ref.target.id), table_of(ref.target).c.name
-        rows = await session.execute(select(target_id, target_name).where(target_id.in_(ids)))
-        names[ref.field] = dict(rows.all())
+        found = await session.execute(select(target_id, target_name).where(target_id.in_(ids)))
+        names[ref.field] = dict(found.all())
     return names
 
 
 async def _present(
-    session: AsyncSession, resource: Resource, records: Sequence[SQLModel], viewer: Viewer
-) -> list[BaseModel]:
-    names = await _reference_names(session, resource, records)
-    out = []
-    for record in records:
-        data = _row_dict(record)
+    session: AsyncSession, resource: Resource, rows: Sequence[dict[str, Any]], viewer: Viewer
+) -> list[dict[str, Any]]:
+    """A record's answer as the read schema's fields: reference names added, personal fields masked
+    for a viewer without pii:read. Plain dicts: the route's response model validates them once."""
+    names = await _reference_names(session, resource, rows)
+    for data in rows:
         for ref in resource.references:
             ref_id = data.get(ref.field)
             data[ref.name_field] = None if ref_id is None else names[ref.field].get(ref_id)
         if not viewer.reveal_pii:
             for name, kind in resource.pii.items():
                 data[name] = MASKS[kind](data.get(name))
-        out.append(resource.read_schema.model_validate(data))
-    return out
+    return list(rows)
+
+
+async def _present_one(session: AsyncSession, resource: Resource, record: SQLModel, viewer: Viewer) -> BaseModel:
+    return resource.read_schema.model_validate((await _present(session, resource, [_row_dict(record)], viewer))[0])
 
 
 def sort_columns(resource: Resource) -> dict[str, Any]:
     """What `?sort=` may name: the fields a record answers with that are its own columns."""
-    return {name: resource.column(name) for name in resource.read_schema.model_fields if hasattr(resource.table, name)}
+    columns = table_of(resource.table).c
+    return {name: columns[name] for name in resource.read_schema.model_fields if name in columns}
+
+
+# The statements of a list with no condition and its own order, built once per table: building a
+# statement costs more than running it on a table of master data (bench/list_read.py).
+_PLAIN_LISTS: dict[Table, tuple[Select[Any], Select[Any]]] = {}
+
+
+def _plain_list(table: Table) -> tuple[Select[Any], Select[Any]]:
+    statements = _PLAIN_LISTS.get(table)
+    if statements is None:
+        query = select(*table.c)
+        statements = (
+            select(func.count()).select_from(table),
+            query.order_by(table.c.id.asc()).offset(bindparam("offset")).limit(bindparam("size")),
+        )
+        _PLAIN_LISTS[table] = statements
+    return statements
 
 
 async def list_records(
@@ -142,22 +164,30 @@ async def list_records(
     filters: dict[str, Any] | None = None,
     viewer: Viewer = EVERYTHING,
 ) -> Page[Any]:
-    query = select(resource.table)
-    if resource.scope_field is not None:
-        query = restrict(query, resource.column(resource.scope_field), viewer.departments)
-    for name, value in (filters or {}).items():
-        if value is not None:
-            query = query.where(resource.column(name) == value)
+    # Core columns and rows, not the ORM: a list only reads, and the ORM's statement compilation
+    # and an instance per row cost more than the answer itself (bench/list_read.py).
+    table = table_of(resource.table)
+    columns = table.c
+    conditions = []
+    if resource.scope_field is not None and viewer.departments is not None:
+        conditions.append(restriction(columns[resource.scope_field], viewer.departments))
+    conditions += [columns[name] == value for name, value in (filters or {}).items() if value is not None]
     if params.q:
         # Searching a masked number would tell its hidden digits: only those who may see it search it.
         searched = [f for f in resource.search if viewer.reveal_pii or f not in resource.pii]
-        matched = contains(params.q, *(resource.column(f) for f in searched))
-        query = query.where(or_(matched, *_exact(session, resource, params.q)))
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = await session.execute(
-        query.order_by(*params.order, col(resource.table.id).asc()).offset(params.offset).limit(params.size)
-    )
-    items = await _present(session, resource, rows.scalars().all(), viewer)
+        matched = contains(params.q, *(columns[f] for f in searched))
+        conditions.append(or_(matched, *_exact(session, resource, params.q)))
+    if conditions or params.order:
+        query = select(*columns).where(*conditions)
+        count = select(func.count()).select_from(query.subquery())
+        page = query.order_by(*params.order, columns.id.asc()).offset(bindparam("offset")).limit(bindparam("size"))
+    else:
+        count, page = _plain_list(table)
+    conn = await session.connection()
+    total = (await conn.execute(count)).scalar_one()
+    rows = await conn.execute(page, {"offset": params.offset, "size": params.size})
+    keys = list(rows.keys())
+    items = await _present(session, resource, [dict(zip(keys, row, strict=True)) for row in rows], viewer)
     return Page(items=items, total=total, page=params.page, size=params.size)
 
 
@@ -174,7 +204,7 @@ async def _get(session: AsyncSession, resource: Resource, record_id: int, viewer
 async def get_record(
     session: AsyncSession, resource: Resource, record_id: int, viewer: Viewer = EVERYTHING
 ) -> BaseModel:
-    return (await _present(session, resource, [await _get(session, resource, record_id, viewer)], viewer))[0]
+    return await _present_one(session, resource, await _get(session, resource, record_id, viewer), viewer)
 
 
 def _unmask(resource: Resource, values: dict[str, Any], stored: dict[str, Any] | None) -> None:
@@ -282,7 +312,7 @@ async def create_record(
         entity_id=record.id,
         after=_row_dict(record),
     )
-    return (await _present(session, resource, [record], viewer))[0]
+    return await _present_one(session, resource, record, viewer)
 
 
 async def update_record(
@@ -308,7 +338,7 @@ async def update_record(
         before=before,
         after=_row_dict(record),
     )
-    return (await _present(session, resource, [record], viewer))[0]
+    return await _present_one(session, resource, record, viewer)
 
 
 async def set_enabled(
@@ -329,7 +359,7 @@ async def set_enabled(
             before=before,
             after=_row_dict(record),
         )
-    return (await _present(session, resource, [record], viewer))[0]
+    return await _present_one(session, resource, record, viewer)
 
 
 def _referencing_columns(resource: Resource) -> list[Any]:

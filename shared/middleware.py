@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -68,15 +69,21 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, component: str) -> None:
         self.app = app
         self.component = component
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = new_request_id(headers.get("x-request-id"))
+        incoming_id = accept_language = None
+        for name, value in scope["headers"]:  # the two it reads, not a dict of every header
+            if name == b"x-request-id":
+                incoming_id = value.decode("latin-1")
+            elif name == b"accept-language":
+                accept_language = value.decode("latin-1")
+        request_id = new_request_id(incoming_id)
         request_id_var.set(request_id)
-        language_var.set(pick_language(headers.get("accept-language")))
+        language_var.set(pick_language(accept_language))
         principal_var.set(None)
         token_var.set("")
         route_var.set(f"{scope.get('method', '')} {scope.get('path', '')}")
@@ -98,6 +105,15 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            method = scope.get("method", "")
-            REQUESTS.labels(self.component, method, str(status)).inc()
-            LATENCY.labels(self.component, method).observe(time.perf_counter() - started)
+            requests, latency = self._metrics(scope.get("method", ""), status)
+            requests.inc()
+            latency.observe(time.perf_counter() - started)
+
+    def _metrics(self, method: str, status: int) -> tuple[Any, Any]:
+        # prometheus_client's labels() checks and locks on every call: keep each child it gives.
+        key = (method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (REQUESTS.labels(self.component, method, str(status)), LATENCY.labels(self.component, method))
+            self._children[key] = children
+        return children

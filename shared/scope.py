@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 
 from shared.errors import Forbidden
 from shared.i18n import Text
@@ -22,9 +22,15 @@ def covers(departments: Departments, department_id: int | None) -> bool:
     return departments is None or department_id in departments
 
 
+def restriction(column: Any, departments: frozenset[int]) -> ColumnElement[bool]:
+    """The condition limiting rows to the scope's departments by `column`."""
+    condition: ColumnElement[bool] = column.in_(departments)
+    return condition
+
+
 def restrict(query: Select[Any], column: Any, departments: Departments) -> Select[Any]:
     """`query` limited to the scope's departments by `column` (unchanged for every department)."""
-    return query if departments is None else query.where(column.in_(departments))
+    return query if departments is None else query.where(restriction(column, departments))
 
 
 def check(departments: Departments, department_id: int | None, refusal: Text) -> None:
