@@ -145,6 +145,6 @@ def _unusable(field: str, message: Text, code: str) -> Problem:
     )
 
 
-def master_data(request: Request) -> MasterData:
+async def master_data(request: Request) -> MasterData:
     copies: Copies = request.app.state.master_copies
     return MasterData(request.app.state.services, copies)

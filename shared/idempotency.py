@@ -57,7 +57,7 @@ class Answer:
     replayed: bool = False
 
 
-def key_of(request: Request) -> str | None:
+async def key_of(request: Request) -> str | None:
     key = request.headers.get(HEADER, "").strip()
     if not key:
         return None
@@ -69,9 +69,9 @@ def key_of(request: Request) -> str | None:
     return key
 
 
-def required_key_of(request: Request) -> str:
+async def required_key_of(request: Request) -> str:
     """For routes that only other services call (through their outbox): a key is part of the contract."""
-    key = key_of(request)
+    key = await key_of(request)
     if key is None:
         raise Invalid(
             Message("缺少 Idempotency-Key 请求头", "The Idempotency-Key header is required"),

@@ -159,5 +159,5 @@ def _unusable(field: str, message: Text, code: str) -> Problem:
     )
 
 
-def master_data(request: Request) -> MasterData:
+async def master_data(request: Request) -> MasterData:
     return MasterData(request.app.state.services)

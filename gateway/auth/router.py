@@ -135,7 +135,7 @@ async def modules(principal: CurrentPrincipal, running: RunningModules) -> list[
     return [ModuleOut(key=key, name=name, available=key in running) for key, name in MODULES.items()]
 
 
-def _enrolling(principal: CurrentPrincipal) -> Principal:
+async def _enrolling(principal: CurrentPrincipal) -> Principal:
     # Not with the initial password: whoever set it (an administrator) must not enrol a phone.
     if principal.must_change_password:
         raise password_change_required()

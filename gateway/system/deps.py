@@ -15,11 +15,11 @@ from shared.db import WriteSession
 from shared.pii import PII_PERMISSION
 
 
-def _reveal_pii(principal: CurrentPrincipal) -> bool:
+async def _reveal_pii(principal: CurrentPrincipal) -> bool:
     return principal.can(PII_PERMISSION)
 
 
-def _actor_is_superadmin(principal: CurrentPrincipal) -> bool:
+async def _actor_is_superadmin(principal: CurrentPrincipal) -> bool:
     return "*" in principal.permissions
 
 

@@ -153,12 +153,12 @@ def _request(headers: dict[str, str]) -> Request:
     return Request(scope)
 
 
-def test_key_of_reads_the_header() -> None:
-    assert key_of(_request({"Idempotency-Key": "  abc-1  "})) == "abc-1"
-    assert key_of(_request({})) is None
-    assert key_of(_request({"Idempotency-Key": "   "})) is None
+async def test_key_of_reads_the_header() -> None:
+    assert await key_of(_request({"Idempotency-Key": "  abc-1  "})) == "abc-1"
+    assert await key_of(_request({})) is None
+    assert await key_of(_request({"Idempotency-Key": "   "})) is None
     with pytest.raises(Invalid):
-        key_of(_request({"Idempotency-Key": "x" * 101}))
+        await key_of(_request({"Idempotency-Key": "x" * 101}))
 
 
 async def test_waiters_behind_a_failed_attempt_apply_the_key_once(
