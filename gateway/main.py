@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx2
 from fastapi import FastAPI
 
 from gateway.api import routers
@@ -73,8 +72,7 @@ def _services_part(settings: GatewaySettings) -> LifespanPart:
             settings.breaker_failures,
             settings.breaker_open_seconds,
         )
-        limits = httpx2.Limits(max_connections=500, max_keepalive_connections=100, keepalive_expiry=30)
-        services = ServiceClient(balancer, settings.http_timeout_seconds, limits=limits)
+        services = ServiceClient(balancer, settings.http_timeout_seconds, connections=500)
         app.state.services = services
         app.state.routes = RouteTable(services)
         try:

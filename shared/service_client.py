@@ -14,12 +14,13 @@ an instance as it came, its answer streamed back as it is.
 
 from __future__ import annotations
 
+import json as json_module
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx2
+import aiohttp
 
 from shared.balancer import Balancer
 from shared.context import current_language, current_request_id, token_var
@@ -47,25 +48,77 @@ class _Body:
             yield chunk
 
 
+class AnswerError(Exception):
+    """`ServiceAnswer.raise_for_status` of an answer that is not a success."""
+
+    def __init__(self, status_code: int, url: str) -> None:
+        super().__init__(f"{status_code} from {url}")
+        self.status_code = status_code
+
+
+class ServiceAnswer:
+    """Another service's whole answer to `ServiceClient.request`, its body read."""
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes, url: str) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+        self.url = url
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json_module.loads(self.content)
+
+    def raise_for_status(self) -> None:
+        if not self.is_success:
+            raise AnswerError(self.status_code, self.url)
+
+
+def _query(params: dict[str, Any] | None) -> list[tuple[str, str]] | None:
+    """Query parameters as strings: true/false for booleans, a key repeated for a list, and
+    nothing for None (aiohttp refuses all three as they are)."""
+    if params is None:
+        return None
+    query = []
+    for name, value in params.items():
+        for one in value if isinstance(value, list | tuple) else [value]:
+            if one is None:
+                continue
+            query.append((name, ("true" if one else "false") if isinstance(one, bool) else str(one)))
+    return query
+
+
 class ServiceClient:
+    """Calls through aiohttp, whose client costs a call a tenth of httpx's CPU (measured for the
+    gateway's proxy, docs/decisions.md); a registration is one such call from oms to dms."""
+
     def __init__(
         self,
         balancer: Balancer,
         timeout: float = 10.0,
         tokens: ServiceTokens | None = None,
-        limits: httpx2.Limits | None = None,
+        connections: int = 100,
     ) -> None:
         self.balancer = balancer
-        self.http = httpx2.AsyncClient(
-            limits=limits or httpx2.Limits(), timeout=httpx2.Timeout(timeout, connect=min(timeout, 3.0))
-        )
+        self.timeout = timeout
+        self.connections = connections
         self.tokens = tokens
-        self._session: Any = None  # aiohttp's, made on the first `forward` (it needs the loop)
+        # Made on first use (aiohttp's need the running loop): one for calls, one for `forward`,
+        # which passes bodies on as they are (not decompressed) with only the caller's headers.
+        self._calls: Any = None
+        self._session: Any = None
 
     async def aclose(self) -> None:
-        await self.http.aclose()
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._calls, self._session):
+            if session is not None:
+                await session.close()
 
     async def _headers(self, extra: dict[str, str] | None, identity: Identity) -> dict[str, str]:
         headers = {"X-Request-ID": current_request_id(), "Accept-Language": current_language()}
@@ -88,7 +141,7 @@ class ServiceClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         identity: Identity = "caller",
-    ) -> httpx2.Response:
+    ) -> ServiceAnswer:
         """`identity`: whose token goes along — the caller's, this service's, or none."""
         method = method.upper()
         response = await self._request(app, method, path, json, params, await self._headers(headers, identity))
@@ -97,12 +150,31 @@ class ServiceClient:
             response = await self._request(app, method, path, json, params, await self._headers(headers, identity))
         return response
 
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        query: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ServiceAnswer:
+        """One request to one instance, as it is: no instance chosen, no retry, no token."""
+        if self._calls is None:
+            self._calls = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=30),
+                timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=min(self.timeout, 3.0)),
+            )
+        async with self._calls.request(method, url, json=json, params=query, headers=headers) as response:
+            return ServiceAnswer(response.status, response.headers, await response.read(), url)
+
     async def _request(
         self, app: str, method: str, path: str, json: Any, params: dict[str, Any] | None, headers: dict[str, str]
-    ) -> httpx2.Response:
+    ) -> ServiceAnswer:
         retry_safe = method in IDEMPOTENT or "Idempotency-Key" in headers
         last_error: Exception | None = None
-        last_response: httpx2.Response | None = None
+        last_response: ServiceAnswer | None = None
+        query = _query(params)
         candidates = self.balancer.candidates(app.upper())
         if not candidates:
             # Nothing known of that app yet (just started?): ask the registry now, not at the next fetch.
@@ -112,14 +184,12 @@ class ServiceClient:
             if attempt >= MAX_ATTEMPTS:
                 break
             try:
-                response = await self.http.request(
-                    method, instance.base_url + path, json=json, params=params, headers=headers
-                )
-            except httpx2.ConnectError as exc:
+                response = await self.send(method, instance.base_url + path, json=json, query=query, headers=headers)
+            except aiohttp.ClientConnectorError as exc:  # the connection was not made: nothing was sent
                 self.balancer.failed(instance, refused=True)
                 last_error = exc
                 continue
-            except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 self.balancer.failed(instance)
                 last_error = exc
                 if retry_safe:
@@ -153,14 +223,12 @@ class ServiceClient:
         """`target` (path and query) on an instance of `app`; the answer's body still to be read
         (`Forwarded.read` or `chunks`). None when no instance took the connection.
 
-        Through aiohttp, not httpx2: measured here it costs a proxied request 60-75 µs of CPU
-        against 340-500 µs for httpx2's transport and 410-690 µs for its client (docs/decisions.md).
-        It writes no log line per request either. Only a failure to connect moves on to the next
+        Measured here, aiohttp costs a proxied request 60-75 µs of CPU against 340-500 µs for
+        httpx2's transport and 410-690 µs for its client (docs/decisions.md), and writes no log
+        line per request. Only a failure to connect moves on to the next
         instance, and only before the body began: then nothing was sent and any method is safe
         to resend. A timeout raises UpstreamTimeout; a broken connection UpstreamBroken.
         """
-        import aiohttp  # only the gateway forwards: services do not pay for the import
-
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=timeouts.connections, keepalive_timeout=30),
@@ -228,8 +296,6 @@ class Forwarded:
             self.close()
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        import aiohttp
-
         try:
             async for chunk in self._response.content.iter_any():
                 yield chunk

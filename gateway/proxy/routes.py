@@ -13,10 +13,10 @@ import re
 import time
 from dataclasses import dataclass
 
-import httpx2
+import aiohttp
 
 from shared.auth import PERMISSION_KEY, RESOURCE_LABEL_KEY
-from shared.service_client import ServiceClient
+from shared.service_client import AnswerError, ServiceClient
 
 log = logging.getLogger("hamp.gateway.routes")
 
@@ -77,12 +77,10 @@ class RouteTable:
                 return cached[1]
             for instance in self.services.balancer.candidates(service.upper()):
                 try:
-                    answer = await self.services.http.get(
-                        f"{instance.base_url}/api/{service}/openapi.json", timeout=5.0
-                    )
+                    answer = await self.services.send("GET", f"{instance.base_url}/api/{service}/openapi.json")
                     answer.raise_for_status()
                     routes = routes_from_openapi(answer.json())
-                except (httpx2.HTTPError, ValueError) as exc:
+                except (AnswerError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
                     log.warning("cannot read the routes of %s from %s: %s", service, instance.instance_id, exc)
                     continue
                 self._cache[service] = (time.monotonic(), routes)
