@@ -1,0 +1,64 @@
+"""Counters hand out every value once, in one statement each, on SQLite and MySQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import MetaData
+
+from shared.db import Database
+from shared.sequences import business_number, counter_table, next_value, reserve
+from tests.conftest import DatabaseUnderTest
+from tests.support.tables import created, emptied
+
+pytestmark = pytest.mark.anyio
+
+metadata = MetaData()
+counters = counter_table(metadata)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def tables(database: DatabaseUnderTest) -> Iterator[str]:
+    with created(metadata, database.url) as url:
+        yield url
+
+
+@pytest.fixture
+async def db(tables: str) -> AsyncIterator[Database]:
+    async with emptied(metadata, tables, pool_size=5) as database:
+        yield database
+
+
+async def _take(db: Database, name: str) -> int:
+    async with db.transaction() as session:
+        return await next_value(session, counters, name)
+
+
+async def test_concurrent_transactions_each_take_their_own_number(db: Database) -> None:
+    taken = await asyncio.gather(*(_take(db, "MZ") for _ in range(12)))
+    assert sorted(taken) == list(range(1, 13))
+    assert await _take(db, "other") == 1  # each counter on its own, made on first use
+
+
+async def test_business_numbers_run_per_day(db: Database) -> None:
+    async with db.transaction() as session:
+        first = await business_number(session, counters, "SF", date(2026, 11, 28))
+        second = await business_number(session, counters, "SF", date(2026, 11, 28))
+        next_day = await business_number(session, counters, "SF", date(2026, 11, 29))
+    assert (first, second, next_day) == ("SF20261128-00001", "SF20261128-00002", "SF20261129-00001")
+
+
+async def test_a_reservation_takes_a_block_after_what_was_taken(db: Database) -> None:
+    assert await _take(db, "RK") == 1
+    async with db.transaction() as session:
+        last = await session.run_sync(lambda s: reserve(s.connection(), counters, "RK", 5))
+    assert last == 6  # 2..6 are the caller's
+    assert await _take(db, "RK") == 7
