@@ -1,8 +1,9 @@
 """Counters in the service's own database: business numbers (MZ20261122-00042) and feed order.
 
 `next_value` increments a named counter row inside the caller's transaction, in one statement
-that also answers the new value (`_bump`). On MySQL the row stays locked until that transaction
-ends, so values are handed out in commit order and never twice; SQLite serialises writers anyway.
+that creates it when missing and answers the new value (`_advance`). On MySQL the row stays
+locked until that transaction ends, so values are handed out in commit order and never twice;
+SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, insert, update
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, func
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -25,38 +26,36 @@ def counter_table(metadata: MetaData) -> Table:
     )
 
 
-def _bump(dialect: str, table: Table, name: str, by: int) -> Any:
-    """The UPDATE advancing counter `name` by `by` that also answers the new value, in one
-    statement where the database allows: RETURNING on SQLite; on MySQL and MariaDB (no UPDATE …
-    RETURNING) LAST_INSERT_ID(expr), whose value comes back in the UPDATE's own answer as its
-    insert id, as MySQL's manual suggests for sequences."""
-    statement = update(table).where(table.c.name == name)
+def _advance(dialect: str, table: Table, name: str, by: int) -> Any:
+    """One statement that advances counter `name` by `by`, creating it at `by` if it has no row,
+    and answers the new value: an upsert, not an UPDATE then an INSERT when nothing matched. Two
+    transactions taking the first number of a day both found no row, both held the gap, and the
+    two INSERTs deadlocked on MariaDB. SQLite: ON CONFLICT … RETURNING. MySQL and MariaDB (no
+    RETURNING on UPDATE): ON DUPLICATE KEY UPDATE with LAST_INSERT_ID(expr), whose value comes
+    back as the statement's insert id, as MySQL's manual suggests for sequences."""
     if dialect == "mysql":
-        return statement.values(value=func.last_insert_id(table.c.value + by))
-    return statement.values(value=table.c.value + by).returning(table.c.value)
+        return (
+            mysql.insert(table)
+            .values(name=name, value=func.last_insert_id(by))
+            .on_duplicate_key_update(value=func.last_insert_id(table.c.value + by))
+        )
+    if dialect == "sqlite":
+        return (
+            sqlite.insert(table)
+            .values(name=name, value=by)
+            .on_conflict_do_update(index_elements=[table.c.name], set_={"value": table.c.value + by})
+            .returning(table.c.value)
+        )
+    raise NotImplementedError(f"counters on {dialect}")
 
 
-def _bumped(dialect: str, result: Any) -> int | None:
-    """The new value from _bump's result; None when the counter has no row yet."""
-    if dialect == "mysql":
-        return int(result.lastrowid) if result.rowcount else None
-    value = result.scalar_one_or_none()
-    return None if value is None else int(value)
+def _advanced(dialect: str, result: Any) -> int:
+    return int(result.lastrowid if dialect == "mysql" else result.scalar_one())
 
 
 async def next_value(session: AsyncSession, table: Table, name: str) -> int:
     dialect = session.get_bind().dialect.name
-    for _ in range(2):
-        value = _bumped(dialect, await session.execute(_bump(dialect, table, name, 1)))
-        if value is not None:
-            return value
-        try:
-            async with session.begin_nested():
-                await session.execute(insert(table).values(name=name, value=1))
-            return 1
-        except IntegrityError:
-            continue  # another transaction created it first: increment that row
-    raise RuntimeError(f"counter {name!r} could not be advanced")
+    return _advanced(dialect, await session.execute(_advance(dialect, table, name, 1)))
 
 
 async def business_number(session: AsyncSession, table: Table, prefix: str, day: date, width: int = 5) -> str:
@@ -69,14 +68,4 @@ def reserve(connection: Connection, table: Table, name: str, count: int) -> int:
     """Advances counter `name` by `count` at once (in the caller's transaction, on its sync
     connection) and answers the last value: the caller takes last - count + 1 .. last."""
     dialect = connection.dialect.name
-    for _ in range(2):
-        value = _bumped(dialect, connection.execute(_bump(dialect, table, name, count)))
-        if value is not None:
-            return value
-        try:
-            with connection.begin_nested():
-                connection.execute(insert(table).values(name=name, value=count))
-            return count
-        except IntegrityError:
-            continue  # another transaction created it first: advance that row
-    raise RuntimeError(f"counter {name!r} could not be advanced")
+    return _advanced(dialect, connection.execute(_advance(dialect, table, name, count)))
