@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,17 +19,15 @@ from sqlalchemy.engine import make_url
 
 from shared import components
 
+# The tests' own: below the kernel's ephemeral range, whose ports outgoing connections take (a
+# port bound to 0 could be handed to a client connection before the component binds it).
+from tests.support.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 
 SUPERADMIN_USER = "admin"
 # Set rather than generated: `hamp up` then prints no password, and the script knows it anyway.
 SUPERADMIN_PASSWORD = "bench-superadmin-2024"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def free_ports() -> dict[str, int]:
