@@ -105,6 +105,30 @@ def test_request_id_and_token_are_passed_on(two_live: tuple[ThreadServer, Thread
     assert _run(call()) == "a|req-123|Bearer tok-abc"
 
 
+def test_query_values_go_as_the_services_read_them() -> None:
+    app = FastAPI()
+
+    @app.get("/query")
+    async def query(request: Request) -> Response:
+        return Response(str(sorted(request.query_params.multi_items())), media_type="text/plain")
+
+    with ThreadServer(app) as server:
+        client = _client(Instance("a", server.url))
+
+        async def call() -> tuple[str, int, bool]:
+            answer = await client.request(
+                "dbs", "GET", "/query", params={"enabled": True, "id": [3, 4], "q": None, "page": 2}
+            )
+            missing = await client.request("dbs", "GET", "/nowhere")
+            await client.aclose()
+            return answer.text, missing.status_code, missing.is_success
+
+        text, status, success = _run(call())
+    # Booleans as FastAPI reads them, a list as repeated keys, None left out.
+    assert text == str([("enabled", "true"), ("id", "3"), ("id", "4"), ("page", "2")])
+    assert (status, success) == (404, False)
+
+
 def test_get_is_retried_on_5xx_but_post_is_not(calls: list) -> None:
     with ThreadServer(_upstream("bad", calls, fail_with=500)) as bad, ThreadServer(_upstream("good", calls)) as good:
         instances = (Instance("1-bad", bad.url), Instance("2-good", good.url))
