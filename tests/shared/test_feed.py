@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -11,8 +10,7 @@ from sqlalchemy import Engine, MetaData, event, select
 from shared.db import Database
 from shared.feed import feed_table, publish
 from shared.sequences import counter_table
-from tests.conftest import DatabaseUnderTest
-from tests.support.tables import created, emptied
+from tests.support.tables import database_fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -26,16 +24,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def tables(database: DatabaseUnderTest) -> Iterator[str]:
-    with created(metadata, database.url) as url:
-        yield url
-
-
-@pytest.fixture
-async def db(tables: str) -> AsyncIterator[Database]:
-    async with emptied(metadata, tables, pool_size=5) as database:
-        yield database
+tables, db = database_fixtures(metadata, pool_size=5)
 
 
 async def _changes(db: Database) -> list[tuple[int, str]]:

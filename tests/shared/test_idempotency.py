@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from shared.db import Database
 from shared.errors import Invalid
 from shared.idempotency import Answer, idempotency_table, key_of, request_hash, run_once
 from tests.conftest import DatabaseUnderTest
-from tests.support.tables import created, emptied
+from tests.support.tables import database_fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -31,16 +30,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def tables(database: DatabaseUnderTest) -> Iterator[str]:
-    with created(metadata, database.url) as url:
-        yield url
-
-
-@pytest.fixture
-async def db(tables: str) -> AsyncIterator[Database]:
-    async with emptied(metadata, tables, pool_size=10) as database:
-        yield database
+tables, db = database_fixtures(metadata, pool_size=10)
 
 
 class Work:

@@ -3,7 +3,6 @@ not sent before its time. Straight against a Database, on SQLite and MariaDB; no
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,9 +13,8 @@ from sqlalchemy import MetaData, select
 from shared.db import Database
 from shared.errors import Unavailable
 from shared.outbox import DELIVERED, MAX_BACKOFF_SECONDS, PENDING, OutboxRelay, backoff_seconds, enqueue, outbox_table
-from tests.conftest import DatabaseUnderTest
 from tests.support.clock import FakeClock
-from tests.support.tables import created, emptied
+from tests.support.tables import database_fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -29,16 +27,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def tables(database: DatabaseUnderTest) -> Iterator[str]:
-    with created(metadata, database.url) as url:
-        yield url
-
-
-@pytest.fixture
-async def db(tables: str) -> AsyncIterator[Database]:
-    async with emptied(metadata, tables) as database:
-        yield database
+tables, db = database_fixtures(metadata)
 
 
 class Receiver:

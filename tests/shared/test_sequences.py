@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Any
 
@@ -12,8 +11,7 @@ from sqlalchemy import Engine, MetaData, event
 
 from shared.db import Database
 from shared.sequences import business_number, counter_table, next_value, reserve
-from tests.conftest import DatabaseUnderTest
-from tests.support.tables import created, emptied
+from tests.support.tables import database_fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -26,16 +24,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def tables(database: DatabaseUnderTest) -> Iterator[str]:
-    with created(metadata, database.url) as url:
-        yield url
-
-
-@pytest.fixture
-async def db(tables: str) -> AsyncIterator[Database]:
-    async with emptied(metadata, tables, pool_size=5) as database:
-        yield database
+tables, db = database_fixtures(metadata, pool_size=5)
 
 
 async def _take(db: Database, name: str) -> int:

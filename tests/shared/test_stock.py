@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import pytest
@@ -15,8 +14,7 @@ from sqlalchemy import MetaData, func, select
 from shared.db import Database
 from shared.errors import Conflict, Invalid
 from shared.stock import BatchIn, Movement, put, put_back, stock_audit, stock_tables, take
-from tests.conftest import DatabaseUnderTest
-from tests.support.tables import created, emptied
+from tests.support.tables import database_fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -32,17 +30,8 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="module")
-def tables(database: DatabaseUnderTest) -> Iterator[str]:
-    with created(metadata, database.url) as url:
-        yield url
-
-
-@pytest.fixture
-async def db(tables: str) -> AsyncIterator[Database]:
-    # Enough connections for the races below: each taker holds one for its transaction.
-    async with emptied(metadata, tables, pool_size=40) as database:
-        yield database
+# Enough connections for the races below: each taker holds one for its transaction.
+tables, db = database_fixtures(metadata, pool_size=40)
 
 
 def batch(batch_no: str, expiry: dt.date, drug_id: int = DRUG) -> BatchIn:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
+import pytest
 from sqlalchemy import MetaData, create_engine
 
 from shared.db import Database
@@ -34,3 +36,20 @@ async def emptied(metadata: MetaData, url: str, pool_size: int = 10) -> AsyncIte
         yield database
     finally:
         await database.dispose()
+
+
+def database_fixtures(metadata: MetaData, pool_size: int = 10) -> tuple[Any, Any]:
+    """A test module's `tables` (made once per module on the database under test) and `db` (a
+    Database with them emptied, per test): `tables, db = database_fixtures(metadata)`."""
+
+    @pytest.fixture(scope="module")
+    def tables(database: Any) -> Iterator[str]:
+        with created(metadata, database.url) as url:
+            yield url
+
+    @pytest.fixture
+    async def db(tables: str) -> AsyncIterator[Database]:
+        async with emptied(metadata, tables, pool_size=pool_size) as database:
+            yield database
+
+    return tables, db
