@@ -12,20 +12,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from shared.context import current_language
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, field_error
 from shared.i18n import Text
+from shared.remote import Remote, get_json, items, unavailable
 from shared.service_client import ServiceClient
-
-
-class Remote(BaseModel):
-    """What another service answered: read-only, fields oms does not use ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class Department(Remote):
@@ -120,76 +113,38 @@ class BookedPlace(Remote):
     fee: Decimal
 
 
-Model = TypeVar("Model", bound=Remote)
-
-
-def _unavailable(service: str) -> Unavailable:
-    return Unavailable(
-        Text(f"{service} 服务暂时无法访问", f"The {service} service is not reachable"), code="dependency_unavailable"
-    )
-
-
-async def _get(client: ServiceClient, app: str, path: str, params: dict[str, Any] | None = None) -> Any | None:
-    """The JSON answer, or None for a 404."""
-    answer = await client.request(app, "GET", path, params=params, identity="service")
-    if answer.status_code == 404:
-        return None
-    if answer.status_code != 200:
-        raise _unavailable(app.lower())
-    return answer.json()
-
-
-async def _items(client: ServiceClient, app: str, path: str, params: dict[str, Any], model: type[Model]) -> list[Model]:
-    return [model.model_validate(item) for item in ((await _get(client, app, path, params)) or {}).get("items", [])]
-
-
-async def enabled_record(
-    client: ServiceClient, app: str, path: str, field: str, label: Text, model: type[Model]
-) -> Model:
-    """A master record the caller chose by id: it must exist and be enabled (else 422 on `field`)."""
-    record = await _get(client, app, path)
-    if record is None or not record.get("enabled", True):
-        state = Text("不存在", "does not exist") if record is None else Text("已停用", "is disabled")
-        raise Invalid(
-            Text(f"{label.zh}{state.zh}", f"The {label.en} {state.en}"),
-            code="bad_reference",
-            errors=[field_error(field, state, "bad_reference")],
-        )
-    return model.model_validate(record)
-
-
 async def departments(client: ServiceClient) -> list[Department]:
-    found = await _items(client, "DBS", "/api/dbs/departments", {"size": 200, "sort": "code"}, Department)
+    found = await items(client, "DBS", "/api/dbs/departments", {"size": 200, "sort": "code"}, Department)
     return [d for d in found if d.enabled and d.kind == "outpatient"]
 
 
 async def registration_types(client: ServiceClient) -> list[RegistrationType]:
     return [
         t
-        for t in await _items(client, "DBS", "/api/dbs/registration-types", {"size": 200}, RegistrationType)
+        for t in await items(client, "DBS", "/api/dbs/registration-types", {"size": 200}, RegistrationType)
         if t.enabled
     ]
 
 
 async def charge_types(client: ServiceClient) -> list[ChargeType]:
     params = {"size": 200, "enabled": "true"}
-    return [t for t in await _items(client, "DBS", "/api/dbs/charge-types", params, ChargeType) if t.enabled]
+    return [t for t in await items(client, "DBS", "/api/dbs/charge-types", params, ChargeType) if t.enabled]
 
 
 async def enabled_page(client: ServiceClient, path: str, q: str, page: int, size: int) -> dict[str, Any]:
     """One page of the enabled records of a dbs list matching `q`, by code."""
     params = {"q": q, "page": page, "size": size, "enabled": "true", "sort": "code"}
-    return await _get(client, "DBS", path, params) or {"items": [], "total": 0}
+    return await get_json(client, "DBS", path, params) or {"items": [], "total": 0}
 
 
 async def doctor_hours(client: ServiceClient, doctor_id: int) -> DoctorHours:
     """A doctor's shift times from master data (the legacy hours for what it does not say)."""
-    doctor = await _get(client, "DBS", f"/api/dbs/doctors/{doctor_id}") or {}
+    doctor = await get_json(client, "DBS", f"/api/dbs/doctors/{doctor_id}") or {}
     return DoctorHours.model_validate({name: doctor[name] for name in LEGACY_HOURS if doctor.get(name)})
 
 
 async def available_schedules(client: ServiceClient, **params: Any) -> list[Schedule]:
-    return await _items(
+    return await items(
         client, "DMS", "/api/dms/available", {k: v for k, v in params.items() if v is not None}, Schedule
     )
 
@@ -250,7 +205,7 @@ async def book(
         raise _booking_refused(answer.status_code, answer.json())
     if answer.status_code == 404:
         raise NotFound(Text("排班不存在", "No such schedule"))
-    raise _unavailable("dms")
+    raise unavailable("dms")
 
 
 PHARMACY_REFUSALS = {

@@ -39,6 +39,7 @@ from shared.feed import publish
 from shared.i18n import Text
 from shared.idempotency import Answer, run_once
 from shared.paging import Page, PageParams, fetch_page
+from shared.remote import enabled_record
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
 
@@ -66,7 +67,7 @@ class PricedLine:
 async def price_drugs(client: ServiceClient, lines: list[DrugLineIn]) -> list[PricedLine]:
     priced = []
     for index, line in enumerate(lines):
-        drug = await remote.enabled_record(
+        drug = await enabled_record(
             client, "DBS", f"/api/dbs/drugs/{line.drug_id}", f"lines.{index}.drug_id", DRUG, remote.Drug
         )
         priced.append(
@@ -89,7 +90,7 @@ async def price_items(client: ServiceClient, lines: list[ItemLineIn]) -> list[Pr
     priced = []
     for index, line in enumerate(lines):
         field = f"lines.{index}.charge_item_id"
-        item = await remote.enabled_record(
+        item = await enabled_record(
             client, "DBS", f"/api/dbs/charge-items/{line.charge_item_id}", field, CHARGE_ITEM, remote.ChargeItem
         )
         if item.scope == "inpatient":
