@@ -1,9 +1,5 @@
-"""The printable receipt (收费票据) of a payment or refund: A5, Chinese, no font file needed.
-
-Chinese text uses reportlab's built-in CID font STSong-Light (Adobe's, which every PDF reader
-has), so nothing is embedded or installed. Figures and the yuan sign use Helvetica: the CID
-font's GB character set has no half-width ¥.
-"""
+"""The printable receipt (收费票据) of a payment or refund: A5, Chinese, no font file needed (the
+fonts, money and styles every printed document shares are shared/pdf.py's)."""
 
 from __future__ import annotations
 
@@ -12,21 +8,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
-from oms.receipts.amount_words import amount_in_words
+from shared.amount_words import amount_in_words
+from shared.pdf import CHINESE, escape, figure, money, paragraph_styles, register_fonts
 
-CHINESE = "STSong-Light"
-FIGURES = "Helvetica"
-FIGURES_BOLD = "Helvetica-Bold"
 MARGIN = 10 * mm
 # SimpleDocTemplate's frame keeps 6 pt inside the margins; tables must fit what is left.
 WIDTH = A5[0] - 2 * MARGIN - 2 * 6
@@ -64,53 +56,20 @@ class Receipt:
     self_method_label: str | None = None
 
 
-def money(amount: Decimal) -> str:
-    """¥1,234.50; a refund's negative amount as -¥12.50."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount):,.2f}"
-
-
-def register_fonts() -> None:
-    # Registering twice is harmless but not free; reportlab keeps a process-wide registry.
-    if CHINESE not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CHINESE))
-
-
-def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName=CHINESE, fontSize=9, leading=12, wordWrap="CJK")
-    return {
-        "base": base,
-        "title": ParagraphStyle("title", parent=base, fontSize=15, leading=20, alignment=TA_CENTER),
-        "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=11, leading=15, alignment=TA_CENTER),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
-        "figure": ParagraphStyle("figure", parent=base, fontName=FIGURES, fontSize=8.5, leading=11, alignment=TA_RIGHT),
-        "note": ParagraphStyle("note", parent=base, fontSize=7.5, leading=10, textColor=colors.grey),
-    }
-
-
-def _escape(text: str) -> str:
-    # Paragraph reads a small markup language: a name with "<" or "&" must stay text.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _figure(text: str, bold: bool = False) -> str:
-    return f'<font name="{FIGURES_BOLD if bold else FIGURES}">{_escape(text)}</font>'
-
-
 def _details(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
     pairs = [
-        ("票据号", _figure(receipt.number)),
-        ("就诊号", _figure(receipt.visit_number)),
-        ("患者", _escape(receipt.patient_name)),
-        ("科室", _escape(receipt.department_name)),
-        ("医生", _escape(receipt.doctor_name)),
-        ("收费类别", _escape(receipt.kind_label)),
-        ("支付方式", _escape(receipt.method_label)),
-        ("收费员", _escape(receipt.cashier)),
-        ("收费时间", _figure(receipt.paid_at_local)),
+        ("票据号", figure(receipt.number)),
+        ("就诊号", figure(receipt.visit_number)),
+        ("患者", escape(receipt.patient_name)),
+        ("科室", escape(receipt.department_name)),
+        ("医生", escape(receipt.doctor_name)),
+        ("收费类别", escape(receipt.kind_label)),
+        ("支付方式", escape(receipt.method_label)),
+        ("收费员", escape(receipt.cashier)),
+        ("收费时间", figure(receipt.paid_at_local)),
     ]
     if receipt.refund_of:
-        pairs.append(("原票据号", _figure(receipt.refund_of)))
+        pairs.append(("原票据号", figure(receipt.refund_of)))
     cells = [Paragraph(f"{label}：{value}", styles["base"]) for label, value in pairs]
     if len(cells) % 2:
         cells.append(Paragraph("", styles["base"]))
@@ -121,7 +80,7 @@ def _details(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
 
 
 def _lines(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
-    cell, figure = styles["cell"], styles["figure"]
+    cell, numeric = styles["cell"], styles["figure"]
     right = ParagraphStyle("right", cell, alignment=TA_RIGHT)
     header = [Paragraph(text, cell) for text in ("项目名称", "规格", "单位")]
     header += [Paragraph(text, right) for text in ("数量", "单价", "金额")]
@@ -129,12 +88,12 @@ def _lines(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
     for line in receipt.lines:
         rows.append(
             [
-                Paragraph(_escape(line.name), cell),
-                Paragraph(_escape(line.spec), cell),
-                Paragraph(_escape(line.unit), cell),
-                Paragraph(_escape(str(line.quantity)), figure),
-                Paragraph(_escape(money(line.unit_price)), figure),
-                Paragraph(_escape(money(line.amount)), figure),
+                Paragraph(escape(line.name), cell),
+                Paragraph(escape(line.spec), cell),
+                Paragraph(escape(line.unit), cell),
+                Paragraph(escape(str(line.quantity)), numeric),
+                Paragraph(escape(money(line.unit_price)), numeric),
+                Paragraph(escape(money(line.amount)), numeric),
             ]
         )
     widths = [0.34, 0.18, 0.09, 0.1, 0.14, 0.15]
@@ -161,7 +120,7 @@ def _total(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
         [
             Paragraph(f"合计（大写）：{amount_in_words(receipt.total)}", base),
             Paragraph(
-                f"合计：{_figure(money(receipt.total), bold=True)}", ParagraphStyle("t", base, alignment=TA_RIGHT)
+                f"合计：{figure(money(receipt.total), bold=True)}", ParagraphStyle("t", base, alignment=TA_RIGHT)
             ),
         ]
     ]
@@ -169,14 +128,14 @@ def _total(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
         right = ParagraphStyle("r", base, alignment=TA_RIGHT)
         rows.append(
             [
-                Paragraph(f"费别：{_escape(receipt.charge_type or '')}", base),
-                Paragraph(f"医保统筹支付：{_figure(money(receipt.insured))}", right),
+                Paragraph(f"费别：{escape(receipt.charge_type or '')}", base),
+                Paragraph(f"医保统筹支付：{figure(money(receipt.insured))}", right),
             ]
         )
         rows.append(
             [
-                Paragraph(f"个人支付方式：{_escape(receipt.self_method_label or '')}", base),
-                Paragraph(f"个人支付：{_figure(money(receipt.self_paid))}", right),
+                Paragraph(f"个人支付方式：{escape(receipt.self_method_label or '')}", base),
+                Paragraph(f"个人支付：{figure(money(receipt.self_paid))}", right),
             ]
         )
     table = Table(rows, colWidths=[WIDTH * 0.68, WIDTH * 0.32])
@@ -186,7 +145,7 @@ def _total(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
 
 def _signatures(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
     base = styles["base"]
-    rows = [[Paragraph(f"收费员：{_escape(receipt.cashier)}", base), Paragraph("患者签字：", base)]]
+    rows = [[Paragraph(f"收费员：{escape(receipt.cashier)}", base), Paragraph("患者签字：", base)]]
     table = Table(rows, colWidths=[WIDTH / 2, WIDTH / 2])
     table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return table
@@ -203,7 +162,7 @@ def _page_footer(canvas: Canvas, document: BaseDocTemplate) -> None:
 def render_receipt(receipt: Receipt) -> bytes:
     """The receipt as a PDF document (A5 portrait; long lists continue on further pages)."""
     register_fonts()
-    styles = _styles()
+    styles = paragraph_styles()
     title = "门诊退费凭证" if receipt.refund_of else "门诊收费票据"
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -219,7 +178,7 @@ def render_receipt(receipt: Receipt) -> bytes:
         invariant=True,
     )
     story = [
-        Paragraph(_escape(receipt.hospital_name), styles["title"]),
+        Paragraph(escape(receipt.hospital_name), styles["title"]),
         Paragraph(title, styles["subtitle"]),
         Spacer(1, 4 * mm),
         _details(receipt, styles),

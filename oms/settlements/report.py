@@ -22,10 +22,10 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from oms.payments.models import PaymentKind
 from oms.payments.receipts import KIND_LABELS, METHOD_LABELS
-from oms.receipts.pdf import CHINESE, FIGURES, money, register_fonts
 from oms.settings import OmsSettings
 from oms.settlements.models import CashierSettlement, NumberRange, SettlementTotals
 from shared.clock import local_time
+from shared.pdf import CHINESE, FIGURES, money, register_fonts
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MARGIN = 15 * mm

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from oms.receipts.amount_words import amount_in_words
 from oms.receipts.pdf import Receipt, ReceiptLine, money, render_receipt
+from shared.amount_words import amount_in_words
 
 LINES = [
     ReceiptLine("阿莫西林胶囊", "0.25g×24粒", "盒", 2, Decimal("12.50"), Decimal("25.00")),
