@@ -18,6 +18,8 @@ from shared.stock import stock_audit_router
 OUTBOX_KINDS = {
     r"/api/oms/orders/\d+/dispensed": Text("发药完成回报门诊", "Dispensed, reported to outpatients"),
     r"/api/hms/orders/\d+/dispensed": Text("发药完成回报住院", "Dispensed, reported to inpatients"),
+    r"/api/oms/refunds/claimed": Text("退费确认回报门诊", "Refund claim, reported to outpatients"),
+    r"/api/hms/refunds/claimed": Text("退药退费回报住院", "Drug return claim, reported to inpatients"),
     r"/api/sms/shortage-requests": Text("报缺单发往仓库", "Shortage request, sent to the warehouse"),
     r"/api/sms/returns": Text("退库单发往仓库", "Return, sent to the warehouse"),
 }

@@ -321,7 +321,7 @@ async def dispense(session: AsyncSession, order_id: int, by: str, today: dt.date
     await publish(
         session, feed, counters, entity=ENTITY, entity_id=order_id, action="dispensed", data=_feed_data(after)
     )
-    # To hms too, which does not exist yet: its report waits in the outbox until it does.
+    # To the sender, oms or hms: its report waits in the outbox while the sender is down.
     await enqueue(session, outbox, **dispensed_message(after))
     failpoints.reached("pms.dispense.before_commit")
     return after
@@ -358,9 +358,11 @@ async def _take_stock(session: AsyncSession, number: str, handed: list[LineOut],
 
 
 def claimed_message(claim: RefundClaimOut, body: RefundClaimIn) -> dict[str, Any]:
-    """The notice of a claim to its sender: how a refund it never heard the answer to gets recorded."""
+    """The notice of a claim to its sender (oms or hms, the same shape): how a refund or a credit it
+    never heard the answer to gets recorded."""
     return {
-        "path": "/api/oms/refunds/claimed",
+        "destination": claim.source.upper(),
+        "path": f"/api/{claim.source}/refunds/claimed",
         "body": {"claim": claim.claim, "order_id": claim.order_id, **body.model_dump(mode="json")},
         "key": f"pms-claimed-{claim.claim}",
     }
@@ -468,7 +470,6 @@ async def claim_refund(
         # Nothing here yet to change: the claim itself is the record.
         await audit.record(session, audit_log, action="refund_claim", entity=f"{source}_order", entity_id=order_id,
                            after=answer.model_dump(mode="json"))  # fmt: skip
-    if source == Source.oms:
-        await enqueue(session, outbox, destination="OMS", **claimed_message(answer, body))
+    await enqueue(session, outbox, **claimed_message(answer, body))
     failpoints.reached("pms.refund_claim.before_commit")
     return answer

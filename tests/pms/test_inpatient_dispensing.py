@@ -35,3 +35,18 @@ def test_an_inpatient_order_is_dispensed_from_stock_and_reported_to_hms(api: Api
     assert json.loads(report["body"])["line_ids"] == [51, 52]
     assert not [m for m in api.rows("outbox") if m["path"].startswith("/api/oms/")]
     assert api.get_ok("stock/audit", token=api.token("pms:stock:read"))["balanced"] is True
+
+
+def test_the_notice_of_an_inpatient_claim_goes_to_hms(api: Api) -> None:
+    assert api.send(order_body(6, source="hms", visit_number="ZY20261128-00004"), "hms-order-6").status_code == 201
+    body = {"line_ids": [61], "payment_id": 61, "reason": "医嘱调整", "cashier": "nurse1"}
+    answer = api.request(
+        "POST", "dispensing-orders/by-source/hms/6/refund-claims", json=body,
+        headers={"Idempotency-Key": "hms-return-6-a"}, token=api.oms_token,
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    (notice,) = [m for m in api.rows("outbox") if m["path"].endswith("/refunds/claimed")]
+    assert (notice["destination"], notice["path"], notice["key"]) == (
+        "HMS", "/api/hms/refunds/claimed", "pms-claimed-hms-return-6-a",
+    )  # fmt: skip
+    assert json.loads(notice["body"]) == {"claim": "hms-return-6-a", "order_id": 6, **body}
