@@ -25,8 +25,16 @@ async def list_requests(
     return await service.page(session, paging, state, principal.departments)
 
 
+@router.get("/{request_id}", response_model=AdmissionRequestOut, summary="One transfer", **READ)
+async def get_request(session: ReadSession, request_id: int, principal: CurrentPrincipal) -> AdmissionRequestOut:
+    return AdmissionRequestOut.model_validate(await service.visible_request(session, request_id, principal.departments))
+
+
 @router.post(
-    "/{request_id}/admit", response_model=AdmissionRequestOut, summary="Admit (once; 409 when not pending)", **ADMIT
+    "/{request_id}/admit",
+    response_model=AdmissionRequestOut,
+    summary="Admit once (the same number again: done; otherwise 409)",
+    **ADMIT,
 )
 async def admit(
     session: WriteSession, request_id: int, body: AdmitIn, principal: CurrentPrincipal

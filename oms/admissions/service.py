@@ -62,6 +62,14 @@ async def get_request(session: AsyncSession, request_id: int) -> AdmissionReques
     return request
 
 
+async def visible_request(
+    session: AsyncSession, request_id: int, departments: frozenset[int] | None
+) -> AdmissionRequest:
+    request = await get_request(session, request_id)
+    check(departments, request.department_id, OUTSIDE)
+    return request
+
+
 async def page(
     session: AsyncSession, paging: PageParams, state: AdmissionState | None, departments: frozenset[int] | None
 ) -> Page[AdmissionRequestOut]:
@@ -94,6 +102,9 @@ async def admit(
     )
     request = await get_request(session, request_id)
     await session.refresh(request)
+    if not done.rowcount and request.admission_number == admission_number:
+        # The inpatient service's report sent again (its outbox retries): already done.
+        return request
     if not done.rowcount:
         taken = f"（住院号 {request.admission_number}）" if request.admission_number else ""
         raise Conflict(
