@@ -27,6 +27,7 @@ SETTINGS = {
     "dms": "dms.settings:DmsSettings",
     "sms": "sms.settings:SmsSettings",
     "pms": "pms.settings:PmsSettings",
+    "hms": "hms.settings:HmsSettings",
     "gateway": "gateway.settings:GatewaySettings",
 }
 

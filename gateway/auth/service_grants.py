@@ -41,7 +41,18 @@ SERVICE_GRANTS: dict[str, tuple[str, ...]] = {
     # Dispensing is reported back to outpatient and inpatient; shortage requests and returns (退库)
     # go to the warehouse.
     "pms": (REVOCATIONS, "oms:dispensing:write", "hms:dispensing:write", "sms:shortage:write", "sms:return:write"),
-    # Inpatient drug orders go to the pharmacy (hms is not built yet; its token is asked for only
-    # once it runs).
-    "hms": (REVOCATIONS, "pms:dispensing:write"),
+    # Admissions freeze the department, doctor, patient and charge type; an outpatient transfer is
+    # read from oms and reported admitted; drug orders go to the pharmacy and are claimed back there.
+    "hms": (
+        REVOCATIONS,
+        "dbs:department:read",
+        "dbs:doctor:read",
+        "dbs:charge_type:read",
+        "dbs:drug:read",
+        "dbs:charge_item:read",
+        "oms:patient:read",
+        "oms:visit:read",
+        "oms:admission:write",
+        "pms:dispensing:write",
+    ),
 }

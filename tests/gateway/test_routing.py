@@ -73,16 +73,16 @@ def test_unknown_service_is_404(platform: Platform, token: str) -> None:
 
 
 def test_module_not_deployed_is_503(platform: Platform, token: str) -> None:
-    answer = _get(platform, token, "/api/hms/admissions")
+    answer = _get(platform, token, "/api/tms/reports")
     assert answer.status_code == 503
     assert answer.json()["code"] == "no_live_instance"
 
 
 def test_modules_show_only_running_services(platform: Platform, token: str) -> None:
     modules = {m["key"]: m["available"] for m in _get(platform, token, "/api/auth/modules").json()}
-    running = ("dbs", "oms", "dms", "sms", "pms")
+    running = ("dbs", "oms", "hms", "dms", "sms", "pms")
     assert all(modules[key] is True for key in running)
-    assert modules["hms"] is False and modules["tms"] is False
+    assert modules["tms"] is False
 
 
 def test_503_while_dbs_is_stopped_then_recovers(platform: Platform, token: str) -> None:

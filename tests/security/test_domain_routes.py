@@ -20,7 +20,7 @@ from shared.pii import PII_PERMISSION
 from tests.security.conftest import ISOLATED, Minter, Route, bearer, problem_code, routes_of
 from tests.support.tokens import SigningKey
 
-DOMAIN = ("oms", "dms", "pms")
+DOMAIN = ("oms", "dms", "pms", "sms", "hms")
 # Refusals that prove the permission check let the call through to another service that is absent.
 DEPENDENCY_CODES = {"dependency_unavailable", "service_token_refused"}
 

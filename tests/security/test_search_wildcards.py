@@ -96,6 +96,7 @@ def _walk(desk: Desk) -> None:
         assert time.monotonic() < deadline, "the dispensing order never reached pms"
         time.sleep(0.2)
     _walk_the_stores(desk, drug)
+    _walk_the_ward(desk, patient, drug, item)
     assert stack  # every component stays up for the checks
 
 
@@ -169,6 +170,33 @@ def _walk_the_stores(desk: Desk, drug: dict[str, Any]) -> None:
         time.sleep(0.2)
 
 
+def _walk_the_ward(desk: Desk, patient: dict[str, Any], drug: dict[str, Any], item: dict[str, Any]) -> None:
+    """A ward with beds, a stay settled (a deposit and an examined item on its account) and one
+    still in hospital with a drug order at the pharmacy."""
+    departments = desk.ok("GET", "/api/dbs/departments", params={"size": 100})["items"]
+    department = next(d for d in departments if d["kind"] == "inpatient")
+    ward = desk.ok(
+        "POST", "/api/hms/wards", 201, json={"code": "BQ-检索", "name": "检索病区", "department_id": department["id"]}
+    )
+    beds = [
+        desk.ok("POST", "/api/hms/beds", 201, json={"ward_id": ward["id"], "number": n, "daily_price": "40.00"})
+        for n in ("1", "2")
+    ]
+    admission = {"doctor_id": desk.doctor("D001")["id"], "diagnosis": "肺炎", "charge_type_id": 1}
+    first = desk.ok("POST", "/api/hms/stays", 201, json={**admission, "patient_id": patient["id"],
+                    "bed_id": beds[0]["id"], "deposit": {"amount": "500.00", "method": "cash"}})  # fmt: skip
+    (booked,) = desk.ok("POST", f"/api/hms/stays/{first['id']}/items", 201,
+                        json={"lines": [{"charge_item_id": item["id"], "quantity": 1}]})  # fmt: skip
+    desk.ok("POST", f"/api/hms/charges/{booked['id']}/exam", data={"result": "未见异常"})
+    desk.ok("POST", f"/api/hms/stays/{first['id']}/settlement", 201, json={"method": "cash"})
+    other = desk.patient("赵检索")
+    second = desk.ok(
+        "POST", "/api/hms/stays", 201, json={**admission, "patient_id": other["id"], "bed_id": beds[1]["id"]}
+    )
+    desk.ok("POST", f"/api/hms/stays/{second['id']}/drug-orders", 201,
+            json={"lines": [{"drug_id": drug["id"], "quantity": 1}]})  # fmt: skip
+
+
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     directory = Path(tmp_path_factory.mktemp("search"))
@@ -176,12 +204,12 @@ def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     os.umask(umask)
     try:
         with (
-            fresh_databases(request.param, ["oms", "dms", "sms", "pms"], directory) as urls,
+            fresh_databases(request.param, ["oms", "dms", "sms", "pms", "hms"], directory) as urls,
             Stack(directory, urls) as stack,
         ):
             stack.start("gateway")
             stack.start("dbs", demo_data=True)
-            for name in ("dms", "oms", "sms", "pms"):
+            for name in ("dms", "oms", "sms", "pms", "hms"):
                 stack.start(name)
             assert set(stack.apps) >= set(components.available()) - {"registry"}
             desk = Desk(stack, urls)
