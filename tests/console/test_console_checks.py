@@ -22,7 +22,7 @@ def _export_script():
     return module
 
 
-@pytest.mark.parametrize("service", ["gateway", "dbs", "dms", "oms", "pms", "sms"])
+@pytest.mark.parametrize("service", ["gateway", "dbs", "dms", "oms", "pms", "sms", "hms"])
 def test_committed_openapi_is_the_services_own(service: str) -> None:
     script = _export_script()
     committed = (CONSOLE / "openapi" / f"{service}.json").read_text(encoding="utf-8")

@@ -1,3 +1,4 @@
+import { inpatientEn } from './inpatient.en'
 import { labelsEn } from './labels.en'
 import { outpatientEn } from './outpatient.en'
 import { pharmacyEn } from './pharmacy.en'
@@ -13,6 +14,7 @@ const en: Messages = {
   ...resourcesEn,
   ...warehouseEn,
   ...pharmacyEn,
+  ...inpatientEn,
   app: {
     name: 'Hospital Archive Management Platform',
     short: 'HAMP',
@@ -154,6 +156,7 @@ const en: Messages = {
       approve: 'Approve',
       refund: 'Refund',
       export: 'Export',
+      reverse: 'Reverse',
     },
     password: {
       onceTitle: 'This password is shown only once',

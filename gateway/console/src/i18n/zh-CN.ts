@@ -1,4 +1,5 @@
 // Chinese (default) console texts. Keep keys in step with en.ts: the type below checks it.
+import { inpatientZh } from './inpatient.zh-CN'
 import { labelsZh } from './labels.zh-CN'
 import { outpatientZh } from './outpatient.zh-CN'
 import { pharmacyZh } from './pharmacy.zh-CN'
@@ -13,6 +14,7 @@ const zhCN = {
   ...resourcesZh,
   ...warehouseZh,
   ...pharmacyZh,
+  ...inpatientZh,
   app: {
     name: '医院档案管理平台',
     short: 'HAMP',
@@ -154,6 +156,7 @@ const zhCN = {
       approve: '审批',
       refund: '退费',
       export: '导出',
+      reverse: '冲销',
     },
     password: {
       onceTitle: '密码只显示这一次',

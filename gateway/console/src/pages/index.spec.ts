@@ -44,7 +44,16 @@ describe('the page list', () => {
     expect(firstPagePath('dbs', can([]))).toBeNull()
     expect(firstPagePath('sms', can(['sms:alert:read']))).toBe('/sms/low-stock')
     expect(firstPagePath('pms', can(['pms:trace:read']))).toBe('/pms/trace')
-    expect([...MODULES_WITH_PAGES].sort()).toEqual(['dbs', 'dms', 'oms', 'pms', 'sms'])
+    expect(firstPagePath('hms', can(['hms:deposit:read']))).toBe('/hms/deposits')
+    expect([...MODULES_WITH_PAGES].sort()).toEqual(['dbs', 'dms', 'hms', 'oms', 'pms', 'sms'])
+  })
+
+  it('gives a page reached from another (住院详情) a route with its id but no menu item', () => {
+    const route = router.resolve('/hms/stays/12')
+    expect(route.meta.permission).toBe('hms:admission:read')
+    expect(route.params.id).toBe('12')
+    expect(pagesOf('hms').map((p) => p.path)).not.toContain('stays/:id')
+    expect(router.resolve('/hms/stays').meta.titleKey).toBe('hms.stays.title')
   })
 })
 

@@ -12,7 +12,7 @@ import type { MessageKey } from '@/resources/types'
 export const MODULE_KEYS = ['oms', 'hms', 'tms', 'dbs', 'dms', 'sms', 'pms'] as const
 
 /** A module with pages here, or 系统管理. */
-export type PageModule = 'dbs' | 'dms' | 'oms' | 'sms' | 'pms' | 'system'
+export type PageModule = 'dbs' | 'dms' | 'oms' | 'hms' | 'sms' | 'pms' | 'system'
 
 export interface PageDef {
   module: PageModule
@@ -26,7 +26,9 @@ export interface PageDef {
   icon: string
   component: () => Promise<{ default: RouteComponent }>
   /** Props of the component (the generic resource page is told which resource). */
-  props?: Record<string, unknown>
+  props?: Record<string, unknown> | true
+  /** false: a page reached from another (住院详情 `/hms/stays/:id`), with a route but no menu item. */
+  menu?: boolean
 }
 
 const ResourcePage = () => import('@/pages/dbs/ResourcePage.vue')
@@ -71,6 +73,16 @@ export const PAGES: PageDef[] = [
   page('oms', 'settlements', 'oms.settlements.title', 'oms:settlement:read', 'Coin', () => import('@/pages/oms/SettlementsPage.vue')),
   page('oms', 'visits', 'oms.visits.title', 'oms:visit:read', 'Document', () => import('@/pages/oms/VisitsPage.vue')),
 
+  // For hms: the order an admissions desk and a ward work in (docs/inpatient.md).
+  page('hms', 'bed-board', 'hms.board.title', 'hms:ward:read', 'Grid', () => import('@/pages/hms/BedBoardPage.vue')),
+  page('hms', 'admission', 'hms.admission.title', 'hms:admission:write', 'Tickets', () => import('@/pages/hms/AdmissionPage.vue')),
+  page('hms', 'stays', 'hms.stays.title', 'hms:admission:read', 'List', () => import('@/pages/hms/StaysPage.vue')),
+  { ...page('hms', 'stays/:id', 'hms.stay.title', 'hms:admission:read', 'Document', () => import('@/pages/hms/StayPage.vue')), props: true, menu: false },
+  page('hms', 'deposits', 'hms.deposit.title', 'hms:deposit:read', 'Wallet', () => import('@/pages/hms/DepositsPage.vue')),
+  page('hms', 'exams', 'hms.exams.title', 'hms:charge:read', 'DataAnalysis', () => import('@/pages/hms/ExamsPage.vue')),
+  page('hms', 'settlements', 'hms.settlements.title', 'hms:settlement:read', 'Coin', () => import('@/pages/hms/SettlementsPage.vue')),
+  page('hms', 'wards', 'hms.wards.title', 'hms:ward:read', 'OfficeBuilding', () => import('@/pages/hms/WardsPage.vue')),
+
   // For sms: the order a store-keeper works in (docs/warehouse.md).
   page('sms', 'inbound', 'sms.inbound.title', 'sms:inbound:read', 'Download', () => import('@/pages/sms/InboundPage.vue')),
   page('sms', 'stock', 'sms.stock.title', 'sms:stock:read', 'Goods', () => import('@/pages/sms/StockPage.vue')),
@@ -102,9 +114,9 @@ export const PAGES: PageDef[] = [
   page('system', 'security-policy', 'system.policy.title', 'system:security:read', 'Setting', () => import('@/pages/system/SecurityPolicyPage.vue')),
 ]
 
-/** The pages of one module, in the menu's order. */
+/** The menu pages of one module, in the menu's order (a page reached only from another is left out). */
 export function pagesOf(module: string): PageDef[] {
-  return PAGES.filter((p) => p.module === module)
+  return PAGES.filter((p) => p.module === module && p.menu !== false)
 }
 
 /** The business modules that have pages here; the others the console shows as a placeholder. */

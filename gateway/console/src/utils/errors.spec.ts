@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ApiError, type Problem } from '@/api/http'
 import { i18n } from '@/i18n'
 
-import { errorText, fieldLabel, fieldProblemText } from './errors'
+import { errorText, fieldErrorsOf, fieldLabel, fieldProblemText } from './errors'
 
 const problem = (extra: Partial<Problem>): ApiError => new ApiError({ status: 422, title: 'Unprocessable', ...extra })
 
@@ -19,6 +19,15 @@ describe('fieldLabel', () => {
 
   it('reads a plain field by its label', () => {
     expect(fieldLabel('department_id')).toBe('科室')
+  })
+
+  it("reads the inpatient service's fields, a nested one with its parent", () => {
+    expect(fieldLabel('bed_id')).toBe('床位')
+    expect(fieldLabel('charge_type_id')).toBe('费别')
+    expect(fieldLabel('deposit.amount')).toBe('预交款 · 金额')
+    expect(fieldLabel('lines.1.charge_item_id')).toBe('第 2 行 · 收费项目')
+    i18n.global.locale.value = 'en'
+    expect(fieldLabel('deposit.amount')).toBe('Deposit · Amount')
   })
 
   it('gives nothing when any part has no label, so no raw path is ever shown', () => {
@@ -69,5 +78,17 @@ describe('errorText', () => {
   it('shows a plain error by its message', () => {
     expect(errorText(new Error('网络不可用'))).toBe('网络不可用')
     expect(errorText('text')).toBe('text')
+  })
+})
+
+describe('fieldErrorsOf', () => {
+  it("maps a refusal's field problems by path for the form items, the first message of each", () => {
+    const error = problem({ code: 'validation_failed', errors: [
+      { field: 'bed_id', message: '床位不在该科室的病区' },
+      { field: 'deposit.amount', message: '须大于 0' },
+      { field: 'bed_id', message: 'second' },
+    ] })
+    expect(fieldErrorsOf(error)).toEqual({ bed_id: '床位不在该科室的病区', 'deposit.amount': '须大于 0' })
+    expect(fieldErrorsOf(new Error('x'))).toEqual({})
   })
 })

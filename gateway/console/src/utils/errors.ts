@@ -61,3 +61,13 @@ export function showError(error: unknown): void {
   if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500) console.error(error)
   ElMessage.error({ message: errorText(error), grouping: true })
 }
+
+/**
+ * A refused request's field problems by field path (`bed_id`, `deposit.amount`), for the form items'
+ * `error`; empty for any other error (the message then says it all).
+ */
+export function fieldErrorsOf(error: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (error instanceof ApiError) for (const p of error.fieldErrors) out[p.field] ??= p.message
+  return out
+}

@@ -58,6 +58,7 @@ const icons: Record<string, Component> = {
   Finished,
   FirstAidKit,
   Goods,
+  Grid,
   House,
   Key,
   List,

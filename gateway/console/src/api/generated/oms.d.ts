@@ -18,6 +18,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/oms/admission-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One transfer */
+        get: operations["get_request_api_oms_admission_requests__request_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/oms/admission-requests/{request_id}/admit": {
         parameters: {
             query?: never;
@@ -27,7 +44,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Admit (once; 409 when not pending) */
+        /** Admit once (the same number again: done; otherwise 409) */
         post: operations["admit_api_oms_admission_requests__request_id__admit_post"];
         delete?: never;
         options?: never;
@@ -1886,6 +1903,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_AdmissionRequestOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_request_api_oms_admission_requests__request_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdmissionRequestOut"];
                 };
             };
             /** @description Validation Error */
