@@ -296,3 +296,16 @@ def test_two_cashiers_settling_or_reversing_one_stay_at_once_do_it_once(ward: Wa
     assert ward.scalar("hms", "SELECT COUNT(*) FROM settlements WHERE stay_id = :s", s=stay["id"]) == 2
     assert ward.scalar("hms", "SELECT COUNT(*) FROM deposits WHERE stay_id = :s", s=stay["id"]) == 3
     assert ward.ok("GET", f"/api/hms/stays/{stay['id']}")["deposit_total"] == "2000.00"
+
+
+def test_no_discharge_without_an_admission(ward: Ward) -> None:
+    before = ward.scalar("hms", "SELECT COUNT(*) FROM settlements")
+    for path in ("/api/hms/stays/999999/settlement", "/api/hms/stays/999999/settlement-preview"):
+        method = "POST" if path.endswith("settlement") else "GET"
+        answer = ward.call(method, path, json={"method": "cash"} if method == "POST" else None)
+        assert answer.status_code == 404, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["detail"] == "住院记录不存在"
+    bad_method = ward.call("POST", "/api/hms/stays/999999/settlement", json={"method": "gold"})
+    assert bad_method.status_code == 422 and bad_method.json()["errors"][0]["field"] == "method", bad_method.text
+    assert ward.scalar("hms", "SELECT COUNT(*) FROM settlements") == before
