@@ -4,12 +4,21 @@ itself. The names it shows are frozen on its own rows when it writes them."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from shared.errors import Conflict, NotFound, Unavailable
 from shared.i18n import Text
-from shared.remote import DISABLED, Remote, bad_reference, enabled_record, get_json, items
+from shared.remote import (
+    DISABLED,
+    ChargeItem,
+    ChargeType,
+    Drug,
+    Remote,
+    bad_reference,
+    enabled_record,
+    get_json,
+    items,
+)
 from shared.service_client import ServiceClient
 
 
@@ -24,35 +33,6 @@ class Doctor(Remote):
     id: int
     name: str
     department_id: int
-    enabled: bool = True
-
-
-class ChargeType(Remote):
-    id: int
-    name: str
-    reimbursement_ratio: Decimal
-    enabled: bool = True
-
-
-class Drug(Remote):
-    id: int
-    code: str
-    name: str
-    spec: str | None = None
-    unit_name: str | None = None
-    price: Decimal
-    enabled: bool = True
-
-
-class ChargeItem(Remote):
-    id: int
-    code: str
-    name: str
-    unit_name: str | None = None
-    category_name: str | None = None
-    price: Decimal
-    scope: str
-    needs_exam: bool = False
     enabled: bool = True
 
 

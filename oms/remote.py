@@ -17,7 +17,7 @@ from typing import Any
 from shared.context import current_language
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, field_error
 from shared.i18n import Text
-from shared.remote import Remote, get_json, items, unavailable
+from shared.remote import ChargeType, Remote, get_json, items, unavailable
 from shared.service_client import ServiceClient
 
 
@@ -33,35 +33,6 @@ class RegistrationType(Remote):
     id: int
     name: str
     fee: Decimal
-    enabled: bool = True
-
-
-class ChargeType(Remote):
-    id: int
-    name: str
-    reimbursement_ratio: Decimal
-    description: str | None = None
-    enabled: bool = True
-
-
-class Drug(Remote):
-    id: int
-    code: str
-    name: str
-    spec: str | None = None
-    unit_name: str | None = None
-    price: Decimal
-    enabled: bool = True
-
-
-class ChargeItem(Remote):
-    id: int
-    code: str
-    name: str
-    unit_name: str | None = None
-    price: Decimal
-    scope: str
-    needs_exam: bool = False
     enabled: bool = True
 
 

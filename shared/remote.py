@@ -9,6 +9,7 @@ not exist there is the caller's mistake (422 on that field); a service that does
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -25,6 +26,37 @@ class Remote(BaseModel):
 
 
 Model = TypeVar("Model", bound=Remote)
+
+
+# What dbs answers of the records the desks price with (docs/master-data.md), as every caller reads them.
+class ChargeType(Remote):
+    id: int
+    name: str
+    reimbursement_ratio: Decimal
+    description: str | None = None
+    enabled: bool = True
+
+
+class Drug(Remote):
+    id: int
+    code: str
+    name: str
+    spec: str | None = None
+    unit_name: str | None = None
+    price: Decimal
+    enabled: bool = True
+
+
+class ChargeItem(Remote):
+    id: int
+    code: str
+    name: str
+    unit_name: str | None = None
+    category_name: str | None = None
+    price: Decimal
+    scope: str
+    needs_exam: bool = False
+    enabled: bool = True
 
 
 def unavailable(service: str) -> Unavailable:

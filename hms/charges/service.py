@@ -34,6 +34,7 @@ from shared.errors import Conflict, NotFound
 from shared.feed import publish
 from shared.fields import CENT
 from shared.i18n import Text
+from shared.remote import ChargeItem
 from shared.service_client import ServiceClient
 
 # An item whose dbs category is not set is still totalled somewhere.
@@ -42,7 +43,7 @@ OTHER_CATEGORY = "其他费"
 
 @dataclass(frozen=True)
 class _Priced:
-    item: remote.ChargeItem
+    item: ChargeItem
     quantity: int
 
     @property

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, field_validator
 from pydantic import Field as Pydantic
 from sqlalchemy import String
 from sqlmodel import Field
@@ -88,29 +88,6 @@ class DrugReturnIn(BaseModel):
         if len(line_ids) != len(set(line_ids)):
             raise ValueError(Text("同一明细出现了两次", "a line appears twice"))
         return line_ids
-
-
-class DispensedIn(BaseModel):
-    """The pharmacy's report (sent by its outbox, the same as oms receives). `line_ids`: the charge
-    rows it handed out; absent means every booked line."""
-
-    model_config = ConfigDict(extra="ignore")
-    dispensing_number: str | None = Pydantic(default=None, max_length=32)
-    dispensed_at: datetime | None = None
-    dispensed_by: str | None = Pydantic(default=None, max_length=64)
-    line_ids: list[int] | None = Pydantic(default=None, max_length=200)
-
-
-class ClaimedIn(BaseModel):
-    """The pharmacy's notice that it claimed these lines for a credit (sent by its outbox)."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
-    claim: str = Pydantic(min_length=1, max_length=100)
-    order_id: int = Pydantic(ge=1)
-    payment_id: int = Pydantic(ge=1)
-    line_ids: list[int] = Pydantic(min_length=1, max_length=200)
-    reason: str = Pydantic(min_length=1, max_length=200)
-    cashier: str = Pydantic(min_length=1, max_length=64)
 
 
 # --- what the API answers -------------------------------------------------------------------------

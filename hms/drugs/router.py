@@ -9,8 +9,6 @@ from fastapi.responses import JSONResponse
 
 from hms.drugs import service
 from hms.drugs.models import (
-    ClaimedIn,
-    DispensedIn,
     DrugOrderIn,
     DrugOrderOut,
     DrugOrderState,
@@ -22,6 +20,7 @@ from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
 from shared.idempotency import REPLAY_DOC, IdempotencyKey, RequiredIdempotencyKey, answered
 from shared.paging import Page, Paging
+from shared.pharmacy_reports import ClaimedIn, DispensedIn
 from shared.state import Db, HospitalToday, Outbox, Services
 
 LABEL = Text("药品记账", "drug orders")

@@ -23,8 +23,6 @@ from hms import remote
 from hms.charges.models import DRUG_CATEGORY, Charge, ChargeKind, ChargeOut, ChargeState
 from hms.db import audit_log, counters, feed, idempotency_keys, outbox
 from hms.drugs.models import (
-    ClaimedIn,
-    DispensedIn,
     DrugOrder,
     DrugOrderIn,
     DrugOrderOut,
@@ -45,6 +43,8 @@ from shared.i18n import Text
 from shared.idempotency import Answer, run_once
 from shared.outbox import enqueue
 from shared.paging import Page, PageParams
+from shared.pharmacy_reports import ClaimedIn, DispensedIn
+from shared.remote import Drug
 from shared.scope import Departments, check, restrict
 from shared.search import contains
 from shared.sequences import business_number
@@ -184,7 +184,7 @@ async def undispensed(
 # --- booking --------------------------------------------------------------------------------------
 
 
-async def _priced(client: ServiceClient, body: DrugOrderIn) -> list[tuple[remote.Drug, int, str | None]]:
+async def _priced(client: ServiceClient, body: DrugOrderIn) -> list[tuple[Drug, int, str | None]]:
     """Each line's drug as dbs has it now (unknown or disabled → 422 on `lines.N.drug_id`)."""
     seen: set[int] = set()
     for index, line in enumerate(body.lines):

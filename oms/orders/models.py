@@ -124,14 +124,3 @@ class PrescriptionIn(BaseModel):
 class ItemOrderIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     lines: list[ItemLineIn] = Pydantic(min_length=1, max_length=50)
-
-
-class DispensedIn(BaseModel):
-    """The pharmacy's report (sent by its outbox). `line_ids`: the lines it handed out; a report
-    from before it named them (absent) means every paid line."""
-
-    model_config = ConfigDict(extra="ignore")
-    dispensing_number: str | None = Pydantic(default=None, max_length=32)
-    dispensed_at: datetime | None = None
-    dispensed_by: str | None = Pydantic(default=None, max_length=64)
-    line_ids: list[int] | None = Pydantic(default=None, max_length=200)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from oms.orders import service
-from oms.orders.models import DispensedIn, ItemOrderIn, OrderKind, OrderOut, OrderState, PrescriptionIn
+from oms.orders.models import ItemOrderIn, OrderKind, OrderOut, OrderState, PrescriptionIn
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
 from shared.idempotency import REPLAY_DOC, IdempotencyKey, answered
 from shared.paging import Page, Paging
+from shared.pharmacy_reports import DispensedIn
 from shared.state import Db, Services, Timezone
 
 ORDER = Text("处方与项目单", "order")

@@ -11,11 +11,9 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oms import remote
 from oms.db import audit_log, change_feed, counters, idempotency_keys
 from oms.orders.models import (
     NUMBER_PREFIX,
-    DispensedIn,
     DrugLineIn,
     ItemLineIn,
     ItemOrderIn,
@@ -39,7 +37,8 @@ from shared.feed import publish
 from shared.i18n import Text
 from shared.idempotency import Answer, run_once
 from shared.paging import Page, PageParams, fetch_page
-from shared.remote import enabled_record
+from shared.pharmacy_reports import DispensedIn
+from shared.remote import ChargeItem, Drug, enabled_record
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
 
@@ -68,7 +67,7 @@ async def price_drugs(client: ServiceClient, lines: list[DrugLineIn]) -> list[Pr
     priced = []
     for index, line in enumerate(lines):
         drug = await enabled_record(
-            client, "DBS", f"/api/dbs/drugs/{line.drug_id}", f"lines.{index}.drug_id", DRUG, remote.Drug
+            client, "DBS", f"/api/dbs/drugs/{line.drug_id}", f"lines.{index}.drug_id", DRUG, Drug
         )
         priced.append(
             PricedLine(
@@ -91,7 +90,7 @@ async def price_items(client: ServiceClient, lines: list[ItemLineIn]) -> list[Pr
     for index, line in enumerate(lines):
         field = f"lines.{index}.charge_item_id"
         item = await enabled_record(
-            client, "DBS", f"/api/dbs/charge-items/{line.charge_item_id}", field, CHARGE_ITEM, remote.ChargeItem
+            client, "DBS", f"/api/dbs/charge-items/{line.charge_item_id}", field, CHARGE_ITEM, ChargeItem
         )
         if item.scope == "inpatient":
             raise Invalid(

@@ -14,7 +14,7 @@ from oms import remote
 from oms.payments.models import InsuredShare, PaymentIn
 from shared.errors import Invalid, field_error
 from shared.i18n import Text
-from shared.remote import enabled_record
+from shared.remote import ChargeType, enabled_record
 from shared.service_client import ServiceClient
 
 LABEL = Text("费别", "charge type")
@@ -46,6 +46,6 @@ async def insured_share(client: ServiceClient, body: PaymentIn) -> InsuredShare 
     if body.charge_type_id is None:
         raise no_charge_type()
     found = await enabled_record(
-        client, "DBS", f"/api/dbs/charge-types/{body.charge_type_id}", "charge_type_id", LABEL, remote.ChargeType
+        client, "DBS", f"/api/dbs/charge-types/{body.charge_type_id}", "charge_type_id", LABEL, ChargeType
     )
     return InsuredShare(charge_type_id=found.id, charge_type_name=found.name, ratio=found.reimbursement_ratio)

@@ -111,15 +111,3 @@ class RefundIn(BaseModel):
     payment_id: int = Pydantic(ge=1)
     line_ids: list[int] | None = Pydantic(default=None, min_length=1, max_length=50)
     reason: str = Pydantic(min_length=1, max_length=200)
-
-
-class ClaimedIn(BaseModel):
-    """The pharmacy's notice that it claimed these lines for a refund (sent by its outbox)."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
-    claim: str = Pydantic(min_length=1, max_length=100)
-    order_id: int = Pydantic(ge=1)
-    payment_id: int = Pydantic(ge=1)
-    line_ids: list[int] = Pydantic(min_length=1, max_length=200)
-    reason: str = Pydantic(min_length=1, max_length=200)
-    cashier: str = Pydantic(min_length=1, max_length=64)

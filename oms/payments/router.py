@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from oms.payments import charge_types, receipts, service
-from oms.payments.models import ClaimedIn, PaymentIn, PaymentKind, PaymentOut, RefundIn
+from oms.payments.models import PaymentIn, PaymentKind, PaymentOut, RefundIn
 from oms.state import OmsConfig
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession
 from shared.i18n import Text
 from shared.idempotency import REPLAY_DOC, IdempotencyKey, answered
 from shared.paging import Page, Paging
+from shared.pharmacy_reports import ClaimedIn
 from shared.state import Db, Outbox, Services, Timezone
 
 PAYMENT = Text("缴费", "payment")

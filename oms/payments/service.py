@@ -20,7 +20,6 @@ from oms.orders import service as orders
 from oms.orders.models import LineState, Order, OrderKind, OrderLine, OrderState
 from oms.payments.charge_types import insured_share, no_charge_type
 from oms.payments.models import (
-    ClaimedIn,
     InsuredShare,
     Payment,
     PaymentIn,
@@ -43,6 +42,7 @@ from shared.i18n import Text
 from shared.idempotency import Answer, run_once
 from shared.outbox import OutboxRelay, enqueue
 from shared.paging import Page, PageParams, fetch_page
+from shared.pharmacy_reports import ClaimedIn
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
 

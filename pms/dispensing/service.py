@@ -43,6 +43,7 @@ from shared.i18n import Text
 from shared.idempotency import Answer, run_once
 from shared.outbox import enqueue
 from shared.paging import Page, PageParams
+from shared.pharmacy_reports import ClaimedIn, DispensedIn
 from shared.search import contains
 from shared.sequences import business_number
 from shared.stock import Movement, take
@@ -233,12 +234,12 @@ def dispensed_message(order: DispensingOrderOut) -> dict[str, Any]:
     return {
         "destination": order.source.upper(),
         "path": f"/api/{order.source}/orders/{order.order_id}/dispensed",
-        "body": {
-            "dispensing_number": order.number,
-            "dispensed_at": order.model_dump(mode="json")["dispensed_at"],
-            "dispensed_by": order.dispensed_by,
-            "line_ids": [line.line_id for line in order.lines if not line.cancelled],
-        },
+        "body": DispensedIn(
+            dispensing_number=order.number,
+            dispensed_at=order.dispensed_at,
+            dispensed_by=order.dispensed_by,
+            line_ids=[line.line_id for line in order.lines if not line.cancelled],
+        ).model_dump(mode="json"),
         "key": f"pms-dispensed-{order.id}",
     }
 
@@ -363,7 +364,7 @@ def claimed_message(claim: RefundClaimOut, body: RefundClaimIn) -> dict[str, Any
     return {
         "destination": claim.source.upper(),
         "path": f"/api/{claim.source}/refunds/claimed",
-        "body": {"claim": claim.claim, "order_id": claim.order_id, **body.model_dump(mode="json")},
+        "body": ClaimedIn(claim=claim.claim, order_id=claim.order_id, **body.model_dump()).model_dump(mode="json"),
         "key": f"pms-claimed-{claim.claim}",
     }
 

@@ -11,10 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx2
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from shared.migrations import sync_url
+from tests.oms.outpatient_desk import Desk
 from tests.support.databases import fresh_databases
 from tests.support.stack import Stack
 
@@ -25,32 +24,11 @@ SELF_PAY = "自费"  # ratio 0.00
 EMPLOYEE_INSURANCE = "城镇职工医保"  # ratio 0.70
 
 
-class Ward:
-    """A clerk at the admissions desk, a nurse, a cashier: a superadmin token by default."""
+class Ward(Desk):
+    """A clerk at the admissions desk, a nurse, a cashier: a superadmin token by default. The
+    outpatient desk's calls and looks (Desk), and the ward's own below."""
 
     _codes = itertools.count(1)
-
-    def __init__(self, stack: Stack, database_urls: dict[str, str]) -> None:
-        self.stack = stack
-        self.http = httpx2.Client(base_url=stack.url("gateway"), headers=stack.bearer(), timeout=60)
-        self.engines = {name: create_engine(sync_url(url)) for name, url in database_urls.items()}
-
-    def close(self) -> None:
-        self.http.close()
-        for engine in self.engines.values():
-            engine.dispose()
-
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx2.Response:
-        return self.http.request(method, path, **kwargs)
-
-    def ok(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
-        answer = self.call(method, path, **kwargs)
-        assert answer.status_code == status, f"{method} {path}: {answer.status_code} {answer.text}"
-        return answer.json()
-
-    def scalar(self, service: str, sql: str, **params: Any) -> Any:
-        with self.engines[service].connect() as conn:
-            return conn.execute(text(sql), params).scalar()
 
     def rows(self, service: str, sql: str, **params: Any) -> list[dict[str, Any]]:
         with self.engines[service].connect() as conn:
@@ -62,19 +40,11 @@ class Ward:
         return next(d for d in found if d["code"] == code)
 
     def doctor(self, code: str = "D001") -> dict[str, Any]:
-        found = self.ok("GET", "/api/dbs/doctors", params={"q": code})["items"]
-        return next(d for d in found if d["code"] == code)
+        return super().doctor(code)
 
     def charge_type(self, name: str = SELF_PAY) -> dict[str, Any]:
         found = self.ok("GET", "/api/dbs/charge-types", params={"q": name})["items"]
         return next(t for t in found if t["name"] == name)
-
-    def drug(self, code: str) -> dict[str, Any]:
-        return next(d for d in self.ok("GET", "/api/dbs/drugs", params={"q": code})["items"] if d["code"] == code)
-
-    def item(self, code: str) -> dict[str, Any]:
-        found = self.ok("GET", "/api/dbs/charge-items", params={"q": code})["items"]
-        return next(i for i in found if i["code"] == code)
 
     def new_ward(self, department_code: str = MEDICINE_WARD_DEPARTMENT, beds: int = 3, price: str = "40.00") -> Any:
         """A ward of its own (so tests do not share beds) with `beds` free beds at `price` a day."""
@@ -89,10 +59,6 @@ class Ward:
             for i in range(1, beds + 1)
         ]
         return ward
-
-    def patient(self, name: str = "张三", **fields: Any) -> dict[str, Any]:
-        body = {"name": name, "sex": "male", "birth_date": "1980-05-01", **fields}
-        return self.ok("POST", "/api/oms/patients", 201, json=body)
 
     # --- the stay --------------------------------------------------------------------------------
     def admission(self, bed_id: int, patient_id: int | None = None, **fields: Any) -> dict[str, Any]:

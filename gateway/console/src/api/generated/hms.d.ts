@@ -999,7 +999,8 @@ export interface components {
         ChargeState: "booked" | "dispensed" | "examined" | "returned" | "cancelled" | "credit";
         /**
          * ClaimedIn
-         * @description The pharmacy's notice that it claimed these lines for a credit (sent by its outbox).
+         * @description The pharmacy claimed these lines for the sender (a refund, a credit): the sender records what
+         *     it never heard the answer to; `payment_id`, `reason` and `cashier` are the sender's own.
          */
         ClaimedIn: {
             /** Cashier */
@@ -1070,8 +1071,8 @@ export interface components {
         };
         /**
          * DispensedIn
-         * @description The pharmacy's report (sent by its outbox, the same as oms receives). `line_ids`: the charge
-         *     rows it handed out; absent means every booked line.
+         * @description The pharmacy handed these lines out (`line_ids`: the sender's line ids; a report from before
+         *     the pharmacy named them — absent — means every line not refunded).
          */
         DispensedIn: {
             /** Dispensed At */

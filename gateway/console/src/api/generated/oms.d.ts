@@ -982,7 +982,8 @@ export interface components {
         };
         /**
          * ClaimedIn
-         * @description The pharmacy's notice that it claimed these lines for a refund (sent by its outbox).
+         * @description The pharmacy claimed these lines for the sender (a refund, a credit): the sender records what
+         *     it never heard the answer to; `payment_id`, `reason` and `cashier` are the sender's own.
          */
         ClaimedIn: {
             /** Cashier */
@@ -1009,8 +1010,8 @@ export interface components {
         };
         /**
          * DispensedIn
-         * @description The pharmacy's report (sent by its outbox). `line_ids`: the lines it handed out; a report
-         *     from before it named them (absent) means every paid line.
+         * @description The pharmacy handed these lines out (`line_ids`: the sender's line ids; a report from before
+         *     the pharmacy named them — absent — means every line not refunded).
          */
         DispensedIn: {
             /** Dispensed At */
