@@ -24,17 +24,13 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import shutil
-import tempfile
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import httpx2
-from hamp_platform import create_mysql_databases, drop_mysql_databases, free_ports, login, start_platform, stop_platform
+from hamp_platform import login, scratch_platform
 from registrations import ROUTE_WAIT_SECONDS, checked, percentile, problem_code, setup_call
-from sqlalchemy.engine import make_url
 
 WARM_UP_SECONDS = 3.0
 PER_LINE = 2  # units of each drug an order asks for
@@ -188,26 +184,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=3000, help="orders received first; each is dispensed once")
     parser.add_argument("--drugs", type=int, default=20)
     args = parser.parse_args()
-
-    var_dir = Path(tempfile.mkdtemp(prefix="hamp-bench-dispensings-"))
-    prefix = f"hamp_bench_{os.getpid()}"
-    ports = free_ports()
-    process = None
-    try:
-        extra_env = create_mysql_databases(args.mysql, prefix) if args.mysql else {}
-        # The warehouse's demo stock would reach the same shelf while the bench counts it.
-        extra_env["HAMP_SMS_DEMO_DATA"] = "false"
-        host = make_url(args.mysql) if args.mysql else None
-        database = f"MariaDB/MySQL at {host.host}:{host.port}" if host else "SQLite"
-        process, seconds, _ = start_platform(var_dir, ports, extra_env)
-        print(f"hamp up ready in {seconds:.1f} s")
-        asyncio.run(bench(f"http://127.0.0.1:{ports['gateway']}", args, database))
-    finally:
-        if process is not None:
-            stop_platform(process)
-        if args.mysql:
-            drop_mysql_databases(args.mysql, prefix)
-        shutil.rmtree(var_dir, ignore_errors=True)
+    # The warehouse's demo stock would reach the same shelf while the bench counts it.
+    with scratch_platform("dispensings", args.mysql, {"HAMP_SMS_DEMO_DATA": "false"}) as platform:
+        asyncio.run(bench(platform.gateway, args, platform.database))
 
 
 if __name__ == "__main__":

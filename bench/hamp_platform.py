@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -142,3 +147,41 @@ def drop_mysql_databases(server_url: str, prefix: str) -> None:
     with _mysql_connect(server_url) as connection, connection.cursor() as cursor:
         for name in components.available():
             cursor.execute(f"DROP DATABASE IF EXISTS `{prefix}_{name}`")
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A running scratch platform: where it answers, what it runs on, where it keeps its files."""
+
+    gateway: str
+    database: str
+    var_dir: Path
+
+
+@contextmanager
+def scratch_platform(
+    name: str, mysql: str | None = None, extra_env: dict[str, str] | None = None, keep: bool = False
+) -> Iterator[Scratch]:
+    """`hamp up` in a fresh directory on free ports — on SQLite, or with `mysql` (a server URL) every
+    service on a fresh database of its own — stopped, and its databases and files removed, at the
+    end (`keep`: the files stay, for a post-mortem of var/logs)."""
+    var_dir = Path(tempfile.mkdtemp(prefix=f"hamp-bench-{name}-"))
+    prefix = f"hamp_bench_{os.getpid()}"  # unique: other benches may share the server
+    ports = free_ports()
+    process = None
+    try:
+        env = {**(create_mysql_databases(mysql, prefix) if mysql else {}), **(extra_env or {})}
+        host = make_url(mysql) if mysql else None
+        process, seconds, _ = start_platform(var_dir, ports, env)
+        print(f"hamp up ready in {seconds:.1f} s")
+        database = f"MariaDB/MySQL at {host.host}:{host.port}" if host else "SQLite"
+        yield Scratch(f"http://127.0.0.1:{ports['gateway']}", database, var_dir)
+    finally:
+        if process is not None:
+            stop_platform(process)
+        if mysql:
+            drop_mysql_databases(mysql, prefix)
+        if keep:
+            print(f"scratch directory kept: {var_dir}")
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)

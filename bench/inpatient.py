@@ -29,20 +29,16 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx2
-from hamp_platform import create_mysql_databases, drop_mysql_databases, free_ports, login, start_platform, stop_platform
+from hamp_platform import login, scratch_platform
 from registrations import ROUTE_WAIT_SECONDS, checked, percentile, problem_code, setup_call
-from sqlalchemy.engine import make_url
 
 WARM_UP_SECONDS = 3.0
 POLL_SECONDS = 0.02  # how often the cycle looks for an outbox message's effect
@@ -374,29 +370,10 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs) at the end")
     args = parser.parse_args()
-
-    var_dir = Path(tempfile.mkdtemp(prefix="hamp-bench-inpatient-"))
-    prefix = f"hamp_bench_{os.getpid()}"  # unique: other benches may share the server
-    ports = free_ports()
-    process = None
-    try:
-        extra_env = create_mysql_databases(args.mysql, prefix) if args.mysql else {}
-        # The warehouse's demo stock would reach the same shelf as the bench's delivery.
-        extra_env["HAMP_SMS_DEMO_DATA"] = "false"
-        host = make_url(args.mysql) if args.mysql else None
-        database = f"MariaDB/MySQL at {host.host}:{host.port}" if host else "SQLite"
-        process, seconds, _ = start_platform(var_dir, ports, extra_env)
-        print(f"hamp up ready in {seconds:.1f} s")
-        asyncio.run(bench(f"http://127.0.0.1:{ports['gateway']}", args, database))
-    finally:
-        if process is not None:
-            stop_platform(process)
-        if args.mysql:
-            drop_mysql_databases(args.mysql, prefix)
-        if args.keep:
-            print(f"scratch directory kept: {var_dir}")
-        else:
-            shutil.rmtree(var_dir, ignore_errors=True)
+    # The warehouse's demo stock would reach the same shelf as the bench's delivery.
+    extra_env = {"HAMP_SMS_DEMO_DATA": "false"}
+    with scratch_platform("inpatient", args.mysql, extra_env, keep=args.keep) as platform:
+        asyncio.run(bench(platform.gateway, args, platform.database))
 
 
 if __name__ == "__main__":

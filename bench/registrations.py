@@ -25,28 +25,15 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx2
-from hamp_platform import (
-    component_pids,
-    cpu_seconds,
-    create_mysql_databases,
-    drop_mysql_databases,
-    free_ports,
-    login,
-    start_platform,
-    stop_platform,
-)
-from sqlalchemy.engine import make_url
+from hamp_platform import component_pids, cpu_seconds, login, scratch_platform
 
 HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")  # the platform's default `timezone`: "today" is computed there
 QUOTA = 500  # the most dms allows on one schedule
@@ -280,28 +267,8 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs) at the end")
     args = parser.parse_args()
-
-    var_dir = Path(tempfile.mkdtemp(prefix="hamp-bench-registrations-"))
-    prefix = f"hamp_bench_{os.getpid()}"  # unique: other benches may share the server
-    ports = free_ports()
-    process = None
-    try:
-        extra_env = create_mysql_databases(args.mysql, prefix) if args.mysql else {}
-        database = (
-            f"MariaDB/MySQL at {make_url(args.mysql).host}:{make_url(args.mysql).port}" if args.mysql else "SQLite"
-        )
-        process, seconds, _ = start_platform(var_dir, ports, extra_env)
-        print(f"hamp up ready in {seconds:.1f} s")
-        asyncio.run(bench(f"http://127.0.0.1:{ports['gateway']}", args, database, component_pids(var_dir)))
-    finally:
-        if process is not None:
-            stop_platform(process)
-        if args.mysql:
-            drop_mysql_databases(args.mysql, prefix)
-        if args.keep:
-            print(f"scratch directory kept: {var_dir}")
-        else:
-            shutil.rmtree(var_dir, ignore_errors=True)
+    with scratch_platform("registrations", args.mysql, keep=args.keep) as platform:
+        asyncio.run(bench(platform.gateway, args, platform.database, component_pids(platform.var_dir)))
 
 
 if __name__ == "__main__":
