@@ -33,9 +33,10 @@ from hms.wards.models import (
 )
 from shared import audit
 from shared.clock import local_date, utcnow
-from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.errors import Conflict, Invalid, NotFound, Problem, field_error
 from shared.i18n import Text
 from shared.paging import Page, PageParams, fetch_page
+from shared.remote import MISSING
 from shared.search import contains
 from shared.service_client import ServiceClient
 
@@ -73,15 +74,17 @@ def _bed_label(ward: Ward | None, bed: Bed) -> str:
 # --- wards ------------------------------------------------------------------------------------
 
 
+def _missing(what: Text, field: str | None) -> Problem:
+    """A record named in a body is the caller's mistake on that field (422); in the path, a 404."""
+    if field is None:
+        return NotFound(what)
+    return Invalid(what, code="bad_reference", errors=[field_error(field, MISSING, "bad_reference")])
+
+
 async def get_ward(session: AsyncSession, ward_id: int, field: str | None = None) -> Ward:
     ward = await session.get(Ward, ward_id)
     if ward is None:
-        if field:
-            raise Invalid(
-                Text("病区不存在", "No such ward"), code="bad_reference",
-                errors=[field_error(field, Text("不存在", "does not exist"), "bad_reference")],
-            )  # fmt: skip
-        raise NotFound(Text("病区不存在", "No such ward"))
+        raise _missing(Text("病区不存在", "No such ward"), field)
     return ward
 
 
@@ -184,12 +187,7 @@ async def set_ward_enabled(session: AsyncSession, ward_id: int, enabled: bool) -
 async def get_bed(session: AsyncSession, bed_id: int, field: str | None = None) -> Bed:
     bed = await session.get(Bed, bed_id)
     if bed is None:
-        if field:
-            raise Invalid(
-                Text("病床不存在", "No such bed"), code="bad_reference",
-                errors=[field_error(field, Text("不存在", "does not exist"), "bad_reference")],
-            )  # fmt: skip
-        raise NotFound(Text("病床不存在", "No such bed"))
+        raise _missing(Text("病床不存在", "No such bed"), field)
     return bed
 
 
