@@ -1,5 +1,6 @@
-"""Demo wards and beds: one ward for each inpatient department of dbs's demo, with ordinary beds
-and a few two-bed rooms at a higher price, so a newcomer can admit a patient at once.
+"""Demo wards and beds: one ward for each inpatient department of dbs's demo (内科病区 → 内科一病区),
+with ordinary beds and a few two-bed rooms at a higher price, so a newcomer can admit a patient at
+once.
 
 The departments come from dbs, so they are loaded in the background once dbs (and the gateway,
 which issues hms's token) answer; a start never waits for them.
@@ -37,7 +38,9 @@ async def load(session: AsyncSession, departments: list[remote.Department]) -> b
     now = utcnow()
     for n, department in enumerate(departments, start=1):
         ward = Ward(
-            code=f"BQ{n:02d}", name=department.name, department_id=department.id, department_name=department.name,
+            # 内科病区 (the department) → 内科一病区 (its first ward), as the board names them apart.
+            code=f"BQ{n:02d}", name=f"{department.name.removesuffix('病区')}一病区", department_id=department.id,
+            department_name=department.name,
             location=None, created_at=now, updated_at=now,
         )  # fmt: skip
         session.add(ward)
