@@ -87,7 +87,7 @@ async def book_items(
 ) -> list[ChargeOut]:
     """项目记账: every line priced by dbs first (a bad line writes nothing), then the stay's sum
     moved by the guarded UPDATE (409 on a settled stay), then the rows, prices frozen."""
-    stay = await deposits.stay_in_scope(session, stay_id, principal.departments)
+    stay = await account.visible(session, stay_id, principal.departments)
     if stay.state != StayState.admitted:
         raise account.settled(stay.number)  # before asking dbs anything; account.post still decides
     priced = await _price(services, body)
@@ -153,7 +153,7 @@ async def cancel(session: AsyncSession, charge_id: int, body: CancelIn, principa
         raise no_charge()
     if charge.kind != ChargeKind.item or charge.state != ChargeState.booked:
         raise _not_creditable(charge)
-    stay = await deposits.stay_in_scope(session, charge.stay_id, principal.departments)
+    stay = await account.visible(session, charge.stay_id, principal.departments)
     # The stay first, as every booking takes it: the guard against a settled stay, and one lock order.
     await account.post(session, charge.stay_id, charges=-charge.amount)
     done = await session.execute(
@@ -195,7 +195,7 @@ async def stay_charges(session: AsyncSession, stay_id: int) -> list[Charge]:
 
 async def statement(session: AsyncSession, stay_id: int, principal: Principal, threshold: Decimal) -> AccountOut:
     """费用明细: the stay's every charge (oldest first), its category totals, its deposits and figures."""
-    stay = await deposits.stay_in_scope(session, stay_id, principal.departments)
+    stay = await account.visible(session, stay_id, principal.departments)
     shown = account.present(stay, threshold)
     rows = await stay_charges(session, stay_id)
     figures = AccountFigures(

@@ -17,13 +17,11 @@ from shared import audit
 from shared.auth import Principal
 from shared.clock import utcnow
 from shared.feed import publish
-from shared.i18n import Text
 from shared.paging import Page, PageParams, fetch_page
-from shared.scope import Departments, check, restrict
+from shared.scope import Departments, restrict
 from shared.search import contains
 from shared.sequences import business_number
 
-OUTSIDE = Text("该住院记录不在您的科室范围内", "This stay is outside your departments")
 # How far the balance SQL computes (the insured share unrounded, and on SQLite in floating point)
 # may lie from the true one (rounded to the cent, half up): less than a cent.
 ROUNDING_SLACK = Decimal("0.01")
@@ -74,17 +72,9 @@ async def pay_in(session: AsyncSession, stay: Stay, body: DepositIn, actor: str,
     return await record(session, stay, DepositKind.payment, body.amount, body.method, actor, today, remark=body.remark)
 
 
-async def stay_in_scope(session: AsyncSession, stay_id: int, departments: Departments) -> Stay:
-    stay = await session.get(Stay, stay_id)
-    if stay is None:
-        raise account.no_stay()
-    check(departments, stay.department_id, OUTSIDE)
-    return stay
-
-
 async def pay(session: AsyncSession, stay_id: int, body: DepositIn, principal: Principal, today: date) -> DepositOut:
     """预交款: refused (409) once the stay is settled, by the guard in `account.post`."""
-    stay = await stay_in_scope(session, stay_id, principal.departments)
+    stay = await account.visible(session, stay_id, principal.departments)
     deposit = await pay_in(session, stay, body, principal.username, today)
     return (await present(session, [deposit]))[0]
 

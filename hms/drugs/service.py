@@ -45,7 +45,7 @@ from shared.outbox import enqueue
 from shared.paging import Page, PageParams
 from shared.pharmacy_reports import ClaimedIn, DispensedIn
 from shared.remote import Drug
-from shared.scope import Departments, check, restrict
+from shared.scope import Departments, restrict
 from shared.search import contains
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
@@ -53,7 +53,6 @@ from shared.service_client import ServiceClient
 ENTITY = "drug_order"
 NUMBER_PREFIX = "YZ"  # 医嘱
 DRUG = Text("药品", "drug")
-OUTSIDE = Text("该住院记录不在您的科室范围内", "This stay is outside your departments")
 # A line the pharmacy may still claim; its state after the credit is `returned` once it was handed out.
 CREDITABLE = (ChargeState.booked, ChargeState.dispensed)
 RETURN_SCOPE = "POST /api/hms/drug-orders/returns"
@@ -116,7 +115,7 @@ async def get(session: AsyncSession, order_id: int, departments: Departments) ->
     order = await _order(session, order_id)
     stay = await session.get(Stay, order.stay_id)
     assert stay is not None
-    check(departments, stay.department_id, OUTSIDE)
+    account.in_scope(stay, departments)
     return await order_out(session, order, stay)
 
 
@@ -235,7 +234,7 @@ async def book(
     # First: the stay's row lock, and 409 for a settled stay before anything is written.
     await account.post(session, stay_id, charges=total)
     stay = await account.locked(session, stay_id)
-    check(principal.departments, stay.department_id, OUTSIDE)
+    account.in_scope(stay, principal.departments)
     now = utcnow()
     order = DrugOrder(
         number=await business_number(session, counters, NUMBER_PREFIX, today),
@@ -445,7 +444,7 @@ async def give_back(
     # stay, then the order, as the notice and the pharmacy's report take them (never in a circle).
     stay = await account.open_stay(session, stay_id)
     order = await _order(session, order_id, for_update=True)
-    check(principal.departments, stay.department_id, OUTSIDE)
+    account.in_scope(stay, principal.departments)
     claim = claim_of(order_id, request_key, body, principal.username)
     if await _recorded(session, claim) is not None:
         return await order_out(session, order, stay)  # the pharmacy's notice recorded it first

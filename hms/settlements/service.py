@@ -50,7 +50,7 @@ from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.feed import publish
 from shared.i18n import Text
 from shared.paging import Page, PageParams, fetch_page
-from shared.scope import Departments, check, restrict
+from shared.scope import Departments, restrict
 from shared.search import contains
 from shared.sequences import business_number
 
@@ -58,7 +58,6 @@ log = logging.getLogger("hamp.hms.settlements")
 
 ZERO = Decimal("0.00")
 SORTS = {"created_at": Settlement.created_at, "number": Settlement.number, "total": Settlement.total}
-OUTSIDE = Text("该住院记录不在您的科室范围内", "This stay is outside your departments")
 
 
 @dataclass(frozen=True)
@@ -135,17 +134,9 @@ def _refuse_undispensed(drugs: list[UndispensedDrug]) -> Conflict:
     )
 
 
-async def _stay_in_scope(session: AsyncSession, stay_id: int, departments: Departments) -> Stay:
-    stay = await session.get(Stay, stay_id)
-    if stay is None:
-        raise account.no_stay()
-    check(departments, stay.department_id, OUTSIDE)
-    return stay
-
-
 async def preview(session: AsyncSession, stay_id: int, clock: Clock, departments: Departments) -> SettlementPreview:
     """The figures a settlement would write now, the bed-days still due included but not written."""
-    stay = await _stay_in_scope(session, stay_id, departments)
+    stay = await account.visible(session, stay_id, departments)
     if stay.state != StayState.admitted:
         raise account.settled(stay.number)
     categories = await _categories(session, stay_id)
@@ -193,7 +184,7 @@ async def settle(
     """出院结算, in one transaction holding the stay's lock: bed-days accrued, figures, the deposit row
     refunding or collecting the difference, the bed freed, the stay settled."""
     stay = await account.open_stay(session, stay_id)
-    check(principal.departments, stay.department_id, OUTSIDE)
+    account.in_scope(stay, principal.departments)
     drugs = await _undispensed(session, stay_id)
     if drugs:
         raise _refuse_undispensed(drugs)
@@ -328,7 +319,7 @@ async def _get(session: AsyncSession, settlement_id: int) -> Settlement:
 
 async def settlement(session: AsyncSession, settlement_id: int, departments: Departments) -> SettlementOut:
     record = await _get(session, settlement_id)
-    await _stay_in_scope(session, record.stay_id, departments)
+    await account.visible(session, record.stay_id, departments)
     return (await _out(session, [record]))[0]
 
 
@@ -337,7 +328,7 @@ async def document(
 ) -> tuple[str, bytes]:
     """住院结算单 of a settlement (or of its reversal), from the figures stored when it was written."""
     record = await _get(session, settlement_id)
-    stay = await _stay_in_scope(session, record.stay_id, departments)
+    stay = await account.visible(session, record.stay_id, departments)
     out = (await _out(session, [record]))[0]
     timezone = settings.timezone
     admitted_on = local_date(stay.admitted_at, timezone)
@@ -395,7 +386,7 @@ async def reverse(
             code="not_reversible",
         )
     stay = await account.locked(session, original.stay_id)
-    check(principal.departments, stay.department_id, OUTSIDE)
+    account.in_scope(stay, principal.departments)
     done = await session.execute(select(Settlement.id).where(Settlement.reverses_id == settlement_id))  # type: ignore[arg-type]
     if done.first() is not None or stay.state != StayState.settled:
         raise _already_reversed(original.number)

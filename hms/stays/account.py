@@ -13,8 +13,10 @@ from shared.clock import utcnow
 from shared.errors import Conflict, NotFound
 from shared.fields import CENT
 from shared.i18n import Text
+from shared.scope import Departments, check
 
 ZERO = Decimal("0.00")
+OUTSIDE = Text("该住院记录不在您的科室范围内", "This stay is outside your departments")
 
 
 def no_stay() -> NotFound:
@@ -46,6 +48,19 @@ async def post(session: AsyncSession, stay_id: int, *, charges: Decimal = ZERO, 
     if not done.rowcount:
         number = (await session.execute(select(Stay.number).where(Stay.id == stay_id))).scalar_one_or_none()
         raise no_stay() if number is None else settled(number)
+
+
+def in_scope(stay: Stay, departments: Departments) -> Stay:
+    """The stay, if it is in the caller's departments (403 otherwise; None: every department)."""
+    check(departments, stay.department_id, OUTSIDE)
+    return stay
+
+
+async def visible(session: AsyncSession, stay_id: int, departments: Departments) -> Stay:
+    stay = await session.get(Stay, stay_id)
+    if stay is None:
+        raise no_stay()
+    return in_scope(stay, departments)
 
 
 async def locked(session: AsyncSession, stay_id: int) -> Stay:

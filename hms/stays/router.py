@@ -13,14 +13,12 @@ from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
 from shared.paging import Page, PageParams, sortable
-from shared.scope import check
 from shared.state import HospitalToday, Services
 
 LABEL = Text("入院登记", "admissions")
 READ = requires("hms:admission:read", LABEL)
 WRITE = requires("hms:admission:write", LABEL)
 TRANSFER = requires("hms:transfer:write", Text("转科转床", "transfers"))
-OUTSIDE = Text("该住院记录不在您的科室范围内", "This stay is outside your departments")
 Id = Annotated[int, Path(ge=1)]
 
 router = APIRouter(prefix="/api/hms", tags=["stays 入院登记"])
@@ -61,9 +59,7 @@ async def list_stays(
 
 @router.get("/stays/{stay_id}", response_model=StayOut, summary="One stay with its account's figures", **READ)
 async def get_stay(session: ReadSession, config: Config, principal: CurrentPrincipal, stay_id: Id) -> StayOut:
-    stay = await service.get(session, stay_id)
-    check(principal.departments, stay.department_id, OUTSIDE)
-    return account.present(stay, config.low_balance_threshold)
+    return account.present(await account.visible(session, stay_id, principal.departments), config.low_balance_threshold)
 
 
 @router.post(
@@ -85,8 +81,8 @@ async def transfer(
 
 
 @router.get("/stays/{stay_id}/transfers", response_model=list[TransferOut], summary="A stay's transfers", **READ)
-async def list_transfers(session: ReadSession, stay_id: Id) -> list[TransferOut]:
-    return await service.transfers(session, stay_id)
+async def list_transfers(session: ReadSession, principal: CurrentPrincipal, stay_id: Id) -> list[TransferOut]:
+    return await service.transfers(session, stay_id, principal.departments)
 
 
 @router.get(

@@ -27,10 +27,12 @@ from shared.feed import publish
 from shared.i18n import Text
 from shared.outbox import enqueue
 from shared.paging import PageParams, fetch_page
+from shared.scope import Departments, check
 from shared.search import contains
 from shared.sequences import business_number
 from shared.service_client import ServiceClient
 
+OUTSIDE_BED = Text("该床位不在您的科室范围内", "This bed is outside your departments")
 STAY_SORTS = {"admitted_at": Stay.admitted_at, "number": Stay.number, "id": Stay.id}
 
 
@@ -48,10 +50,14 @@ def _age(birth: date | None, today: date) -> int | None:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-async def _bed_in(session: AsyncSession, bed_id: int, department_id: int | None) -> tuple[Any, Ward]:
-    """The bed a stay is to take, in an enabled ward of `department_id` (any, when None)."""
+async def _bed_in(
+    session: AsyncSession, bed_id: int, department_id: int | None, departments: Departments
+) -> tuple[Any, Ward]:
+    """The bed a stay is to take, in an enabled ward of `department_id` (any, when None) and of
+    the caller's departments (a clerk limited to some admits and moves only into those)."""
     bed = await wards.get_bed(session, bed_id, "bed_id")
     ward = await wards.get_ward(session, bed.ward_id)
+    check(departments, ward.department_id, OUTSIDE_BED)
     if not ward.enabled or (department_id is not None and ward.department_id != department_id):
         reason = (
             Text("病区已停用", "its ward is disabled")
@@ -129,7 +135,7 @@ async def admit(
     doctor_id = body.doctor_id or (request.doctor_id if request else None)
     if doctor_id is None:
         raise _required("doctor_id", Text("主治医生", "doctor"))
-    bed, ward = await _bed_in(session, body.bed_id, body.department_id)
+    bed, ward = await _bed_in(session, body.bed_id, body.department_id, principal.departments)
     # Three services' answers at once: an admission waits for the slowest, not for their sum.
     patient, doctor, charge_type = await asyncio.gather(
         remote.patient(services, patient_id),
@@ -227,14 +233,14 @@ async def transfer(
 ) -> Transfer:
     """转科/转床: the new bed taken, the old freed, the history written, in one transaction; the days
     so far charged first at the old bed's price."""
-    stay = await account.open_stay(session, stay_id)
+    stay = account.in_scope(await account.open_stay(session, stay_id), principal.departments)
     await bed_days.accrue(session, stay, today, rule, timezone=timezone)
     if body.bed_id == stay.bed_id:
         raise Invalid(
             Text("新床位与当前床位相同", "That is the bed the patient is in"), code="same_bed",
             errors=[field_error("bed_id", Text("与当前床位相同", "is the current bed"), "same_bed")],
         )  # fmt: skip
-    bed, ward = await _bed_in(session, body.bed_id, body.department_id)
+    bed, ward = await _bed_in(session, body.bed_id, body.department_id, principal.departments)
     moves_department = ward.department_id != stay.department_id
     doctor_id = body.doctor_id or (None if moves_department else stay.doctor_id)
     if doctor_id is None:
@@ -269,8 +275,8 @@ async def transfer(
     return move
 
 
-async def transfers(session: AsyncSession, stay_id: int) -> list[TransferOut]:
-    await get(session, stay_id)
+async def transfers(session: AsyncSession, stay_id: int, departments: Departments) -> list[TransferOut]:
+    await account.visible(session, stay_id, departments)
     rows = await session.execute(select(Transfer).where(Transfer.stay_id == stay_id).order_by(Transfer.id))  # type: ignore[arg-type]
     return [TransferOut.model_validate(t) for t in rows.scalars()]
 

@@ -167,3 +167,26 @@ def test_a_patient_is_in_hospital_once_at_a_time(ward: Ward) -> None:
     assert reopened.status_code == 409 and reopened.json()["code"] == "already_admitted", reopened.text
     assert ward.ok("GET", f"/api/hms/beds/{beds[2]['id']}")["state"] == "free"
     assert ward.ok("GET", f"/api/hms/stays/{first['id']}")["state"] == "settled"
+
+
+def test_a_clerk_limited_to_one_department_admits_and_moves_only_there(ward: Ward) -> None:
+    medicine = ward.new_ward(beds=2)
+    surgery = ward.new_ward(SURGERY_WARD_DEPARTMENT, beds=1)
+    clerk = ward.stack.bearer(
+        ["hms:admission:read", "hms:admission:write", "hms:transfer:write"], dept=[medicine["department_id"]]
+    )
+    before = ward.scalar("hms", "SELECT COUNT(*) FROM stays")
+    answer = ward.call("POST", "/api/hms/stays", json=ward.admission(surgery["bed_list"][0]["id"]), headers=clerk)
+    assert answer.status_code == 403, answer.text
+    assert ward.scalar("hms", "SELECT COUNT(*) FROM stays") == before
+    own = ward.call("POST", "/api/hms/stays", json=ward.admission(medicine["bed_list"][0]["id"]), headers=clerk)
+    assert own.status_code == 201, own.text
+    elsewhere = ward.admit(surgery["bed_list"][0]["id"])
+    assert ward.call("GET", f"/api/hms/stays/{elsewhere['id']}", headers=clerk).status_code == 403
+    assert ward.call("GET", f"/api/hms/stays/{elsewhere['id']}/transfers", headers=clerk).status_code == 403
+    move = {"bed_id": medicine["bed_list"][1]["id"], "doctor_id": ward.doctor()["id"], "reason": "床位调整"}
+    refused = ward.call("POST", f"/api/hms/stays/{elsewhere['id']}/transfers", json=move, headers=clerk)
+    assert refused.status_code == 403, refused.text
+    assert ward.ok("GET", f"/api/hms/beds/{medicine['bed_list'][1]['id']}")["state"] == "free"
+    listed = ward.call("GET", "/api/hms/stays", headers=clerk).json()["items"]
+    assert {s["department_id"] for s in listed} == {medicine["department_id"]}
