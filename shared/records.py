@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Table, inspect
 from sqlmodel import Field, SQLModel
 
+from shared.i18n import Text
 from shared.types import UTCDateTime
 
 
@@ -34,3 +35,11 @@ def table_of(model: type[SQLModel]) -> Table:
     """The table a ``table=True`` model is mapped to: its ``__table__``, which SQLModel does not
     declare, so a type checker cannot see it."""
     return cast(Table, inspect(model).local_table)
+
+
+def distinct(values: list[int], what: Text) -> list[int]:
+    """`values`, refused when one appears twice (a ValueError, which pydantic reports on the field
+    being validated with `what` as its message)."""
+    if len(values) != len(set(values)):
+        raise ValueError(what)
+    return values

@@ -15,7 +15,7 @@ from sqlmodel import Field
 from hms.charges.models import ChargeOut
 from hms.db import HmsTable
 from shared.i18n import Text
-from shared.records import INPUT_CONFIG
+from shared.records import INPUT_CONFIG, distinct
 from shared.types import MONEY_COLUMN, UTCDateTime
 
 # As the pharmacy dispenses a line: a whole number 1–9999.
@@ -85,9 +85,7 @@ class DrugReturnIn(BaseModel):
     @field_validator("line_ids")
     @classmethod
     def _distinct(cls, line_ids: list[int]) -> list[int]:
-        if len(line_ids) != len(set(line_ids)):
-            raise ValueError(Text("同一明细出现了两次", "a line appears twice"))
-        return line_ids
+        return distinct(line_ids, Text("同一明细出现了两次", "a line appears twice"))
 
 
 # --- what the API answers -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlmodel import Field
 
 from pms.db import PmsTable
 from shared.i18n import Text
-from shared.records import INPUT_CONFIG
+from shared.records import INPUT_CONFIG, distinct
 from shared.types import UTCDateTime
 
 
@@ -210,9 +210,7 @@ class RefundClaimIn(BaseModel):
     @field_validator("line_ids")
     @classmethod
     def _distinct(cls, line_ids: list[int]) -> list[int]:
-        if len(line_ids) != len(set(line_ids)):
-            raise ValueError(Text("同一明细出现了两次", "a line appears twice"))
-        return line_ids
+        return distinct(line_ids, Text("同一明细出现了两次", "a line appears twice"))
 
 
 class RefundClaimOut(BaseModel):

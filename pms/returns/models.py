@@ -20,16 +20,10 @@ from sqlmodel import Field
 from pms.db import PmsTable
 from pms.dispensing.models import LineBatchOut
 from shared.i18n import Text
-from shared.records import INPUT_CONFIG
+from shared.records import INPUT_CONFIG, distinct
 from shared.types import MONEY_COLUMN, UTCDateTime
 
 MAX_QUANTITY = 999999
-
-
-def _distinct(values: list[int], what: Text) -> list[int]:
-    if len(values) != len(set(values)):
-        raise ValueError(what)
-    return values
 
 
 # --- 退药: a patient's drugs back into the batches they came from -------------------------------
@@ -80,7 +74,7 @@ class DrugReturnIn(BaseModel):
     @field_validator("line_ids")
     @classmethod
     def _distinct(cls, line_ids: list[int]) -> list[int]:
-        return _distinct(line_ids, Text("同一明细出现了两次", "a line appears twice"))
+        return distinct(line_ids, Text("同一明细出现了两次", "a line appears twice"))
 
 
 class DrugReturnLineOut(BaseModel):
@@ -175,7 +169,7 @@ class WarehouseReturnIn(BaseModel):
     @field_validator("lines")
     @classmethod
     def _distinct_batches(cls, lines: list[WarehouseReturnLineIn]) -> list[WarehouseReturnLineIn]:
-        _distinct([line.batch_id for line in lines], Text("同一批次出现了两次", "a batch appears twice"))
+        distinct([line.batch_id for line in lines], Text("同一批次出现了两次", "a batch appears twice"))
         return lines
 
 
