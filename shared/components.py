@@ -28,6 +28,7 @@ SETTINGS = {
     "sms": "sms.settings:SmsSettings",
     "pms": "pms.settings:PmsSettings",
     "hms": "hms.settings:HmsSettings",
+    "tms": "tms.settings:TmsSettings",
     "gateway": "gateway.settings:GatewaySettings",
 }
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, event, insert, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -110,6 +110,8 @@ class FeedPage(BaseModel):
     items: list[Change]
     # The cursor for the next call: the last seq answered, or `after` when there was nothing new.
     next: int
+    # The newest seq committed when this page was read: how far behind a reader is.
+    head: int
 
 
 def feed_router(service: str, feed: Table) -> APIRouter:
@@ -128,6 +130,7 @@ def feed_router(service: str, feed: Table) -> APIRouter:
     ) -> FeedPage:
         rows = await session.execute(select(feed).where(feed.c.seq > after).order_by(feed.c.seq).limit(limit))
         items = [Change(**{**row, "data": json.loads(row["data"])}) for row in rows.mappings()]
-        return FeedPage(items=items, next=items[-1].seq if items else after)
+        head = (await session.execute(select(func.max(feed.c.seq)))).scalar_one() or 0
+        return FeedPage(items=items, next=items[-1].seq if items else after, head=max(head, after))
 
     return router

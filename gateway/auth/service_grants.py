@@ -55,4 +55,25 @@ SERVICE_GRANTS: dict[str, tuple[str, ...]] = {
         "oms:admission:write",
         "pms:dispensing:write",
     ),
+    # Statistics read the four change feeds, and dbs for the names of departments and doctors.
+    "tms": (
+        REVOCATIONS,
+        "oms:feed:read",
+        "hms:feed:read",
+        "pms:feed:read",
+        "sms:feed:read",
+        "dbs:department:read",
+        "dbs:doctor:read",
+    ),
+    # The gateway itself (its own token, signed in process: gateway/main.py) reads the alert lists
+    # and outboxes it turns into system notifications (gateway/system/notifications/sources.py).
+    "gateway": (
+        "sms:alert:read",
+        "pms:stock:read",
+        "hms:deposit:read",
+        "oms:outbox:read",
+        "hms:outbox:read",
+        "sms:outbox:read",
+        "pms:outbox:read",
+    ),
 }

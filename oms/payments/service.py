@@ -205,9 +205,10 @@ async def _new_payment(
 
 
 async def _record(
-    session: AsyncSession, payment: Payment, visit: Visit, action: str, *, new: bool = False
+    session: AsyncSession, payment: Payment, visit: Visit, action: str, *, new: bool = False, category: str = ""
 ) -> PaymentOut:
-    """`new`: a payment just taken, which no refund line can name yet (nothing to look up)."""
+    """`new`: a payment just taken, which no refund line can name yet (nothing to look up).
+    `category`: what a refund gives back (registration, drug, item); a payment's is its kind."""
     answer = _out(payment, visit, []) if new else await payment_out(session, payment, visit)
     await audit.record(session, audit_log, action=action, entity="payment", entity_id=payment.id,
                        after=answer.model_dump(mode="json"))  # fmt: skip
@@ -215,7 +216,9 @@ async def _record(
         session, change_feed, counters, entity="payment", entity_id=payment.id, action=action,
         data={"number": payment.number, "kind": payment.kind, "method": payment.method, "amount": str(payment.amount),
               "visit_id": visit.id, "department_id": visit.department_id, "doctor_id": visit.doctor_id,
-              "order_id": payment.order_id, "refund_of": payment.refund_of},
+              "order_id": payment.order_id, "refund_of": payment.refund_of, "category": category or payment.kind,
+              "insured_amount": str(payment.insured_amount), "cashier": payment.cashier,
+              "created_at": payment.created_at.isoformat()},
     )  # fmt: skip
     return answer
 
@@ -382,7 +385,7 @@ async def refund(
             session, visit, kind=PaymentKind.refund, method=payment.method, amount=-amount, principal=principal,
             timezone=timezone, refund_of=payment.id, reason=body.reason,
         )  # fmt: skip
-        return await _record(session, reversal, visit, "refunded")
+        return await _record(session, reversal, visit, "refunded", category=PaymentKind.registration)
     order = await orders.get_order(session, payment.order_id, for_update=True)  # type: ignore[arg-type]
     claim = None
     if order.kind == OrderKind.drug:
@@ -448,7 +451,7 @@ async def _reverse_lines(
         order.state = OrderState.refunded
         order.updated_at = utcnow()
         session.add(order)
-    return await _record(session, reversal, visit, "refunded")
+    return await _record(session, reversal, visit, "refunded", category=order.kind)
 
 
 # --- once per Idempotency-Key, each in its own transaction ---------------------------------------

@@ -1,0 +1,46 @@
+"""Answering a report: its filters resolved, its builder run, its values written, its freshness."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import NotFound
+from shared.i18n import Text, render
+from tms.ingest.service import current_as_of
+from tms.periods import resolved
+from tms.reports.shape import ColumnOut, Definition, FigureOut, Filters, Lookup, ReportInfo, ReportOut, write_row
+
+
+def catalogue(definitions: Sequence[Definition]) -> list[ReportInfo]:
+    return [
+        ReportInfo(key=d.key, title=render(d.title), filters=list(d.filters), chart=d.chart.type) for d in definitions
+    ]
+
+
+def find(definitions: Sequence[Definition], key: str) -> Definition:
+    for definition in definitions:
+        if definition.key == key:
+            return definition
+    raise NotFound(Text(f"没有名为 {key} 的统计报表", f"No report named {key}"), code="unknown_report")
+
+
+async def answer(session: AsyncSession, definition: Definition, filters: Filters, lookup: Lookup) -> ReportOut:
+    applied = resolved(definition.filters, filters, lookup.now.date(), definition.period)
+    table = await definition.build(session, applied, lookup)
+    columns = definition.columns
+    return ReportOut(
+        key=definition.key,
+        title=render(definition.title),
+        filters=applied,
+        columns=[ColumnOut(key=c.key, label=render(c.label), kind=c.kind) for c in columns],
+        rows=[write_row(columns, row) for row in table.rows],
+        total=write_row(columns, table.total) if table.total is not None else None,
+        summary=[
+            FigureOut(key=c.key, label=render(c.label), kind=c.kind, value=write_row([c], {c.key: v})[c.key])
+            for c, v in table.summary
+        ],
+        chart=definition.chart,
+        as_of=await current_as_of(session, definition.sources),
+    )
