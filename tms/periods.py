@@ -21,6 +21,27 @@ def months(first: date, last: date) -> list[int]:
     return answer
 
 
+def pieces(first: date, last: date) -> tuple[tuple[int, int] | None, list[tuple[date, date]]]:
+    """[first, last] as the whole months it spans (yyyymm to yyyymm, or None) and the days at
+    either end outside them: a two-year report reads monthly rollups and at most two short runs
+    of daily ones."""
+    start = first if first.day == 1 else _next_month(first)
+    month_end = _next_month(last.replace(day=1)) - timedelta(days=1)
+    end = last if last == month_end else last.replace(day=1) - timedelta(days=1)
+    if start > end:
+        return None, [(first, last)]
+    edges = []
+    if first < start:
+        edges.append((first, start - timedelta(days=1)))
+    if end < last:
+        edges.append((end + timedelta(days=1), last))
+    return (start.year * 100 + start.month, end.year * 100 + end.month), edges
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+
+
 def month_label(month: int) -> str:
     return f"{month // 100}-{month % 100:02d}"
 

@@ -22,6 +22,7 @@ from tms.db import metadata
 from tms.facts import HANDLERS
 from tms.ingest.service import Moved, apply_page, cursor, ensure_cursors
 from tms.outpatient.models import OutpatientPayment, OutpatientVisit
+from tms.periods import pieces
 from tms.reports import service
 from tms.reports.catalogue import REPORTS
 from tms.reports.shape import Filters, Lookup, ReportOut
@@ -220,3 +221,22 @@ async def _facts(db: Database) -> dict[str, Any]:
                                        Filters(date_from=date(2025, 11, 1), date_to=date(2026, 2, 28)),
                                        Lookup({}, {}, NOW))  # fmt: skip
         return {"payments": tuple(payments), "visits": sorted(map(tuple, visits)), "rows": monthly.rows}
+
+
+async def test_a_period_cut_mid_month_reads_the_days_at_its_ends(ingested: Database) -> None:
+    first, last = date(2025, 11, 17), date(2026, 2, 3)
+    answer = await report(ingested, "outpatient-monthly", date_from=first, date_to=last)
+    paid = [c for c in HISTORY.changes if c.entity == "payment" and first <= c.at.astimezone(ZONE).date() <= last]
+    registered = [c for c in HISTORY.changes if c.action == "registered"
+                  and first <= date.fromisoformat(c.data["visit_date"]) <= last]  # fmt: skip
+    assert money(answer.total["revenue"]) == sum((Decimal(c.data["amount"]) for c in paid), Decimal(0))  # type: ignore[index]
+    assert answer.total["visits"] + answer.total["cancelled"] == len(registered)  # type: ignore[index]
+    assert [r["month"] for r in answer.rows] == MONTHS
+
+
+def test_a_period_splits_into_whole_months_and_the_days_at_either_end() -> None:
+    assert pieces(date(2025, 11, 17), date(2026, 2, 3)) == (
+        (202512, 202601), [(date(2025, 11, 17), date(2025, 11, 30)), (date(2026, 2, 1), date(2026, 2, 3))])  # fmt: skip
+    assert pieces(date(2024, 2, 1), date(2024, 2, 29)) == ((202402, 202402), [])
+    assert pieces(date(2026, 3, 5), date(2026, 3, 9)) == (None, [(date(2026, 3, 5), date(2026, 3, 9))])
+    assert pieces(date(2025, 12, 31), date(2026, 1, 1)) == (None, [(date(2025, 12, 31), date(2026, 1, 1))])

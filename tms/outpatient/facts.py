@@ -11,11 +11,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.feed import Change
 from tms.ingest.context import Context, Handler, fen, month_of
-from tms.outpatient.models import CashierDay, OutpatientMoneyDay, OutpatientPayment, OutpatientVisit, OutpatientVisitDay
+from tms.outpatient.models import (
+    CashierDay,
+    OutpatientMoneyDay,
+    OutpatientMoneyMonth,
+    OutpatientPayment,
+    OutpatientVisit,
+    OutpatientVisitDay,
+    OutpatientVisitMonth,
+)
 from tms.rollups import add_up
 
 CANCELLED = "cancelled"
 VISITS = OutpatientVisit.__table__  # type: ignore[attr-defined]
+VISIT_DAYS = OutpatientVisitDay.__table__  # type: ignore[attr-defined]
+VISIT_MONTHS = OutpatientVisitMonth.__table__  # type: ignore[attr-defined]
+MONEY_DAYS = OutpatientMoneyDay.__table__  # type: ignore[attr-defined]
+MONEY_MONTHS = OutpatientMoneyMonth.__table__  # type: ignore[attr-defined]
 
 
 async def on_visits(session: AsyncSession, changes: Sequence[Change], ctx: Context) -> None:
@@ -39,7 +51,9 @@ async def on_visits(session: AsyncSession, changes: Sequence[Change], ctx: Conte
             update(VISITS).where(VISITS.c.id == bindparam("visit_id")).values(state=bindparam("new_state")),
             [{"visit_id": id_, "new_state": v["state"]} for id_, v in states.items()],
         )
-    await add_up(session, OutpatientVisitDay.__table__, ("day", "department_id", "doctor_id"), days, fixed=("month",))  # type: ignore[attr-defined]
+    await add_up(session, VISIT_DAYS, ("day", "department_id", "doctor_id"), days, fixed=("month",))
+    await add_up(session, VISIT_MONTHS, ("month", "department_id", "doctor_id"),
+                 [{k: v for k, v in d.items() if k != "day"} for d in days])  # fmt: skip
 
 
 def _visit(change: Change, ctx: Context) -> dict[str, Any]:
@@ -65,12 +79,10 @@ async def on_payments(session: AsyncSession, changes: Sequence[Change], ctx: Con
     if not rows:
         return
     await session.execute(insert(OutpatientPayment.__table__), rows)  # type: ignore[attr-defined]
-    await add_up(
-        session, OutpatientMoneyDay.__table__, ("day", "department_id", "doctor_id", "method", "category"),  # type: ignore[attr-defined]
-        [{"day": r["day"], "department_id": r["department_id"], "doctor_id": r["doctor_id"], "method": r["method"],
-          "category": r["category"], "month": month_of(r["day"]), **_money(r)} for r in rows],
-        fixed=("month",),
-    )  # fmt: skip
+    dims = ("department_id", "doctor_id", "method", "category")
+    money = [{"day": r["day"], "month": month_of(r["day"]), **{k: r[k] for k in dims}, **_money(r)} for r in rows]
+    await add_up(session, MONEY_DAYS, ("day", *dims), money, fixed=("month",))
+    await add_up(session, MONEY_MONTHS, ("month", *dims), [{k: v for k, v in m.items() if k != "day"} for m in money])
     await add_up(
         session, CashierDay.__table__, ("day", "cashier", "method"),  # type: ignore[attr-defined]
         [{"day": r["day"], "cashier": r["cashier"], "method": r["method"],

@@ -68,6 +68,22 @@ class OutpatientMoneyDay(TmsTable, table=True):
     refunds: int = 0
 
 
+class OutpatientMoneyMonth(TmsTable, table=True):
+    """The daily rollup again by month: a report over two years reads 24 months, not 730 days."""
+
+    __tablename__ = "op_money_months"
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    department_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    doctor_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    method: str = Field(sa_type=String(20), primary_key=True)
+    category: str = Field(sa_type=String(20), primary_key=True)
+    paid: int = Field(default=0, sa_type=BigInteger)
+    refunded: int = Field(default=0, sa_type=BigInteger)
+    insured: int = Field(default=0, sa_type=BigInteger)
+    payments: int = 0
+    refunds: int = 0
+
+
 class OutpatientVisitDay(TmsTable, table=True):
     __tablename__ = "op_visit_days"
     __table_args__ = (Index("ix_op_visit_days_month", "month"),)
@@ -75,6 +91,15 @@ class OutpatientVisitDay(TmsTable, table=True):
     department_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     doctor_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     month: int
+    visits: int = 0
+    cancelled: int = 0
+
+
+class OutpatientVisitMonth(TmsTable, table=True):
+    __tablename__ = "op_visit_months"
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    department_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    doctor_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     visits: int = 0
     cancelled: int = 0
 

@@ -1,20 +1,32 @@
-"""门诊 reports, read from the daily rollups (and, for today by the hour, the facts of two days)."""
+"""门诊 reports, read from the monthly and daily rollups (and, for today by the hour, the facts of two days)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import Table as Table_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.i18n import Text, render
-from tms.outpatient.models import CashierDay, OutpatientMoneyDay, OutpatientPayment, OutpatientVisit, OutpatientVisitDay
-from tms.periods import month_label, months
+from tms.outpatient.models import (
+    CashierDay,
+    OutpatientMoneyDay,
+    OutpatientMoneyMonth,
+    OutpatientPayment,
+    OutpatientVisit,
+    OutpatientVisitDay,
+    OutpatientVisitMonth,
+)
+from tms.periods import month_label, months, pieces
 from tms.reports.shape import TOTAL, Chart, Column, Definition, Filters, Kind, Lookup, Table, growth
 
-MONEY = OutpatientMoneyDay
-VISITS = OutpatientVisitDay
+MONEY_DAYS = OutpatientMoneyDay.__table__  # type: ignore[attr-defined]
+MONEY_MONTHS = OutpatientMoneyMonth.__table__  # type: ignore[attr-defined]
+VISIT_DAYS = OutpatientVisitDay.__table__  # type: ignore[attr-defined]
+VISIT_MONTHS = OutpatientVisitMonth.__table__  # type: ignore[attr-defined]
+
 CATEGORIES = ("registration", "drug", "item")
 
 MONTH = Column("month", Text("月份", "Month"), Kind.text)
@@ -27,22 +39,22 @@ BY_CATEGORY = (
 )
 
 
-def _money_filters(query: Select[Any], filters: Filters, *, method: bool = True) -> Select[Any]:
-    if filters.department_id:
-        query = query.where(MONEY.department_id == filters.department_id)  # type: ignore[arg-type]
-    if filters.doctor_id:
-        query = query.where(MONEY.doctor_id == filters.doctor_id)  # type: ignore[arg-type]
-    if method and filters.method:
-        query = query.where(MONEY.method == filters.method)  # type: ignore[arg-type]
-    return query
+def _reads(days: Table_, months: Table_, first: date, last: date) -> list[tuple[Table_, Any]]:
+    """The rollup rows of [first, last]: whole months from the monthly table, the days at either end
+    from the daily one (tms/periods.pieces)."""
+    whole, edges = pieces(first, last)
+    reads: list[tuple[Table_, Any]] = [(days, days.c.day.between(a, b)) for a, b in edges]
+    if whole:
+        reads.append((months, months.c.month.between(*whole)))
+    return reads
 
 
-def _visit_filters(query: Select[Any], filters: Filters) -> Select[Any]:
+def _filtered(query: Select[Any], table: Table_, filters: Filters) -> Select[Any]:
     # A payment method says nothing about a registration's count: visits ignore it.
-    if filters.department_id:
-        query = query.where(VISITS.department_id == filters.department_id)  # type: ignore[arg-type]
-    if filters.doctor_id:
-        query = query.where(VISITS.doctor_id == filters.doctor_id)  # type: ignore[arg-type]
+    for name in ("department_id", "doctor_id", "method"):
+        value = getattr(filters, name)
+        if value and name in table.c:
+            query = query.where(table.c[name] == value)
     return query
 
 
@@ -50,29 +62,38 @@ def _empty_money() -> dict[str, int]:
     return {"registration": 0, "drug": 0, "item": 0, "refunds": 0, "revenue": 0, "insured": 0}
 
 
-async def _money_by(session: AsyncSession, key: Any, where: Any, filters: Filters) -> dict[Any, dict[str, int]]:
-    query = _money_filters(
-        select(key, MONEY.category, func.sum(MONEY.paid), func.sum(MONEY.refunded), func.sum(MONEY.insured))
-        .where(where)
-        .group_by(key, MONEY.category),
-        filters,
-    )
+async def _money_by(
+    session: AsyncSession, keys: tuple[str, ...], filters: Filters, first: date, last: date
+) -> dict[Any, dict[str, int]]:
+    """Net money by `keys` (columns of both rollups) and category, refunds and insured netted."""
     answer: dict[Any, dict[str, int]] = {}
-    for group, category, paid, refunded, insured in await session.execute(query):
-        into = answer.setdefault(group, _empty_money())
-        net = int(paid or 0) - int(refunded or 0)
-        into[category] = into.get(category, 0) + net
-        into["refunds"] += int(refunded or 0)
-        into["revenue"] += net
-        into["insured"] += int(insured or 0)
+    for table, where in _reads(MONEY_DAYS, MONEY_MONTHS, first, last):
+        columns = [table.c[k] for k in keys]
+        query = select(*columns, table.c.category, func.sum(table.c.paid), func.sum(table.c.refunded),
+                       func.sum(table.c.insured)).where(where).group_by(*columns, table.c.category)  # fmt: skip
+        for *group, category, paid, refunded, insured in await session.execute(_filtered(query, table, filters)):
+            into = answer.setdefault(group[0] if len(keys) == 1 else tuple(group), _empty_money())
+            net = int(paid or 0) - int(refunded or 0)
+            into[category] = into.get(category, 0) + net
+            into["refunds"] += int(refunded or 0)
+            into["revenue"] += net
+            into["insured"] += int(insured or 0)
     return answer
 
 
-async def _visits_by(session: AsyncSession, key: Any, where: Any, filters: Filters) -> dict[Any, tuple[int, int]]:
-    query = _visit_filters(
-        select(key, func.sum(VISITS.visits), func.sum(VISITS.cancelled)).where(where).group_by(key), filters
-    )
-    return {group: (int(v or 0), int(c or 0)) for group, v, c in await session.execute(query)}
+async def _visits_by(
+    session: AsyncSession, keys: tuple[str, ...], filters: Filters, first: date, last: date
+) -> dict[Any, tuple[int, int]]:
+    """(registered, cancelled) by `keys`."""
+    answer: dict[Any, tuple[int, int]] = {}
+    for table, where in _reads(VISIT_DAYS, VISIT_MONTHS, first, last):
+        columns = [table.c[k] for k in keys]
+        query = select(*columns, func.sum(table.c.visits), func.sum(table.c.cancelled)).where(where).group_by(*columns)
+        for *group, visits, cancelled in await session.execute(_filtered(query, table, filters)):
+            key = group[0] if len(keys) == 1 else tuple(group)
+            before = answer.get(key, (0, 0))
+            answer[key] = (before[0] + int(visits or 0), before[1] + int(cancelled or 0))
+    return answer
 
 
 def _sum(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, int]:
@@ -90,10 +111,8 @@ MONTHLY_COLUMNS = (
 
 async def monthly(session: AsyncSession, filters: Filters, lookup: Lookup) -> Table:
     assert filters.date_from and filters.date_to
-    within_money = MONEY.day.between(filters.date_from, filters.date_to)  # type: ignore[attr-defined]
-    within_visits = VISITS.day.between(filters.date_from, filters.date_to)  # type: ignore[attr-defined]
-    money = await _money_by(session, MONEY.month, within_money, filters)
-    visits = await _visits_by(session, VISITS.month, within_visits, filters)
+    money = await _money_by(session, ("month",), filters, filters.date_from, filters.date_to)
+    visits = await _visits_by(session, ("month",), filters, filters.date_from, filters.date_to)
     rows = []
     for month in months(filters.date_from, filters.date_to):
         m = money.get(month, _empty_money())
@@ -121,10 +140,9 @@ YEARLY_COLUMNS = (
 async def yearly(session: AsyncSession, filters: Filters, lookup: Lookup) -> Table:
     assert filters.year
     year = filters.year
-    span_money = MONEY.month.between((year - 1) * 100 + 1, year * 100 + 12)  # type: ignore[attr-defined]
-    span_visits = VISITS.month.between((year - 1) * 100 + 1, year * 100 + 12)  # type: ignore[attr-defined]
-    money = await _money_by(session, MONEY.month, span_money, filters)
-    visits = await _visits_by(session, VISITS.month, span_visits, filters)
+    first, last = date(year - 1, 1, 1), date(year, 12, 31)
+    money = await _money_by(session, ("month",), filters, first, last)
+    visits = await _visits_by(session, ("month",), filters, first, last)
     rows = []
     for number in range(1, 13):
         now, before = year * 100 + number, (year - 1) * 100 + number
@@ -153,26 +171,14 @@ DOCTOR_COLUMNS = (
 
 async def doctors(session: AsyncSession, filters: Filters, lookup: Lookup) -> Table:
     assert filters.date_from and filters.date_to
-    key_money = (MONEY.doctor_id, MONEY.department_id)
-    money_query = _money_filters(
-        select(*key_money, MONEY.category, func.sum(MONEY.paid) - func.sum(MONEY.refunded))
-        .where(MONEY.day.between(filters.date_from, filters.date_to))  # type: ignore[attr-defined]
-        .group_by(*key_money, MONEY.category),
-        filters,
-    )
-    visit_query = _visit_filters(
-        select(VISITS.doctor_id, VISITS.department_id, func.sum(VISITS.visits) - func.sum(VISITS.cancelled))
-        .where(VISITS.day.between(filters.date_from, filters.date_to))  # type: ignore[attr-defined]
-        .group_by(VISITS.doctor_id, VISITS.department_id),
-        filters,
-    )
+    keys = ("doctor_id", "department_id")
+    money = await _money_by(session, keys, filters, filters.date_from, filters.date_to)
+    visits = await _visits_by(session, keys, filters, filters.date_from, filters.date_to)
     by_doctor: dict[tuple[int, int], dict[str, int]] = {}
-    for doctor, department, count in await session.execute(visit_query):
-        by_doctor.setdefault((doctor, department), {"visits": 0, "registration": 0, "drug": 0, "item": 0})
-        by_doctor[(doctor, department)]["visits"] = int(count or 0)
-    for doctor, department, category, net in await session.execute(money_query):
-        into = by_doctor.setdefault((doctor, department), {"visits": 0, "registration": 0, "drug": 0, "item": 0})
-        into[category] = into.get(category, 0) + int(net or 0)
+    for key in {*money, *visits}:
+        registered, cancelled = visits.get(key, (0, 0))
+        m = money.get(key, _empty_money())
+        by_doctor[key] = {"visits": registered - cancelled, **{c: m[c] for c in CATEGORIES}}
     rows = []
     for (doctor, department), figures in by_doctor.items():
         revenue = figures["registration"] + figures["drug"] + figures["item"]
