@@ -14,6 +14,7 @@ from tms.reports.shape import Lookup
 
 log = logging.getLogger("hamp.tms.reports")
 FRESH_SECONDS = 60.0
+RETRY_SECONDS = 10.0
 PAGE = 200
 
 
@@ -23,16 +24,18 @@ class Names:
         self._doctors: dict[int, str] = {}
         self._read_at = float("-inf")
 
-    async def lookup(self, client: ServiceClient, now: datetime) -> Lookup:
+    async def lookup(self, client: ServiceClient, now: datetime, expiry_warning_days: int = 90) -> Lookup:
         if time.monotonic() - self._read_at > FRESH_SECONDS:
             try:
                 self._departments = await _names(client, "/api/dbs/departments")
                 self._doctors = await _names(client, "/api/dbs/doctors")
                 self._read_at = time.monotonic()
             except Unavailable:
-                # Reports still answer, with ids for names (shape.Lookup), until dbs is back.
+                # Reports still answer, with ids for names (shape.Lookup), until dbs is back; asked
+                # again after a while, not by every report (each would wait for dbs to fail).
                 log.warning("dbs unreachable: reports name departments and doctors by id")
-        return Lookup(self._departments, self._doctors, now)
+                self._read_at = time.monotonic() - FRESH_SECONDS + RETRY_SECONDS
+        return Lookup(self._departments, self._doctors, now, expiry_warning_days)
 
 
 async def _names(client: ServiceClient, path: str) -> dict[int, str]:

@@ -4,13 +4,16 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 
-from shared.auth import requires
+from shared.auth import CurrentPrincipal, require_permission, requires
 from shared.clock import utcnow
-from shared.db import ReadSession
+from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
+from shared.report_pdf import report_pdf
 from shared.state import Services, lifespan_value
+from shared.tabular import MEDIA_TYPES, TableFormat
 from tms.config import Config
 from tms.reports import service
 from tms.reports.catalogue import REPORTS
@@ -24,7 +27,7 @@ NameCache = Annotated[Names, lifespan_value("names")]
 
 
 async def _lookup(names: NameCache, client: Services, settings: Config) -> Lookup:
-    return await names.lookup(client, utcnow().astimezone(ZoneInfo(settings.timezone)))
+    return await names.lookup(client, utcnow().astimezone(ZoneInfo(settings.timezone)), settings.expiry_warning_days)
 
 
 Looked = Annotated[Lookup, Depends(_lookup)]
@@ -45,11 +48,32 @@ async def report(key: str, session: ReadSession, filters: Filtered, lookup: Look
 async def report_pdf_view(
     key: str, session: ReadSession, filters: Filtered, lookup: Looked, settings: Config
 ) -> Response:
-    from shared.report_pdf import report_pdf  # TODO(lead): top-level once shared/report_pdf.py lands
-
     answer = await service.answer(session, service.find(REPORTS, key), filters, lookup)
     return Response(
-        report_pdf(answer.model_dump(mode="json"), settings.hospital_name),
+        report_pdf(answer.model_dump(mode="json"), settings.hospital_name, timezone=settings.timezone),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{key}.pdf"'},
     )
+
+
+async def _may_export(principal: CurrentPrincipal) -> None:
+    require_permission(principal, "tms:data:export")
+
+
+# The report's own permission, and exporting, which is granted apart.
+EXPORT = {**READ, "dependencies": [*READ["dependencies"], Depends(_may_export)]}
+
+
+@router.get(
+    "/{key}/export",
+    response_class=FileResponse,
+    responses={200: {"content": {MEDIA_TYPES[f]: {} for f in TableFormat}, "description": "The file."}},
+    summary="The report as XLSX or CSV (needs tms:data:export as well)",
+    **EXPORT,
+)
+async def report_export(
+    key: str, session: WriteSession, filters: Filtered, lookup: Looked, settings: Config,
+    format: Annotated[TableFormat, Query(description="xlsx or csv.")] = TableFormat.XLSX,
+) -> FileResponse:  # fmt: skip
+    path, name = await service.export(session, service.find(REPORTS, key), filters, lookup, format, settings.timezone)
+    return FileResponse(path, media_type=MEDIA_TYPES[format], filename=name, background=BackgroundTask(path.unlink))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import audit
 from shared.errors import NotFound
 from shared.i18n import Text, render
+from shared.tabular import Column, TableFormat, TableWriter
+from tms.db import audit_log
 from tms.ingest.service import current_as_of
 from tms.periods import resolved
 from tms.reports.shape import ColumnOut, Definition, FigureOut, Filters, Lookup, ReportInfo, ReportOut, write_row
@@ -44,3 +48,26 @@ async def answer(session: AsyncSession, definition: Definition, filters: Filters
         chart=definition.chart,
         as_of=await current_as_of(session, definition.sources),
     )
+
+
+async def export(
+    session: AsyncSession, definition: Definition, filters: Filters, lookup: Lookup, format: TableFormat, timezone: str
+) -> tuple[Path, str]:
+    """The report as a spreadsheet: its table, its total, then its summary figures as label and
+    value; one audit row (which report, which filters). Answers the file and its name."""
+    report = await answer(session, definition, filters, lookup)
+    columns = [Column(c.key, c.label) for c in report.columns]
+    writer = TableWriter(format, columns, timezone, report.title)
+    try:
+        writer.add([*report.rows, *([report.total] if report.total else [])])
+        if report.summary and len(columns) > 1:
+            writer.add([{columns[0].key: f.label, columns[1].key: f.value} for f in report.summary])
+        path = writer.finish()
+    except BaseException:
+        writer.discard()
+        raise
+    await audit.record(
+        session, audit_log, action="export", entity="report", entity_id=definition.key,
+        after={"format": format.value, "rows": writer.rows, "filters": report.filters.model_dump(mode="json")},
+    )  # fmt: skip
+    return path, f"{report.title}_{lookup.now:%Y%m%d}.{format.value}"

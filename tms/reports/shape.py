@@ -86,12 +86,15 @@ class Table:
 
 class Lookup:
     """What a builder needs besides the facts: department and doctor names (dbs's), for rows keyed
-    by id, and the hospital's present moment."""
+    by id, the hospital's present moment, and the window in which a batch counts as expiring."""
 
-    def __init__(self, departments: dict[int, str], doctors: dict[int, str], now: datetime) -> None:
+    def __init__(
+        self, departments: dict[int, str], doctors: dict[int, str], now: datetime, expiry_warning_days: int = 90
+    ) -> None:
         self._departments = departments
         self._doctors = doctors
         self.now = now
+        self.expiry_warning_days = expiry_warning_days
 
     def department(self, id_: int | None) -> str:
         return self._departments.get(id_ or 0) or render(Text(f"科室 {id_}", f"Department {id_}"))
