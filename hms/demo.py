@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hms import remote
 from hms.wards.models import Bed, BedState, Ward
+from hms.wards.service import publish_beds
 from shared.app import DEMO_WAIT_SECONDS, LifespanPart, demo_in_background_part, demo_when_answered
 from shared.clock import utcnow
 from shared.settings import ServiceSettings
@@ -45,18 +46,14 @@ async def load(session: AsyncSession, departments: list[remote.Department]) -> b
         )  # fmt: skip
         session.add(ward)
         await session.flush()
-        for number, price in BEDS:
-            session.add(
-                Bed(
-                    ward_id=ward.id,
-                    number=number,
-                    daily_price=price,
-                    state=BedState.free,
-                    created_at=now,
-                    updated_at=now,
-                )  # type: ignore[arg-type]
-            )
-    await session.flush()
+        beds = [
+            Bed(ward_id=ward.id, number=number, daily_price=price, state=BedState.free, created_at=now, updated_at=now)  # type: ignore[arg-type]
+            for number, price in BEDS
+        ]
+        session.add_all(beds)
+        await session.flush()
+        # As any bed added: statistics count the department's beds from the feed.
+        await publish_beds(session, ward, beds, "added")
     return True
 
 

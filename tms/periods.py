@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from shared.errors import Invalid, field_error
-from shared.i18n import Text
+from shared.i18n import Text, render
 from tms.reports.shape import Filters
 
 LONGEST = timedelta(days=366 * 5)
@@ -40,6 +40,11 @@ def pieces(first: date, last: date) -> tuple[tuple[int, int] | None, list[tuple[
 
 def _next_month(day: date) -> date:
     return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+
+
+def month_name(number: int) -> str:
+    """A month of a year report's rows: 1月, or Jan."""
+    return render(Text(f"{number}月", ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())[number - 1]))
 
 
 def month_label(month: int) -> str:

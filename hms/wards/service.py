@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hms import remote
-from hms.db import audit_log
+from hms.db import audit_log, counters, feed
 from hms.stays.account import present
 from hms.stays.models import Stay
 from hms.wards.models import (
@@ -34,6 +34,7 @@ from hms.wards.models import (
 from shared import audit
 from shared.clock import local_date, utcnow
 from shared.errors import Conflict, Invalid, NotFound, Problem, field_error
+from shared.feed import publish
 from shared.i18n import Text
 from shared.paging import Page, PageParams, fetch_page
 from shared.remote import MISSING
@@ -69,6 +70,38 @@ def natural(number: str) -> tuple[tuple[int, str], ...]:
 
 def _bed_label(ward: Ward | None, bed: Bed) -> str:
     return f"{ward.name} {bed.number}床" if ward else f"{bed.number}床"
+
+
+def is_open(bed: Bed, ward: Ward) -> bool:
+    """A bed a patient could be given: in an enabled ward and not closed (cleaning is still open)."""
+    return ward.enabled and bed.state != BedState.closed
+
+
+async def publish_beds(session: AsyncSession, ward: Ward, beds: list[Bed], action: str) -> None:
+    """The feed's `bed` changes: statistics count the open beds of each department over time
+    (occupancy) from them. The bed's whole standing each time, and nothing of a patient."""
+    for bed in beds:
+        await publish(
+            session, feed, counters, entity="bed", entity_id=bed.id, action=action,
+            data={"number": bed.number, "ward_id": ward.id, "department_id": ward.department_id,
+                  "open": is_open(bed, ward)},
+        )  # fmt: skip
+
+
+async def _ward_beds(session: AsyncSession, ward_id: int) -> list[Bed]:
+    """The ward's beds as committed, locked: a bed's state changed meanwhile is published after ours."""
+    query = select(Bed).where(Bed.ward_id == ward_id).order_by(Bed.id).with_for_update()  # type: ignore[arg-type]
+    return list((await session.execute(query.execution_options(populate_existing=True))).scalars())
+
+
+async def _ward_of_bed(session: AsyncSession, ward_id: int, field: str | None = None) -> Ward:
+    """A bed's ward, share-locked before the bed: a change of the ward (enabled, department) and one
+    of its beds commit one after the other, each publishing what the other committed."""
+    query = select(Ward).where(Ward.id == ward_id).with_for_update(read=True)  # type: ignore[arg-type]
+    found = (await session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
+    if found is None:
+        raise _missing(Text("病区不存在", "No such ward"), field)
+    return found
 
 
 # --- wards ------------------------------------------------------------------------------------
@@ -151,12 +184,14 @@ async def save_ward(
         raise _duplicate("code" if clash.code == body.code else "name", Text("病区", "ward"))
     now = utcnow()
     before = None
+    moved = False
     if ward_id is None:
         record = Ward(**body.model_dump(), department_name=department.name, created_at=now, updated_at=now)
         session.add(record)
     else:
         record = await get_ward(session, ward_id)
         before = _snapshot(record)
+        moved = record.department_id != body.department_id
         for name, value in body.model_dump().items():
             setattr(record, name, value)
         record.department_name = department.name
@@ -166,6 +201,8 @@ async def save_ward(
         session, audit_log, action="create" if ward_id is None else "update", entity="ward",
         entity_id=record.id, before=before, after=_snapshot(record),
     )  # fmt: skip
+    if moved:
+        await publish_beds(session, record, await _ward_beds(session, record.id), "moved")  # type: ignore[arg-type]
     return await ward(session, record.id)  # type: ignore[arg-type]
 
 
@@ -174,6 +211,9 @@ async def set_ward_enabled(session: AsyncSession, ward_id: int, enabled: bool) -
     before = _snapshot(record)
     record.enabled, record.updated_at = enabled, utcnow()
     await session.flush()
+    await publish_beds(
+        session, record, await _ward_beds(session, ward_id), "ward_enabled" if enabled else "ward_disabled"
+    )
     await audit.record(
         session, audit_log, action="enable" if enabled else "disable", entity="ward", entity_id=ward_id,
         before=before, after=_snapshot(record),
@@ -259,12 +299,13 @@ async def _audit_bed(session: AsyncSession, action: str, bed: Bed, before: dict[
 
 
 async def add_bed(session: AsyncSession, body: BedIn) -> BedOut:
-    await get_ward(session, body.ward_id, "ward_id")
+    parent = await _ward_of_bed(session, body.ward_id, "ward_id")
     now = utcnow()
     record = Bed(**body.model_dump(), state=BedState.free, created_at=now, updated_at=now)
     session.add(record)
     await _flush_unique(session, "number", Text("床号", "bed number"))
     await _audit_bed(session, "create", record, None)
+    await publish_beds(session, parent, [record], "added")
     return await bed(session, record.id)  # type: ignore[arg-type]
 
 
@@ -289,6 +330,7 @@ async def set_bed_state(session: AsyncSession, bed_id: int, body: BedStateIn) ->
             errors=[field_error("state", Text("不能手动设为占用", "cannot be set by hand"), "bad_state")],
         )
     record = await get_bed(session, bed_id)
+    parent = await _ward_of_bed(session, record.ward_id)
     before = _snapshot(record)
     done = await session.execute(
         update(Bed)
@@ -302,6 +344,9 @@ async def set_bed_state(session: AsyncSession, bed_id: int, body: BedStateIn) ->
         )
     await session.refresh(record)
     await _audit_bed(session, "state", record, before)
+    # Every time, not only when it opens or closes: of two nurses at once, the later commit is the
+    # later change, and tms counts only what changes whether the bed is open.
+    await publish_beds(session, parent, [record], "state")
     return await bed(session, bed_id)
 
 

@@ -19,7 +19,7 @@ from tms.outpatient.models import (
     OutpatientVisitDay,
     OutpatientVisitMonth,
 )
-from tms.periods import month_label, months, pieces
+from tms.periods import month_label, month_name, months, pieces
 from tms.reports.shape import TOTAL, Chart, Column, Definition, Filters, Kind, Lookup, Table, growth
 
 MONEY_DAYS = OutpatientMoneyDay.__table__  # type: ignore[attr-defined]
@@ -155,10 +155,6 @@ async def yearly(session: AsyncSession, filters: Filters, lookup: Lookup) -> Tab
     total = {"month": _total_label(), **_sum(rows, ("visits", "visits_last_year", "revenue", "revenue_last_year"))}
     total["growth"] = growth(total["revenue"], total["revenue_last_year"])
     return Table(rows=rows, total=total)
-
-
-def month_name(number: int) -> str:
-    return render(Text(f"{number}月", ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())[number - 1]))
 
 
 # 医生统计对比 ---------------------------------------------------------------------------------------
