@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from fastapi import Response
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped]
+from reportlab.platypus import Paragraph, Table, TableStyle  # type: ignore[import-untyped]
 
 CHINESE = "STSong-Light"
 FIGURES = "Helvetica"
@@ -53,3 +55,21 @@ def escape(text: str) -> str:
 def figure(text: str, bold: bool = False) -> str:
     """`text` (a number, a date, a business number) in the figures' font, inside a Paragraph."""
     return f'<font name="{FIGURES_BOLD if bold else FIGURES}">{escape(text)}</font>'
+
+
+def grid(pairs: list[tuple[str, str]], style: ParagraphStyle, width: float, columns: int = 3) -> Table:
+    """`label：value` pairs laid out in `columns` columns, left to right (values are markup: escape
+    text, `figure()` numbers)."""
+    cells = [Paragraph(f"{label}：{value}", style) for label, value in pairs]
+    cells += [Paragraph("", style)] * (-len(cells) % columns)
+    rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
+    table = Table(rows, colWidths=[width / columns] * columns)
+    table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+    return table
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    """A printed document as the browser opens it in a tab (inline), saved under `filename`."""
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
+    )

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Response, UploadFile, status
 
-from hms.charges import exams, service
+from hms.charges import exam_report, exams, service
 from hms.charges.models import AccountOut, CancelIn, ChargeOut, ExamOut, ExamState, ItemsIn
 from hms.config import Config
 from shared.auth import CurrentPrincipal, requires
@@ -77,6 +77,15 @@ async def record_exam(
 ) -> ExamOut:
     upload = await exams.read_upload(file, config.exam_file_max_bytes)
     return await exams.record(db, store, charge_id, result, upload, principal)
+
+
+@router.get(
+    "/charges/{charge_id}/exam/report.pdf",
+    summary="The printable examination report (检查报告单, PDF); 409 until the result is recorded",
+    **READ,
+)
+async def exam_report_pdf(session: ReadSession, config: Config, principal: CurrentPrincipal, charge_id: Id) -> Response:
+    return await exam_report.report_pdf(session, charge_id, config, principal.departments)
 
 
 @router.get("/charges/{charge_id}/report", summary="Download an examination's report", **READ)

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Response, UploadFile
 
-from oms.exams import service
+from oms.exams import report, service
 from oms.exams.models import ExamOut, ExamState
 from oms.state import OmsConfig
 from shared.auth import CurrentPrincipal, requires
@@ -36,6 +36,15 @@ async def list_exams(
 @router.get("/exams/{line_id}", response_model=ExamOut, summary="One examination and its result", **READ)
 async def get_exam(session: ReadSession, line_id: int) -> ExamOut:
     return await service.get_exam(session, line_id)
+
+
+@router.get(
+    "/exams/{line_id}/report.pdf",
+    summary="The printable examination report (检查报告单, PDF); 409 until the result is recorded",
+    **READ,
+)
+async def report_pdf(session: ReadSession, settings: OmsConfig, line_id: int) -> Response:
+    return await report.report_pdf(session, line_id, settings)
 
 
 @router.post(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from oms.orders import service
+from oms.orders import prescription, service
 from oms.orders.models import ItemOrderIn, OrderKind, OrderOut, OrderState, PrescriptionIn
+from oms.state import OmsConfig
 from shared.auth import CurrentPrincipal, requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
@@ -68,6 +69,13 @@ async def list_orders(
 @router.get("/orders/{order_id}", response_model=OrderOut, summary="An order with its lines", **READ)
 async def get_order(session: ReadSession, order_id: int) -> OrderOut:
     return await service.order_out(session, await service.get_order(session, order_id))
+
+
+@router.get("/orders/{order_id}/prescription.pdf", summary="The printable prescription (处方笺, PDF)", **READ)
+async def prescription_pdf(
+    session: ReadSession, config: OmsConfig, principal: CurrentPrincipal, order_id: int
+) -> Response:
+    return await prescription.prescription_pdf(session, order_id, config, principal)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut, summary="Cancel an unpaid order", **WRITE)

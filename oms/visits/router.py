@@ -13,7 +13,8 @@ from oms.admissions.models import AdmissionRequestOut
 from oms.orders import service as orders
 from oms.patients import service as patients
 from oms.payments import service as payments
-from oms.visits import registration, service
+from oms.state import OmsConfig
+from oms.visits import registration, service, slip
 from oms.visits.models import (
     CancelIn,
     DepartmentChoice,
@@ -128,6 +129,11 @@ async def get_visit(session: ReadSession, visit_id: int, principal: CurrentPrinc
         payments=await payments.of_visit(session, visit),
         admission=AdmissionRequestOut.model_validate(admission) if admission else None,
     )
+
+
+@router.get("/visits/{visit_id}/slip.pdf", summary="The printable registration slip (挂号单, PDF)", **READ)
+async def slip_pdf(session: ReadSession, config: OmsConfig, principal: CurrentPrincipal, visit_id: int) -> Response:
+    return await slip.slip_pdf(session, visit_id, config, principal)
 
 
 @router.get("/queue", response_model=list[VisitOut], summary="A doctor's queue of the day", **READ)
