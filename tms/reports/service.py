@@ -38,6 +38,7 @@ async def answer(session: AsyncSession, definition: Definition, filters: Filters
         key=definition.key,
         title=render(definition.title),
         filters=applied,
+        filter_labels=_named(applied, lookup),
         columns=[ColumnOut(key=c.key, label=render(c.label), kind=c.kind) for c in columns],
         rows=[write_row(columns, row) for row in table.rows],
         total=write_row(columns, table.total) if table.total is not None else None,
@@ -71,3 +72,12 @@ async def export(
         after={"format": format.value, "rows": writer.rows, "filters": report.filters.model_dump(mode="json")},
     )  # fmt: skip
     return path, f"{report.title}_{lookup.now:%Y%m%d}.{format.value}"
+
+
+def _named(filters: Filters, lookup: Lookup) -> dict[str, str]:
+    named = {}
+    if filters.department_id:
+        named["department_id"] = lookup.department(filters.department_id)
+    if filters.doctor_id:
+        named["doctor_id"] = lookup.doctor(filters.doctor_id)
+    return named

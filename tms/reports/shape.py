@@ -53,6 +53,8 @@ class ReportOut(BaseModel):
     key: str
     title: str
     filters: Filters
+    # What the filters' ids stand for, as a reader says them: {"department_id": "内科"}.
+    filter_labels: dict[str, str] = {}
     columns: list[ColumnOut]
     rows: list[dict[str, Any]]
     total: dict[str, Any] | None
