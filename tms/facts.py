@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from tms.ingest.context import Handler
+from tms.inpatient.facts import HANDLERS as INPATIENT
 from tms.outpatient.facts import HANDLERS as OUTPATIENT
+from tms.stores.facts import HANDLERS as STORES
 
-HANDLERS: dict[tuple[str, str], Handler] = {**OUTPATIENT}
+HANDLERS: dict[tuple[str, str], Handler] = {**OUTPATIENT, **INPATIENT, **STORES}

@@ -163,8 +163,26 @@ async def page(session: AsyncSession, params: PageParams, state: State | None = 
     )
 
 
-def _feed_data(order: DispensingOrderOut) -> dict[str, Any]:
-    """What statistics need, and nothing about the patient: the feed leaves the service."""
+async def feed_batches(session: AsyncSession, lines: Sequence[Any]) -> dict[int, list[dict[str, Any]]]:
+    """Each line's batches (a dispensed or returned line: `id`, `batches`) as the feed carries them,
+    at the batch's purchase price: statistics (tms) values what moved and keeps its own stock by
+    batch from them."""
+    ids = {t.batch_id for line in lines for t in line.batches}
+    b = stock.batches
+    prices: dict[int, Any] = {}
+    if ids:
+        found = await session.execute(select(b.c.id, b.c.purchase_price).where(b.c.id.in_(ids)))
+        prices = {int(i): price for i, price in found}
+    return {
+        line.id: [{"batch_no": t.batch_no, "expiry_date": t.expiry_date, "quantity": t.quantity,
+                   "purchase_price": prices[t.batch_id]} for t in line.batches]
+        for line in lines
+    }  # fmt: skip
+
+
+def _feed_data(order: DispensingOrderOut, batches: dict[int, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """What statistics need, and nothing about the patient: the feed leaves the service. A
+    dispense's lines carry the batches they were taken from (`batches`)."""
     return {
         "number": order.number,
         "source": order.source,
@@ -174,8 +192,12 @@ def _feed_data(order: DispensingOrderOut) -> dict[str, Any]:
         "state": order.state,
         "created_at": order.created_at,
         "dispensed_at": order.dispensed_at,
-        "lines": [{"drug_id": line.drug_id, "code": line.code, "quantity": line.quantity} for line in order.lines],
-    }
+        "lines": [
+            {"drug_id": line.drug_id, "code": line.code, "quantity": line.quantity,
+             **({"batches": batches[line.id]} if batches is not None else {})}
+            for line in order.lines
+        ],
+    }  # fmt: skip
 
 
 async def receive_once(db: Database, key: str, body: DispensingOrderIn, day: dt.date) -> Answer:
@@ -320,8 +342,9 @@ async def dispense(session: AsyncSession, order_id: int, by: str, today: dt.date
         after=after.model_dump(mode="json"),
     )
     await publish(
-        session, feed, counters, entity=ENTITY, entity_id=order_id, action="dispensed", data=_feed_data(after)
-    )
+        session, feed, counters, entity=ENTITY, entity_id=order_id, action="dispensed",
+        data=_feed_data(after, await feed_batches(session, after.lines)),
+    )  # fmt: skip
     # To the sender, oms or hms: its report waits in the outbox while the sender is down.
     await enqueue(session, outbox, **dispensed_message(after))
     failpoints.reached("pms.dispense.before_commit")

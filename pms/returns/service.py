@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pms.db import PHARMACY, audit_log, counters, feed, outbox, stock
 from pms.dispensing.models import DispensingLine, DispensingLineBatch, DispensingOrder, Fate, LineFate
 from pms.dispensing.models import State as OrderState
-from pms.dispensing.service import batches_of
+from pms.dispensing.service import batches_of, feed_batches
 from pms.returns.models import (
     Destination,
     DrugReturn,
@@ -190,6 +190,7 @@ async def return_drugs(
     await audit.record(
         session, audit_log, action="create", entity=DRUG_RETURN, entity_id=record.id, after=out.model_dump(mode="json")
     )
+    batches = await feed_batches(session, out.lines)
     data = {
         "number": out.number,
         "dispensing_number": out.dispensing_number,
@@ -197,10 +198,13 @@ async def return_drugs(
         "order_id": out.order_id,
         "department_name": order.department_name,
         "created_at": out.created_at,
+        # The batches each line went back into, at their purchase price (statistics' pharmacy stock).
         "lines": [
-            {"line_id": li.line_id, "drug_id": li.drug_id, "code": li.code, "quantity": li.quantity} for li in out.lines
+            {"line_id": li.line_id, "drug_id": li.drug_id, "code": li.code, "quantity": li.quantity,
+             "batches": batches[li.id]}
+            for li in out.lines
         ],
-    }
+    }  # fmt: skip
     await publish(session, feed, counters, entity=DRUG_RETURN, entity_id=record.id, action="returned", data=data)
     return out
 
@@ -356,7 +360,7 @@ async def return_to_warehouse(
         "created_at": out.created_at,
         "lines": [
             {"drug_id": li.drug_id, "code": li.code, "batch_no": li.batch_no, "quantity": -li.quantity,
-             "purchase_price": li.purchase_price}
+             "purchase_price": li.purchase_price, "expiry_date": li.expiry_date}
             for li in out.lines
         ],
     }  # fmt: skip

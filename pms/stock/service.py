@@ -173,7 +173,7 @@ async def receive(session: AsyncSession, body: DeliveryIn, day: dt.date, person:
         "received_at": out.received_at,
         "lines": [
             {"drug_id": li.drug_id, "code": li.code, "batch_no": li.batch_no, "quantity": li.quantity,
-             "purchase_price": li.purchase_price}
+             "purchase_price": li.purchase_price, "expiry_date": li.expiry_date}
             for li in out.lines
         ],
     }  # fmt: skip

@@ -120,6 +120,7 @@ async def create(session: AsyncSession, masters: MasterData, body: DisposalIn, t
             "batch_no": after.batch_no,
             "quantity": -after.quantity,
             "purchase_price": after.purchase_price,
+            "expiry_date": after.expiry_date,
             "expired": after.expired,
         },
     )  # fmt: skip

@@ -209,6 +209,7 @@ def _feed_data(order: InboundOrderOut) -> dict[str, Any]:
                 "batch_no": line.batch_no,
                 "quantity": sign * line.quantity,
                 "purchase_price": line.purchase_price,
+                "expiry_date": line.expiry_date,
             }
             for line in order.lines
         ],

@@ -217,6 +217,7 @@ def _feed_data(order: OutboundOrderOut) -> dict[str, Any]:
                 "batch_no": b.batch_no,
                 "quantity": b.quantity,
                 "purchase_price": b.purchase_price,
+                "expiry_date": b.expiry_date,
             }
             for line in order.lines
             for b in line.batches

@@ -165,7 +165,7 @@ async def receive(session: AsyncSession, body: ReturnIn, today: dt.date, person:
         "destination": out.destination,
         "lines": [
             {"drug_id": li.drug_id, "batch_no": li.batch_no, "quantity": li.quantity,
-             "purchase_price": li.purchase_price}
+             "purchase_price": li.purchase_price, "expiry_date": li.expiry_date}
             for li in out.lines
         ],
     }  # fmt: skip

@@ -308,6 +308,7 @@ def _feed_data(sheet: StocktakeOut) -> dict[str, Any]:
                 "batch_no": line.batch_no,
                 "quantity": line.difference,
                 "purchase_price": line.purchase_price,
+                "expiry_date": line.expiry_date,
             }
             for line in sheet.lines
             if line.difference

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 02:47:44.388437
+Create Date: 2026-11-29 03:09:50.533625
 """
 
 from collections.abc import Sequence
@@ -67,6 +67,140 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("source", name=op.f("pk_feed_cursors")),
     )
     op.create_table(
+        "ip_bed_counts",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("beds", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "department_id", name=op.f("pk_ip_bed_counts")),
+    )
+    op.create_table(
+        "ip_beds",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("ward_id", sa.Integer(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.Column("open", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ip_beds")),
+        sa.UniqueConstraint("seq", name=op.f("uq_ip_beds_seq")),
+    )
+    op.create_table(
+        "ip_charges",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("stay_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("category", sa.String(length=50), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.Column("reverses_id", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ip_charges")),
+        sa.UniqueConstraint("seq", name=op.f("uq_ip_charges_seq")),
+    )
+    op.create_table(
+        "ip_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("month", sa.Integer(), nullable=False),
+        sa.Column("admissions", sa.Integer(), nullable=False),
+        sa.Column("discharges", sa.Integer(), nullable=False),
+        sa.Column("transfers_in", sa.Integer(), nullable=False),
+        sa.Column("transfers_out", sa.Integer(), nullable=False),
+        sa.Column("bed_days", sa.Integer(), nullable=False),
+        sa.Column("deposits", sa.BigInteger(), nullable=False),
+        sa.Column("insured", sa.BigInteger(), nullable=False),
+        sa.Column("self_pay", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "department_id", name=op.f("pk_ip_days")),
+    )
+    with op.batch_alter_table("ip_days", schema=None) as batch_op:
+        batch_op.create_index("ix_ip_days_month", ["month"], unique=False)
+
+    op.create_table(
+        "ip_deposits",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("number", sa.String(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("method", sa.String(length=20), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ip_deposits")),
+        sa.UniqueConstraint("seq", name=op.f("uq_ip_deposits_seq")),
+    )
+    op.create_table(
+        "ip_drug_orders",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("credit", sa.Boolean(), nullable=False),
+        sa.Column("category", sa.String(length=50), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_ip_drug_orders")),
+    )
+    with op.batch_alter_table("ip_drug_orders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ip_drug_orders_order_id"), ["order_id"], unique=False)
+
+    op.create_table(
+        "ip_money_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("category", sa.String(length=50), nullable=False),
+        sa.Column("month", sa.Integer(), nullable=False),
+        sa.Column("charged", sa.BigInteger(), nullable=False),
+        sa.Column("credited", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "department_id", "kind", "category", name=op.f("pk_ip_money_days")),
+    )
+    with op.batch_alter_table("ip_money_days", schema=None) as batch_op:
+        batch_op.create_index("ix_ip_money_days_month", ["month"], unique=False)
+
+    op.create_table(
+        "ip_settlements",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("number", sa.String(length=20), nullable=False),
+        sa.Column("reversal", sa.Boolean(), nullable=False),
+        sa.Column("reverses_id", sa.Integer(), nullable=True),
+        sa.Column("at", shared.types.UTCDateTime(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.Column("charge_type_id", sa.Integer(), nullable=True),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("insured", sa.BigInteger(), nullable=False),
+        sa.Column("self_pay", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ip_settlements")),
+        sa.UniqueConstraint("seq", name=op.f("uq_ip_settlements_seq")),
+    )
+    op.create_table(
+        "ip_stays",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("number", sa.String(length=20), nullable=False),
+        sa.Column("admitted_at", shared.types.UTCDateTime(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.Column("doctor_id", sa.Integer(), nullable=False),
+        sa.Column("charge_type_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ip_stays")),
+        sa.UniqueConstraint("seq", name=op.f("uq_ip_stays_seq")),
+    )
+    op.create_table(
+        "ip_transfers",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("stay_id", sa.Integer(), nullable=False),
+        sa.Column("at", shared.types.UTCDateTime(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("from_department_id", sa.Integer(), nullable=False),
+        sa.Column("to_department_id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_ip_transfers")),
+    )
+    with op.batch_alter_table("ip_transfers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ip_transfers_stay_id"), ["stay_id"], unique=False)
+
+    op.create_table(
         "op_cashier_days",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("cashier", sa.String(length=64), nullable=False),
@@ -97,6 +231,22 @@ def upgrade() -> None:
     with op.batch_alter_table("op_money_days", schema=None) as batch_op:
         batch_op.create_index("ix_op_money_days_month", ["month"], unique=False)
 
+    op.create_table(
+        "op_money_months",
+        sa.Column("month", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("department_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("doctor_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("method", sa.String(length=20), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("paid", sa.BigInteger(), nullable=False),
+        sa.Column("refunded", sa.BigInteger(), nullable=False),
+        sa.Column("insured", sa.BigInteger(), nullable=False),
+        sa.Column("payments", sa.Integer(), nullable=False),
+        sa.Column("refunds", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "month", "department_id", "doctor_id", "method", "category", name=op.f("pk_op_money_months")
+        ),
+    )
     op.create_table(
         "op_payments",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -134,6 +284,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_op_visit_days_month", ["month"], unique=False)
 
     op.create_table(
+        "op_visit_months",
+        sa.Column("month", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("department_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("doctor_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("visits", sa.Integer(), nullable=False),
+        sa.Column("cancelled", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "department_id", "doctor_id", name=op.f("pk_op_visit_months")),
+    )
+    op.create_table(
         "op_visits",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
@@ -153,15 +312,68 @@ def upgrade() -> None:
     with op.batch_alter_table("op_visits", schema=None) as batch_op:
         batch_op.create_index("ix_op_visits_registered_day_hour", ["registered_day", "hour"], unique=False)
 
+    op.create_table(
+        "st_batches",
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("store_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("drug_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("batch_no", sa.String(length=50), nullable=False),
+        sa.Column("expiry_date", sa.Date(), nullable=False),
+        sa.Column("unit_cost", sa.BigInteger(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("source", "store_id", "drug_id", "batch_no", name=op.f("pk_st_batches")),
+    )
+    with op.batch_alter_table("st_batches", schema=None) as batch_op:
+        batch_op.create_index("ix_st_batches_source_expiry", ["source", "expiry_date"], unique=False)
+
+    op.create_table(
+        "st_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("month", sa.Integer(), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("movements", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "source", "kind", name=op.f("pk_st_days")),
+    )
+    with op.batch_alter_table("st_days", schema=None) as batch_op:
+        batch_op.create_index("ix_st_days_source_month", ["source", "month"], unique=False)
+
+    op.create_table(
+        "st_movements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("entity_id", sa.String(length=64), nullable=False),
+        sa.Column("number", sa.String(length=40), nullable=False),
+        sa.Column("at", shared.types.UTCDateTime(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_st_movements")),
+        sa.UniqueConstraint("source", "seq", "kind", name=op.f("uq_st_movements_source_seq_kind")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("st_movements")
+    with op.batch_alter_table("st_days", schema=None) as batch_op:
+        batch_op.drop_index("ix_st_days_source_month")
+
+    op.drop_table("st_days")
+    with op.batch_alter_table("st_batches", schema=None) as batch_op:
+        batch_op.drop_index("ix_st_batches_source_expiry")
+
+    op.drop_table("st_batches")
     with op.batch_alter_table("op_visits", schema=None) as batch_op:
         batch_op.drop_index("ix_op_visits_registered_day_hour")
 
     op.drop_table("op_visits")
+    op.drop_table("op_visit_months")
     with op.batch_alter_table("op_visit_days", schema=None) as batch_op:
         batch_op.drop_index("ix_op_visit_days_month")
 
@@ -170,11 +382,34 @@ def downgrade() -> None:
         batch_op.drop_index("ix_op_payments_day_hour")
 
     op.drop_table("op_payments")
+    op.drop_table("op_money_months")
     with op.batch_alter_table("op_money_days", schema=None) as batch_op:
         batch_op.drop_index("ix_op_money_days_month")
 
     op.drop_table("op_money_days")
     op.drop_table("op_cashier_days")
+    with op.batch_alter_table("ip_transfers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ip_transfers_stay_id"))
+
+    op.drop_table("ip_transfers")
+    op.drop_table("ip_stays")
+    op.drop_table("ip_settlements")
+    with op.batch_alter_table("ip_money_days", schema=None) as batch_op:
+        batch_op.drop_index("ix_ip_money_days_month")
+
+    op.drop_table("ip_money_days")
+    with op.batch_alter_table("ip_drug_orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ip_drug_orders_order_id"))
+
+    op.drop_table("ip_drug_orders")
+    op.drop_table("ip_deposits")
+    with op.batch_alter_table("ip_days", schema=None) as batch_op:
+        batch_op.drop_index("ix_ip_days_month")
+
+    op.drop_table("ip_days")
+    op.drop_table("ip_charges")
+    op.drop_table("ip_beds")
+    op.drop_table("ip_bed_counts")
     op.drop_table("feed_cursors")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_request_id"))
