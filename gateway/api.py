@@ -7,7 +7,10 @@ from gateway.auth.router import router as auth
 from gateway.db import audit_log
 from gateway.docs import router as docs
 from gateway.proxy.router import router as proxy
+from gateway.system.exports.router import router as exports
 from gateway.system.logs.router import router as logs
+from gateway.system.notices.router import router as notices
+from gateway.system.notifications.router import router as notifications
 from gateway.system.outbox.router import router as outbox
 from gateway.system.policy.router import router as policy
 from gateway.system.roles.router import router as roles
@@ -21,7 +24,10 @@ routers = [
     roles,
     logs,
     outbox,
+    exports,
     policy,
+    notices,
+    notifications,
     audit_router("system", audit_log, PERSONAL),
     docs,
     proxy,

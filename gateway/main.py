@@ -13,15 +13,19 @@ from gateway.auth.activity import SessionActivity
 from gateway.auth.keys import load_signing_key
 from gateway.auth.ratelimit import RateLimits
 from gateway.auth.service import AuthContext, ensure_superadmin
+from gateway.auth.service_grants import SERVICE_GRANTS
+from gateway.auth.tokens import issue_service_token
 from gateway.proxy.routes import RouteTable
 from gateway.security import GatewaySecurityMiddleware
 from gateway.settings import GatewaySettings
+from gateway.system.notifications.poller import notifications_part
 from gateway.system.roles.builtin import ensure_builtin_roles
 from shared.app import LifespanPart, create_service_app
 from shared.auth import KeySet, TokenVerifier
 from shared.balancer import Balancer, FixedOrRegistry
 from shared.kvstore import kv_store
 from shared.revocation import Revocations
+from shared.service_auth import ServiceTokens
 from shared.service_client import ServiceClient
 
 settings_class = GatewaySettings
@@ -63,7 +67,8 @@ def _auth_part(settings: GatewaySettings) -> LifespanPart:
 
 def _services_part(settings: GatewaySettings) -> LifespanPart:
     """The gateway's one client for the services: the proxy (`forward`), the route table and its
-    own calls (logs, outboxes) share its pool of connections and its breakers."""
+    own calls (logs, outboxes) share its pool of connections and its breakers. Its own identity
+    (the notifications' polls) is a service token it signs itself, with SERVICE_GRANTS["gateway"]."""
 
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
@@ -72,13 +77,37 @@ def _services_part(settings: GatewaySettings) -> LifespanPart:
             settings.breaker_failures,
             settings.breaker_open_seconds,
         )
-        services = ServiceClient(balancer, settings.http_timeout_seconds, connections=500)
+
+        async def own_token() -> tuple[str, int]:
+            lifetime = settings.access_token_minutes * 60
+            token = issue_service_token(
+                app.state.signing_key,
+                service_name="gateway",
+                permissions=list(SERVICE_GRANTS["gateway"]),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                lifetime_seconds=lifetime,
+            )
+            return token, lifetime
+
+        services = ServiceClient(
+            balancer, settings.http_timeout_seconds, tokens=ServiceTokens(own_token), connections=500
+        )
         app.state.services = services
         app.state.routes = RouteTable(services)
         try:
             yield
         finally:
             await services.aclose()
+
+    return part
+
+
+def _export_slots_part(settings: GatewaySettings) -> LifespanPart:
+    @asynccontextmanager
+    async def part(app: FastAPI) -> AsyncIterator[None]:
+        app.state.export_slots = asyncio.Semaphore(settings.exports_at_once)
+        yield
 
     return part
 
@@ -93,6 +122,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         auth=_auth_part(settings),
         services=_services_part(settings),
         own_revocations=True,
+        extra_parts=[_export_slots_part(settings)],
+        after_registry=[notifications_part(settings)],
     )
     app.add_middleware(SessionActivity)
     app.add_middleware(GatewaySecurityMiddleware, settings=settings)

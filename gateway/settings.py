@@ -74,6 +74,25 @@ class GatewaySettings(ServiceSettings):
     )
     breaker_failures: int = Field(3, description="Consecutive failures that open an instance's breaker.")
     breaker_open_seconds: float = Field(10.0, description="How long an open breaker skips its instance.")
+    notifications_poll_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How often the gateway reads the modules' alert lists (low stock, expiry, low deposits, stuck "
+        "messages) to raise and close system notifications (消息通知); 0 turns the polling off.",
+    )
+    notifications_pms_expiry_days: int = Field(
+        90,
+        ge=0,
+        le=3650,
+        description="Pharmacy batches expiring within this many days are notified (the warehouse uses its own "
+        "expiry_warning_days).",
+    )
+    export_max_rows: int = Field(
+        200_000, ge=1, description="Most rows one export (XLSX/CSV of a list) may hold; more is refused up front."
+    )
+    exports_at_once: int = Field(
+        2, ge=1, description="Exports one gateway writes at the same time; another asked meanwhile is told to retry."
+    )
 
     @property
     def effective_console_dir(self) -> Path:

@@ -7,6 +7,7 @@ handler gets. shared/state.py does the same for what every service has.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -47,4 +48,6 @@ Key = Annotated[SigningKey, lifespan_value("signing_key")]
 # The gateway's one client for the services: the proxy and its own calls (logs, outboxes).
 Services = Annotated[ServiceClient, lifespan_value("services")]
 Routes = Annotated[RouteTable, lifespan_value("routes")]
+# How many exports may run at once (gateway/main.py): each walks a whole list.
+ExportSlots = Annotated[asyncio.Semaphore, lifespan_value("export_slots")]
 RunningModules = Annotated[list[str], Depends(_running_modules)]

@@ -37,6 +37,7 @@ from gateway.system.models import (
     UserRole,
     UserStatus,
 )
+from gateway.system.notifications import service as notifications
 from shared import audit
 from shared.clock import local_time, utcnow
 from shared.errors import Invalid, Unauthorized, Unavailable, field_error
@@ -249,6 +250,8 @@ async def record_failure(session: AsyncSession, user: User, ctx: AuthContext) ->
         user.updated_at = utcnow()
         await ctx.store.delete(f"login-failures:{user.id}")
         await ctx.revocations.reissue_user(user.id)
+        # Told to the security administrators in this transaction: the lock and its notice stand together.
+        await notifications.raise_occurrence(session, notifications.locked_account(user, ctx.settings.timezone))
         log.warning("account locked after %d failed logins", failures, extra={"username": user.username})
 
 

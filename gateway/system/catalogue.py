@@ -11,6 +11,9 @@ from shared.pii import PII_PERMISSION
 
 EXTRA_MODULES = {"system": {"zh": "系统管理", "en": "System"}, "pii": {"zh": "个人信息", "en": "Personal data"}}
 ACTIONS = ("read", "write", "approve", "refund", "export")
+# `<module>:data:export`: exporting a module's lists (docs/exports.md). No route declares it (the
+# export route serves every module), so every module the catalogue shows carries it.
+DATA_EXPORT = {"zh": "数据导出", "en": "Data export"}
 
 
 class PermissionNode(BaseModel):
@@ -39,6 +42,8 @@ def _tree(routes: list[Route]) -> list[ModuleNode]:
         node = resources.setdefault(f"{module}:{resource}", {"actions": set(), "name": None})
         node["actions"].add(action)
         node["name"] = node["name"] or route.resource_label
+    for module in {key.split(":")[0] for key in resources} & {*MODULES, "system"}:
+        resources.setdefault(f"{module}:data", {"actions": set(), "name": DATA_EXPORT})["actions"].add("export")
     modules: dict[str, list[ResourceNode]] = {}
     for key, node in sorted(resources.items()):
         module = key.split(":")[0]

@@ -72,17 +72,22 @@ def test_unknown_service_is_404(platform: Platform, token: str) -> None:
     assert answer.json()["code"] == "unknown_service"
 
 
-def test_module_not_deployed_is_503(platform: Platform, token: str) -> None:
-    answer = _get(platform, token, "/api/tms/reports")
-    assert answer.status_code == 503
-    assert answer.json()["code"] == "no_live_instance"
+def test_modules_show_only_running_services_and_one_stopped_is_503(platform: Platform, token: str) -> None:
+    def modules() -> dict[str, bool]:
+        return {m["key"]: m["available"] for m in _get(platform, token, "/api/auth/modules").json()}
 
-
-def test_modules_show_only_running_services(platform: Platform, token: str) -> None:
-    modules = {m["key"]: m["available"] for m in _get(platform, token, "/api/auth/modules").json()}
-    running = ("dbs", "oms", "hms", "dms", "sms", "pms")
-    assert all(modules[key] is True for key in running)
-    assert modules["tms"] is False
+    assert all(modules()[key] is True for key in ("dbs", "oms", "hms", "tms", "dms", "sms", "pms"))
+    platform.components["tms"].stop()  # cancels its lease: as if it were not deployed
+    try:
+        deadline = time.monotonic() + 30
+        while modules()["tms"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert modules()["tms"] is False
+        answer = _get(platform, token, "/api/tms/reports")
+        assert answer.status_code == 503
+        assert answer.json()["code"] == "no_live_instance"
+    finally:
+        platform.components["tms"].start()
 
 
 def test_503_while_dbs_is_stopped_then_recovers(platform: Platform, token: str) -> None:

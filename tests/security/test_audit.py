@@ -56,6 +56,11 @@ NOT_AUDITED = {
     "POST /api/auth/login/second-factor",
     # A pending secret, nothing in force until the confirmation, which is audited.
     "POST /api/auth/second-factor/enrolment",
+    # A reader's own read marks (a notice's receipt, a notification read): kept in their own
+    # tables (notice_reads, notification_reads), who and when, not an administrator's change.
+    "POST /api/system/notices/inbox/{notice_id}/read",
+    "POST /api/system/notifications/read-all",
+    "POST /api/system/notifications/{notification_id}/read",
 }
 IGNORED = {"updated_at", "enabled"}
 ACTOR_ID, ACTOR = 42, "auditor"
@@ -492,7 +497,65 @@ def _reset_second_factor(gw: InProcessGateway) -> Write:
     )
 
 
+NOTICE = {"title": "停电通知", "body": "明日 8:00-9:00 门诊楼停电。", "audience": "chosen", "department_ids": [2]}
+
+
+def _notice(gw: InProcessGateway, **changes: Any) -> dict[str, Any]:
+    answer = gw.as_admin("POST", "/api/system/notices", json={**NOTICE, **changes})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def _create_notice(gw: InProcessGateway) -> Write:
+    def check(row: dict[str, Any], _: Any) -> None:
+        assert row["before"] is None
+        _subset({**NOTICE, "role_ids": [], "status": "draft"}, row["after"])
+
+    return Write(
+        lambda: gw.as_admin("POST", "/api/system/notices", json=NOTICE),
+        "create",
+        "notice",
+        lambda r: str(r.json()["id"]),
+        check,
+    )
+
+
+def _update_notice(gw: InProcessGateway) -> Write:
+    notice = _notice(gw)
+    body = {**NOTICE, "title": "停电通知（更正）"}
+
+    def check(row: dict[str, Any], _: Any) -> None:
+        assert row["before"]["title"] == NOTICE["title"] and row["after"]["title"] == body["title"]
+
+    return Write(
+        lambda: gw.as_admin("PUT", f"/api/system/notices/{notice['id']}", json=body),
+        "update",
+        "notice",
+        lambda _: str(notice["id"]),
+        check,
+    )
+
+
+def _move_notice(gw: InProcessGateway, action: str, before: str, after: str) -> Write:
+    notice = _notice(gw, publish=before == "published")
+
+    def check(row: dict[str, Any], _: Any) -> None:
+        assert row["before"] == {"status": before} and row["after"] == {"status": after}
+
+    return Write(
+        lambda: gw.as_admin("POST", f"/api/system/notices/{notice['id']}/{action}"),
+        action,
+        "notice",
+        lambda _: str(notice["id"]),
+        check,
+    )
+
+
 SCENARIOS: dict[str, Callable[[InProcessGateway], Write]] = {
+    "POST /api/system/notices": _create_notice,
+    "PUT /api/system/notices/{notice_id}": _update_notice,
+    "POST /api/system/notices/{notice_id}/publish": lambda gw: _move_notice(gw, "publish", "draft", "published"),
+    "POST /api/system/notices/{notice_id}/withdraw": lambda gw: _move_notice(gw, "withdraw", "published", "withdrawn"),
     "POST /api/system/users": _create_user,
     "PUT /api/system/users/{user_id}": _update_user,
     "POST /api/system/users/{user_id}/disable": lambda gw: _status(gw, "disable"),

@@ -44,6 +44,16 @@ LOGIN_ONLY = {
     "POST /api/auth/second-factor/enrolment",
     "POST /api/auth/second-factor/confirm",
     "POST /api/auth/second-factor/disable",
+    # 导出: the permission depends on the list exported (its own and `<module>:data:export`), checked
+    # in the service (tests/gateway/test_exports.py).
+    "GET /api/system/exports",
+    # One's own notices and notifications (what reaches whom is decided per row).
+    "GET /api/system/notices/inbox",
+    "POST /api/system/notices/inbox/{notice_id}/read",
+    "GET /api/system/notifications",
+    "GET /api/system/notifications/unread-count",
+    "POST /api/system/notifications/read-all",
+    "POST /api/system/notifications/{notification_id}/read",
 }
 
 GUARDED_DBS = [r for r in DBS if r.permission]
