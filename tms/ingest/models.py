@@ -22,6 +22,7 @@ class FeedCursor(TmsTable, table=True):
     polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last poll that found nothing more to read: the facts are complete up to this moment.
     current_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the last poll failed, as a code (unavailable, failed) put in words when read.
     error: str | None = Field(default=None, sa_type=String(200))
     error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

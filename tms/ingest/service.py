@@ -115,21 +115,24 @@ async def poll_once(
 
 
 async def record_failure(db: Database, source: str, error: Exception) -> None:
-    """What the 数据同步 page shows: the failure in words, never a stack trace or a URL's query."""
-    words = _failure_words(source, error)
+    """What the 数据同步 page shows, as a code put in words when read (FAILURES): never a stack
+    trace or a URL's query."""
+    code = "unavailable" if isinstance(error, Unavailable) else "failed"
     async with db.transaction() as session:
         await session.execute(
             update(FeedCursor)
             .where(FeedCursor.source == source)  # type: ignore[arg-type]
-            .values(error=words[:200], error_at=utcnow(), polled_at=utcnow())
+            .values(error=code, error_at=utcnow(), polled_at=utcnow())
         )
 
 
-def _failure_words(source: str, error: Exception) -> str:
-    name = NAMES[source].zh
-    if isinstance(error, Unavailable):
-        return f"{name}服务暂时无法访问"
-    return f"同步{name}数据失败（{type(error).__name__}）"
+def _failure_words(source: str, code: str | None) -> str | None:
+    if code is None:
+        return None
+    name = NAMES[source]
+    if code == "unavailable":
+        return render(Text(f"{name.zh}服务暂时无法访问", f"The {name.en.lower()} service is not reachable"))
+    return render(Text(f"同步{name.zh}数据失败，将自动重试", f"Reading the {name.en.lower()} feed failed; retrying"))
 
 
 async def states(session: AsyncSession, sources: Sequence[str]) -> list[FeedState]:
@@ -141,7 +144,7 @@ async def states(session: AsyncSession, sources: Sequence[str]) -> list[FeedStat
             FeedState(
                 source=source, name=render(NAMES[source]), after=row.after, head=max(row.head, row.after),
                 behind=max(row.head - row.after, 0), polled_at=row.polled_at, current_at=row.current_at,
-                error=row.error, error_at=row.error_at,
+                error=_failure_words(source, row.error), error_at=row.error_at,
             )
         )  # fmt: skip
     return answer

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 OUT = Path(__file__).resolve().parents[1] / "openapi"
 # The services whose APIs the console calls; the registry is internal.
-SERVICES = ("gateway", "dbs", "dms", "oms", "pms", "sms", "hms")
+SERVICES = ("gateway", "dbs", "dms", "oms", "pms", "sms", "hms", "tms")
 
 
 def document(service: str) -> str:

@@ -98,6 +98,7 @@ export const hmsApi = {
     return http.post<Exam>(`${B}/charges/${chargeId}/exam`, form)
   },
   reportUrl: (chargeId: number) => `${B}/charges/${chargeId}/report`,
+  examReportPdfUrl: (chargeId: number) => `${B}/charges/${chargeId}/exam/report.pdf`,
 
   // 药品记账
   drugOrders: (query: Query, signal?: AbortSignal) => http.get<Page<DrugOrder>>(`${B}/drug-orders`, query, { signal }),

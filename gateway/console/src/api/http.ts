@@ -122,7 +122,32 @@ async function readProblem(response: Response): Promise<Problem> {
   return { status: response.status, title: response.statusText, errors: [] }
 }
 
+/** A GET made while `recordRequest` runs its function (a list's fetch, for 导出). */
+export interface RecordedRequest {
+  url: string
+  query: Query
+}
+
+let recorder: ((request: RecordedRequest) => void) | null = null
+
+/**
+ * Runs `start` and answers what it returns with the first GET it sent before its first `await`:
+ * the list a page reads, with its filters, which 导出 then asks the gateway to export.
+ */
+export function recordRequest<T>(start: () => T): { result: T; request: RecordedRequest | null } {
+  let request: RecordedRequest | null = null
+  recorder = (r) => {
+    request ??= r
+  }
+  try {
+    return { result: start(), request }
+  } finally {
+    recorder = null
+  }
+}
+
 export async function request<T>(method: string, url: string, options: RequestOptions = {}): Promise<T> {
+  if (recorder && method === 'GET') recorder({ url, query: { ...options.query } })
   const headers: Record<string, string> = {
     Accept: options.blob ? '*/*' : 'application/json, application/problem+json',
     'Accept-Language': hooks.language(),

@@ -89,6 +89,8 @@ export const omsApi = {
     http.post<Order>(`/api/oms/visits/${visitId}/item-orders`, { lines }),
   orders: (query: Query, signal?: AbortSignal) => http.get<Page<Order>>('/api/oms/orders', query, { signal }),
   cancelOrder: (id: number) => http.post<Order>(`/api/oms/orders/${id}/cancel`),
+  prescriptionUrl: (orderId: number) => `/api/oms/orders/${orderId}/prescription.pdf`,
+  slipUrl: (visitId: number) => `/api/oms/visits/${visitId}/slip.pdf`,
 
   chargeTypes: () => http.get<ChargeType[]>('/api/oms/charge-types'),
   pay: (body: { visit_id: number; order_id?: number | null; method: PaymentMethod } & Partial<InsuredChoice>, idempotencyKey: string) =>
@@ -106,4 +108,5 @@ export const omsApi = {
     return http.post<Exam>(`/api/oms/exams/${lineId}/result`, form)
   },
   examFileUrl: (fileId: number) => `/api/oms/exam-files/${fileId}`,
+  examReportUrl: (lineId: number) => `/api/oms/exams/${lineId}/report.pdf`,
 }

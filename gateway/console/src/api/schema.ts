@@ -8,6 +8,7 @@ import type { components as Hms } from './generated/hms'
 import type { components as Oms } from './generated/oms'
 import type { components as Pms } from './generated/pms'
 import type { components as Sms } from './generated/sms'
+import type { components as Tms } from './generated/tms'
 
 export type DbsSchema<K extends keyof Dbs['schemas']> = Dbs['schemas'][K]
 export type DmsSchema<K extends keyof Dms['schemas']> = Dms['schemas'][K]
@@ -16,3 +17,4 @@ export type HmsSchema<K extends keyof Hms['schemas']> = Hms['schemas'][K]
 export type OmsSchema<K extends keyof Oms['schemas']> = Oms['schemas'][K]
 export type PmsSchema<K extends keyof Pms['schemas']> = Pms['schemas'][K]
 export type SmsSchema<K extends keyof Sms['schemas']> = Sms['schemas'][K]
+export type TmsSchema<K extends keyof Tms['schemas']> = Tms['schemas'][K]

@@ -1,9 +1,13 @@
-import { onBeforeUnmount, ref, shallowRef, type Ref, type ShallowRef } from 'vue'
+import { getCurrentInstance, onBeforeUnmount, provide, ref, shallowRef, useTemplateRef, type Ref, type ShallowRef } from 'vue'
 
+import { recordRequest } from '@/api/http'
 import type { Page } from '@/resources/types'
 import { showError } from '@/utils/errors'
+import { EXPORT_SOURCE, type ExportOptions, type ExportSource, type ExportTable } from '@/utils/exports'
 
 export const PAGE_SIZES = [10, 20, 50, 100]
+
+const offering = new WeakSet<object>()
 
 export interface PagedList<T> {
   items: ShallowRef<T[]>
@@ -21,16 +25,29 @@ export interface PagedList<T> {
 /**
  * The list state of a paged table: `fetch(page, size, signal)` asks the API with the
  * page's own filters. A page past the end (after deletes elsewhere) falls back to the last.
+ *
+ * It also offers the list to 导出 (components/list/ExportButton.vue, shown by the page's
+ * PageHeader): the request the last load sent, with its filters, and the columns of the page's
+ * el-table marked `ref="table"`.
  */
 export function usePagedList<T>(
   fetch: (page: number, size: number, signal: AbortSignal) => Promise<Page<T>>,
   initialSize = 20,
+  exportOptions: ExportOptions = {},
 ): PagedList<T> {
   const items = shallowRef<T[]>([])
   const total = ref(0)
   const page = ref(1)
   const size = ref(initialSize)
   const loading = ref(false)
+  const source: ExportSource = { request: shallowRef(null), table: shallowRef(null), options: exportOptions }
+  // The first list of a page is the one its header exports.
+  const instance = getCurrentInstance()
+  if (instance && !offering.has(instance)) {
+    offering.add(instance)
+    source.table = useTemplateRef<ExportTable>('table')
+    provide(EXPORT_SOURCE, source)
+  }
   let inflight: AbortController | null = null
 
   async function load(): Promise<void> {
@@ -39,7 +56,9 @@ export function usePagedList<T>(
     inflight = controller
     loading.value = true
     try {
-      const answer = await fetch(page.value, size.value, controller.signal)
+      const started = recordRequest(() => fetch(page.value, size.value, controller.signal))
+      if (started.request) source.request.value = started.request
+      const answer = await started.result
       if (inflight !== controller) return
       if (answer.items.length === 0 && answer.total > 0 && page.value > 1) {
         page.value = Math.max(1, Math.ceil(answer.total / size.value))

@@ -1,13 +1,18 @@
+import { exportsEn } from './exports.en'
 import { inpatientEn } from './inpatient.en'
 import { labelsEn } from './labels.en'
+import { noticesEn } from './notices.en'
 import { outpatientEn } from './outpatient.en'
 import { pharmacyEn } from './pharmacy.en'
 import { resourcesEn } from './resources.en'
 import { secondFactorEn } from './secondFactor.en'
+import { statisticsEn } from './statistics.en'
 import { warehouseEn } from './warehouse.en'
 import type { Messages } from './zh-CN'
 
 const en: Messages = {
+  ...exportsEn,
+  ...noticesEn,
   ...outpatientEn,
   ...labelsEn,
   ...secondFactorEn,
@@ -15,6 +20,7 @@ const en: Messages = {
   ...warehouseEn,
   ...pharmacyEn,
   ...inpatientEn,
+  ...statisticsEn,
   app: {
     name: 'Hospital Archive Management Platform',
     short: 'HAMP',

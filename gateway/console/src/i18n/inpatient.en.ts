@@ -216,6 +216,7 @@ export const inpatientEn: typeof inpatientZh = {
       resultRequired: 'Enter the result',
       saved: 'Result saved',
       openReport: 'Report',
+      print: 'Print report',
     },
     settlements: {
       title: 'Discharge settlements',

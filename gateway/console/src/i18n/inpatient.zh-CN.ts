@@ -215,6 +215,7 @@ export const inpatientZh = {
       resultRequired: '请填写检查结果',
       saved: '检查结果已保存',
       openReport: '查看报告',
+      print: '打印报告单',
     },
     settlements: {
       title: '出院结算记录',

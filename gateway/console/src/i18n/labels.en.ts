@@ -87,6 +87,8 @@ export const labelsEn: typeof labelsZh = {
       state: 'State',
     },
     actions: {
+      publish: 'Publish',
+      withdraw: 'Withdraw',
       other: 'Other operation',
       create: 'Create',
       update: 'Edit',
@@ -141,6 +143,7 @@ export const labelsEn: typeof labelsZh = {
       other: 'Other record',
       user: 'User',
       role: 'Role',
+      notice: 'Notice',
       session: 'Session',
       outbox: 'Message',
       schedule: 'Shift',

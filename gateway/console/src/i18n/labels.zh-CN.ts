@@ -90,6 +90,8 @@ export const labelsZh = {
     // Operation log (system/OperationLogView.vue); an action not listed shows as `other`.
     actions: {
       other: '其他操作',
+      publish: '发布',
+      withdraw: '撤回',
       create: '新增',
       update: '修改',
       delete: '删除',
@@ -144,6 +146,7 @@ export const labelsZh = {
       other: '其他记录',
       user: '用户',
       role: '角色',
+      notice: '通知公告',
       session: '会话',
       outbox: '消息',
       schedule: '排班',

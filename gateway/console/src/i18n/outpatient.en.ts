@@ -31,6 +31,7 @@ export const outpatientEn: typeof outpatientZh = {
     paid: 'Paid',
     unpaid: 'Unpaid',
     receipt: 'Receipt',
+    print: { prescription: 'Print prescription', slip: 'Print slip', examReport: 'Print report' },
     visitPicker: {
       placeholder: 'Visit number (MZ…) or patient name',
       hint: "Pick one of today's visits, or type a visit number",

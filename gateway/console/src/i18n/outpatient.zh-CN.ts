@@ -31,6 +31,7 @@ export const outpatientZh = {
     paid: '已缴费',
     unpaid: '未缴费',
     receipt: '票据',
+    print: { prescription: '打印处方', slip: '打印挂号单', examReport: '打印报告单' },
     visitPicker: {
       placeholder: '输入就诊号（MZ…）或患者姓名',
       hint: '请选择今日的就诊，或输入就诊号查找',

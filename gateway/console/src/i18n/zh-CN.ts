@@ -1,13 +1,18 @@
 // Chinese (default) console texts. Keep keys in step with en.ts: the type below checks it.
+import { exportsZh } from './exports.zh-CN'
 import { inpatientZh } from './inpatient.zh-CN'
 import { labelsZh } from './labels.zh-CN'
+import { noticesZh } from './notices.zh-CN'
 import { outpatientZh } from './outpatient.zh-CN'
 import { pharmacyZh } from './pharmacy.zh-CN'
 import { resourcesZh } from './resources.zh-CN'
 import { secondFactorZh } from './secondFactor.zh-CN'
+import { statisticsZh } from './statistics.zh-CN'
 import { warehouseZh } from './warehouse.zh-CN'
 
 const zhCN = {
+  ...exportsZh,
+  ...noticesZh,
   ...outpatientZh,
   ...labelsZh,
   ...secondFactorZh,
@@ -15,6 +20,7 @@ const zhCN = {
   ...warehouseZh,
   ...pharmacyZh,
   ...inpatientZh,
+  ...statisticsZh,
   app: {
     name: '医院档案管理平台',
     short: 'HAMP',

@@ -1,6 +1,7 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { describe, expect, it } from 'vitest'
 
+import { REPORT_KEYS } from '@/api/tms'
 import { i18n, LOCALES } from '@/i18n'
 import { resources } from '@/resources'
 import { otherResources } from '@/resources/oms'
@@ -45,7 +46,8 @@ describe('the page list', () => {
     expect(firstPagePath('sms', can(['sms:alert:read']))).toBe('/sms/low-stock')
     expect(firstPagePath('pms', can(['pms:trace:read']))).toBe('/pms/trace')
     expect(firstPagePath('hms', can(['hms:deposit:read']))).toBe('/hms/deposits')
-    expect([...MODULES_WITH_PAGES].sort()).toEqual(['dbs', 'dms', 'hms', 'oms', 'pms', 'sms'])
+    expect(firstPagePath('tms', can(['tms:feed:read']))).toBe('/tms/feeds')
+    expect([...MODULES_WITH_PAGES].sort()).toEqual(['dbs', 'dms', 'hms', 'oms', 'pms', 'sms', 'tms'])
   })
 
   it('gives a page reached from another (住院详情) a route with its id but no menu item', () => {
@@ -54,6 +56,16 @@ describe('the page list', () => {
     expect(route.params.id).toBe('12')
     expect(pagesOf('hms').map((p) => p.path)).not.toContain('stays/:id')
     expect(router.resolve('/hms/stays').meta.titleKey).toBe('hms.stays.title')
+  })
+})
+
+describe('the statistics pages', () => {
+  it('give each report its own deep link, all served by one page told its key', () => {
+    const reports = pagesOf('tms').filter((p) => p.permission === 'tms:report:read')
+    expect(reports.map((p) => p.path)).toEqual([...REPORT_KEYS])
+    expect(reports.every((p) => (p.props as { reportKey: string }).reportKey === p.path)).toBe(true)
+    expect(new Set(reports.map((p) => p.component)).size).toBe(1)
+    expect(router.resolve('/tms/doctors?date_from=2026-01-01').meta.titleKey).toBe('statistics.report.doctors')
   })
 })
 

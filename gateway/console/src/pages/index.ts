@@ -4,6 +4,8 @@
 // lists pages. The master-data pages follow from src/resources (one per resource).
 import type { RouteComponent } from 'vue-router'
 
+import { REPORT_KEYS } from '@/api/tms'
+import { REPORT_ICONS, REPORT_TITLES } from '@/components/statistics/report'
 import { readPermission, resources } from '@/resources'
 import { patientResource } from '@/resources/oms'
 import type { MessageKey } from '@/resources/types'
@@ -12,7 +14,7 @@ import type { MessageKey } from '@/resources/types'
 export const MODULE_KEYS = ['oms', 'hms', 'tms', 'dbs', 'dms', 'sms', 'pms'] as const
 
 /** A module with pages here, or 系统管理. */
-export type PageModule = 'dbs' | 'dms' | 'oms' | 'hms' | 'sms' | 'pms' | 'system'
+export type PageModule = 'dbs' | 'dms' | 'oms' | 'hms' | 'tms' | 'sms' | 'pms' | 'system'
 
 export interface PageDef {
   module: PageModule
@@ -32,6 +34,7 @@ export interface PageDef {
 }
 
 const ResourcePage = () => import('@/pages/dbs/ResourcePage.vue')
+const ReportPage = () => import('@/pages/tms/ReportPage.vue')
 
 const page = (module: PageModule, path: string, title: MessageKey, permission: string, icon: string, component: PageDef['component']): PageDef => ({
   module,
@@ -83,6 +86,13 @@ export const PAGES: PageDef[] = [
   page('hms', 'settlements', 'hms.settlements.title', 'hms:settlement:read', 'Coin', () => import('@/pages/hms/SettlementsPage.vue')),
   page('hms', 'wards', 'hms.wards.title', 'hms:ward:read', 'OfficeBuilding', () => import('@/pages/hms/WardsPage.vue')),
 
+  // For tms: a manager's reports (docs/statistics.md), one menu item each (`/tms/<report key>`), one page for all.
+  ...REPORT_KEYS.map((key): PageDef => ({
+    ...page('tms', key, REPORT_TITLES[key], 'tms:report:read', REPORT_ICONS[key], ReportPage),
+    props: { reportKey: key },
+  })),
+  page('tms', 'feeds', 'statistics.feeds.title', 'tms:feed:read', 'Connection', () => import('@/pages/tms/FeedsPage.vue')),
+
   // For sms: the order a store-keeper works in (docs/warehouse.md).
   page('sms', 'inbound', 'sms.inbound.title', 'sms:inbound:read', 'Download', () => import('@/pages/sms/InboundPage.vue')),
   page('sms', 'stock', 'sms.stock.title', 'sms:stock:read', 'Goods', () => import('@/pages/sms/StockPage.vue')),
@@ -111,6 +121,7 @@ export const PAGES: PageDef[] = [
   page('system', 'operation-log', 'system.operationLog.title', 'system:audit:read', 'Notebook', () => import('@/pages/system/OperationLogPage.vue')),
   page('system', 'sessions', 'system.sessions.title', 'system:session:read', 'Monitor', () => import('@/pages/system/SessionsPage.vue')),
   page('system', 'outbox', 'system.outbox.title', 'system:outbox:read', 'Tickets', () => import('@/pages/system/OutboxPage.vue')),
+  page('system', 'notices', 'notify.notices.title', 'system:notice:read', 'Bell', () => import('@/pages/system/NoticesPage.vue')),
   page('system', 'security-policy', 'system.policy.title', 'system:security:read', 'Setting', () => import('@/pages/system/SecurityPolicyPage.vue')),
 ]
 

@@ -50,6 +50,8 @@ const routes: RouteRecordRaw[] = [
       { path: '', name: 'home', component: () => import('@/pages/HomePage.vue'), meta: { titleKey: 'common.home' } },
       { path: 'dbs', name: 'dbs', component: () => import('@/pages/ErrorPage.vue'), beforeEnter: firstPageOf('dbs') },
       { path: 'system', name: 'system', component: () => import('@/pages/ErrorPage.vue'), beforeEnter: firstPageOf('system') },
+      // 我的消息: every user's own notices and notifications (no permission: what reaches whom is decided per row).
+      { path: 'messages', name: 'messages', component: () => import('@/pages/system/MessagesPage.vue'), meta: { titleKey: 'notify.inbox.title' } },
       ...pageRoutes,
       {
         // The business modules besides master data (which has its own route above).

@@ -156,6 +156,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hms/charges/{charge_id}/exam/report.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The printable examination report (检查报告单, PDF); 409 until the result is recorded */
+        get: operations["exam_report_pdf_api_hms_charges__charge_id__exam_report_pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/hms/charges/{charge_id}/report": {
         parameters: {
             query?: never;
@@ -1224,6 +1241,8 @@ export interface components {
         ExamState: "pending" | "examined";
         /** FeedPage */
         FeedPage: {
+            /** Head */
+            head: number;
             /** Items */
             items: components["schemas"]["Change"][];
             /** Next */
@@ -2215,6 +2234,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    exam_report_pdf_api_hms_charges__charge_id__exam_report_pdf_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                charge_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description Validation Error */
             422: {

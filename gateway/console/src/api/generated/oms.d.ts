@@ -291,6 +291,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/oms/exams/{line_id}/report.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The printable examination report (检查报告单, PDF); 409 until the result is recorded */
+        get: operations["report_pdf_api_oms_exams__line_id__report_pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/oms/exams/{line_id}/result": {
         parameters: {
             query?: never;
@@ -387,6 +404,23 @@ export interface paths {
         put?: never;
         /** The pharmacy reports a prescription dispensed (sent by pms's outbox, with an Idempotency-Key) */
         post: operations["dispensed_api_oms_orders__order_id__dispensed_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/oms/orders/{order_id}/prescription.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The printable prescription (处方笺, PDF) */
+        get: operations["prescription_pdf_api_oms_orders__order_id__prescription_pdf_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -758,6 +792,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/oms/visits/{visit_id}/slip.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The printable registration slip (挂号单, PDF) */
+        get: operations["slip_pdf_api_oms_visits__visit_id__slip_pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/oms/visits/{visit_id}/state": {
         parameters: {
             query?: never;
@@ -1085,6 +1136,8 @@ export interface components {
         ExamState: "paid" | "examined";
         /** FeedPage */
         FeedPage: {
+            /** Head */
+            head: number;
             /** Items */
             items: components["schemas"]["Change"][];
             /** Next */
@@ -2439,6 +2492,37 @@ export interface operations {
             };
         };
     };
+    report_pdf_api_oms_exams__line_id__report_pdf_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                line_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     record_result_api_oms_exams__line_id__result_post: {
         parameters: {
             query?: never;
@@ -2630,6 +2714,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    prescription_pdf_api_oms_orders__order_id__prescription_pdf_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -3472,6 +3587,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    slip_pdf_api_oms_visits__visit_id__slip_pdf_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                visit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */

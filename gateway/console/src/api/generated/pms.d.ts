@@ -706,6 +706,8 @@ export interface components {
         };
         /** FeedPage */
         FeedPage: {
+            /** Head */
+            head: number;
             /** Items */
             items: components["schemas"]["Change"][];
             /** Next */

@@ -823,6 +823,8 @@ export interface components {
         ExpiryStatus: "expired" | "expiring";
         /** FeedPage */
         FeedPage: {
+            /** Head */
+            head: number;
             /** Items */
             items: components["schemas"]["Change"][];
             /** Next */
