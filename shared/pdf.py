@@ -9,6 +9,7 @@ font's GB character set has no half-width ¥.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from fastapi import Response
 from reportlab.lib import colors  # type: ignore[import-untyped]
@@ -65,6 +66,23 @@ def grid(pairs: list[tuple[str, str]], style: ParagraphStyle, width: float, colu
     rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
     table = Table(rows, colWidths=[width / columns] * columns)
     table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+    return table
+
+
+# The lines of a document's table: a rule above and below the header, a heavier one under the last row.
+RULES = [
+    ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.black),
+    ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+    ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.black),
+    ("LEFTPADDING", (0, 0), (-1, -1), 2),
+    ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+]
+
+
+def ruled_table(rows: list[list[Any]], widths: list[float], *style: tuple[Any, ...]) -> Table:
+    """A receipt's, prescription's or settlement's table of lines, its header repeated on every page."""
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([*RULES, *style]))
     return table
 
 

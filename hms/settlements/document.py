@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from shared.amount_words import amount_in_words
-from shared.pdf import escape, figure, money, paragraph_styles, register_fonts
+from shared.pdf import escape, figure, money, paragraph_styles, register_fonts, ruled_table
 
 METHOD_LABELS = {"cash": "现金", "card": "银行卡", "wechat": "微信", "alipay": "支付宝", "transfer": "转账"}
 MARGIN = 15 * mm
@@ -94,20 +94,8 @@ def _categories(paper: SettlementDocument, styles: dict[str, ParagraphStyle]) ->
     for category, amount in paper.categories:
         rows.append([Paragraph(escape(category), cell), Paragraph(escape(money(amount)), numeric)])
     rows.append([Paragraph("合计", cell), Paragraph(figure(money(paper.total), bold=True), numeric)])
-    table = Table(rows, colWidths=[WIDTH * 0.7, WIDTH * 0.3], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.black),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
-                ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.black),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    return table
+    # The total apart from the categories above it.
+    return ruled_table(rows, [WIDTH * 0.7, WIDTH * 0.3], ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black))
 
 
 def _summary(paper: SettlementDocument, base: ParagraphStyle) -> Table:

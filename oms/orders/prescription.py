@@ -28,7 +28,7 @@ from shared.auth import Principal
 from shared.clock import local_date
 from shared.errors import Conflict
 from shared.i18n import Text
-from shared.pdf import escape, figure, grid, money, paragraph_styles, pdf_response, register_fonts
+from shared.pdf import escape, figure, grid, money, paragraph_styles, pdf_response, register_fonts, ruled_table
 
 MARGIN = 10 * mm
 # SimpleDocTemplate's frame keeps 6 pt inside the margins; tables must fit what is left.
@@ -85,21 +85,7 @@ def _lines(paper: Prescription, styles: dict[str, ParagraphStyle]) -> Table:
             ]
         )
     widths = [0.38, 0.2, 0.08, 0.08, 0.13, 0.13]
-    # The header repeats on every page of a long prescription.
-    table = Table(rows, colWidths=[WIDTH * w for w in widths], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.black),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    return table
+    return ruled_table(rows, [WIDTH * w for w in widths], ("VALIGN", (0, 0), (-1, -1), "TOP"))
 
 
 def _signatures(paper: Prescription, base: ParagraphStyle) -> Table:

@@ -17,7 +17,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
 from shared.amount_words import amount_in_words
-from shared.pdf import CHINESE, escape, figure, money, paragraph_styles, register_fonts
+from shared.pdf import CHINESE, escape, figure, money, paragraph_styles, register_fonts, ruled_table
 
 MARGIN = 10 * mm
 # SimpleDocTemplate's frame keeps 6 pt inside the margins; tables must fit what is left.
@@ -97,21 +97,7 @@ def _lines(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
             ]
         )
     widths = [0.34, 0.18, 0.09, 0.1, 0.14, 0.15]
-    # The header repeats on every page of a long prescription.
-    table = Table(rows, colWidths=[WIDTH * w for w in widths], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.black),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                ("LINEBELOW", (0, -1), (-1, -1), 0.8, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    return table
+    return ruled_table(rows, [WIDTH * w for w in widths], ("VALIGN", (0, 0), (-1, -1), "TOP"))
 
 
 def _total(receipt: Receipt, styles: dict[str, ParagraphStyle]) -> Table:
