@@ -260,6 +260,16 @@ def require_login_completed(principal: Principal) -> None:
         raise second_factor_enrolment_required()
 
 
+async def _logged_in(principal: CurrentPrincipal) -> Principal:
+    require_login_completed(principal)
+    return principal
+
+
+# Any account through its login's mandatory steps, for routes that need no permission of their own
+# (one's own messages; an export, whose permissions depend on the list it exports).
+LoggedIn = Annotated[Principal, Depends(_logged_in)]
+
+
 def require_permission(principal: Principal, permission: str) -> None:
     require_login_completed(principal)
     if not principal.can(permission):

@@ -90,6 +90,9 @@ def _walk(desk: Desk) -> None:
     )
     login = desk.http.post("/api/auth/login", json={"username": "searcher", "password": created["initial_password"]})
     assert login.status_code == 200, login.text
+    desk.ok("POST", "/api/system/notices", 201, json={"title": "检索通知", "body": "停诊安排", "publish": True})
+    exported = desk.call("GET", "/api/tms/reports/cashiers/export", params={"format": "csv"})  # tms's audit log
+    assert exported.status_code == 200, exported.text
     # The dispensing order reaches pms through the outbox.
     deadline = time.monotonic() + 30
     while not desk.ok("GET", "/api/pms/dispensing-orders")["items"]:
@@ -204,12 +207,12 @@ def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     os.umask(umask)
     try:
         with (
-            fresh_databases(request.param, ["oms", "dms", "sms", "pms", "hms"], directory) as urls,
+            fresh_databases(request.param, ["oms", "dms", "sms", "pms", "hms", "tms"], directory) as urls,
             Stack(directory, urls) as stack,
         ):
             stack.start("gateway")
             stack.start("dbs", demo_data=True)
-            for name in ("dms", "oms", "sms", "pms", "hms"):
+            for name in ("dms", "oms", "sms", "pms", "hms", "tms"):
                 stack.start(name)
             assert set(stack.apps) >= set(components.available()) - {"registry"}
             desk = Desk(stack, urls)

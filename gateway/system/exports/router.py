@@ -10,7 +10,7 @@ from gateway.auth.activity import BACKGROUND_HEADER
 from gateway.state import ExportSlots, Routes, Settings
 from gateway.system.exports import service
 from gateway.system.exports.service import Caller, ExportRequest
-from shared.auth import CurrentPrincipal
+from shared.auth import LoggedIn
 from shared.state import Db
 from shared.tabular import MEDIA_TYPES, TableFormat
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/system", tags=["system 导出"])
 CALLER_HEADERS = frozenset({b"authorization", b"accept-language", b"x-forwarded-for", b"x-forwarded-proto", b"host"})
 
 
-async def _caller(request: Request, principal: CurrentPrincipal) -> Caller:
+async def _caller(request: Request, principal: LoggedIn) -> Caller:
     headers = [(k, v) for k, v in request.scope["headers"] if k in CALLER_HEADERS]
     # Not the user's own activity: the pages do not keep their session alive on their own.
     headers.append((BACKGROUND_HEADER, b"1"))

@@ -7,8 +7,7 @@ from fastapi import APIRouter, Path, Query
 from gateway.system.deps import CurrentActor
 from gateway.system.notices import service
 from gateway.system.notices.models import InboxNotice, NoticeIn, NoticeOut, NoticeStatus, Receipts
-from gateway.system.notifications.recipient import Recipient
-from shared.auth import CurrentPrincipal, requires
+from shared.auth import CurrentPrincipal, LoggedIn, requires
 from shared.db import ReadSession, WriteSession
 from shared.i18n import Text
 from shared.paging import Page, Paging, PlainPaging
@@ -27,7 +26,7 @@ router = APIRouter(prefix="/api/system/notices", tags=["system 通知公告"])
 
 @router.get("/inbox", response_model=Page[InboxNotice], summary="Published notices addressed to me, newest first")
 async def inbox(
-    session: ReadSession, principal: Recipient, paging: PlainPaging, unread: Unread = False
+    session: ReadSession, principal: LoggedIn, paging: PlainPaging, unread: Unread = False
 ) -> Page[InboxNotice]:
     return await service.inbox(session, principal.user_id, paging, unread)
 
@@ -35,7 +34,7 @@ async def inbox(
 @router.post(
     "/inbox/{notice_id}/read", response_model=InboxNotice, summary="Open a notice addressed to me (its read receipt)"
 )
-async def open_notice(session: WriteSession, principal: Recipient, notice_id: Id) -> InboxNotice:
+async def open_notice(session: WriteSession, principal: LoggedIn, notice_id: Id) -> InboxNotice:
     return await service.open_notice(session, principal.user_id, notice_id)
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from gateway.system.notices import service as notices
 from gateway.system.notifications import service
 from gateway.system.notifications.models import NotificationOut, UnreadCount
-from gateway.system.notifications.recipient import Recipient
+from shared.auth import LoggedIn
 from shared.db import ReadSession, WriteSession
 from shared.paging import Page, PlainPaging
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/system/notifications", tags=["system 消息通�
 @router.get("", response_model=Page[NotificationOut], summary="System notifications addressed to me, newest first")
 async def mine(
     session: ReadSession,
-    principal: Recipient,
+    principal: LoggedIn,
     paging: PlainPaging,
     unread: Annotated[bool, Query(description="Only those not read yet.")] = False,
 ) -> Page[NotificationOut]:
@@ -25,17 +25,17 @@ async def mine(
 
 
 @router.get("/unread-count", response_model=UnreadCount, summary="Unread notices and notifications (the bell)")
-async def unread_count(session: ReadSession, principal: Recipient) -> UnreadCount:
+async def unread_count(session: ReadSession, principal: LoggedIn) -> UnreadCount:
     return await service.unread_counts(session, principal, notices.unread_count)
 
 
 @router.post("/read-all", response_model=int, summary="Mark every notification of mine read; answers how many")
-async def read_all(session: WriteSession, principal: Recipient) -> int:
+async def read_all(session: WriteSession, principal: LoggedIn) -> int:
     return await service.mark_all_read(session, principal)
 
 
 @router.post("/{notification_id}/read", response_model=NotificationOut, summary="Mark one notification read")
 async def read(
-    session: WriteSession, principal: Recipient, notification_id: Annotated[int, Path(ge=1)]
+    session: WriteSession, principal: LoggedIn, notification_id: Annotated[int, Path(ge=1)]
 ) -> NotificationOut:
     return await service.mark_read(session, principal, notification_id)
