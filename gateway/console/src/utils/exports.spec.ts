@@ -31,6 +31,13 @@ describe('exports', () => {
     ])
   })
 
+  it('splits a column drawn from several fields into the file columns the page names', () => {
+    const columns = tableColumns(table, {
+      parts: () => ({ state: [{ key: 'state', label: '状态', values: { paid: '已缴费' } }, { key: 'paid_at', label: '缴费时间' }] }),
+    })
+    expect(columns.map((c) => c.key)).toEqual(['number', 'state', 'paid_at', 'department_id'])
+  })
+
   it('exports the list with its filters but not its paging', () => {
     const url = exportUrl({ url: '/api/oms/visits', query: { page: 3, size: 20, date: '2026-11-28', q: '张' } }, 'csv', [], '就诊记录')
     const query = new URLSearchParams(url.split('?')[1])
