@@ -106,4 +106,3 @@ def test_a_period_that_ends_before_it_starts_names_the_field(tms: tuple[Stack, s
     assert answer.status_code == 422
     assert [e["field"] for e in answer.json()["errors"]] == ["date_to"]
     assert "结束日期早于开始日期" in answer.text
-
