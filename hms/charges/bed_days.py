@@ -46,6 +46,15 @@ def due_days(admitted_on: date, today: date, rule: BedDayRule, discharge: bool) 
     return days
 
 
+def owed_days(stay: Stay, today: date, rule: BedDayRule, timezone: str, discharge: bool) -> list[date]:
+    """`due_days` of the stay, less the nights it was away: after a settlement's reversal nothing
+    before the day of the reversal is owed (what was owed before was charged by the settlement)."""
+    due = due_days(local_date(stay.admitted_at, timezone), today, rule, discharge)
+    if stay.bed_days_from is None:
+        return due
+    return [day for day in due if day >= stay.bed_days_from]
+
+
 async def accrue(
     session: AsyncSession,
     stay: Stay,
@@ -58,7 +67,7 @@ async def accrue(
     """Charges `stay` (locked by the caller) every bed-day due by `today` not yet charged, at the
     price of the bed it holds; `discharge`: today is the discharge day (the rule decides whether it
     counts; a stay's first day always does). Answers how many days it charged."""
-    due = due_days(local_date(stay.admitted_at, timezone), today, rule, discharge)
+    due = owed_days(stay, today, rule, timezone, discharge)
     if not due:
         return 0
     known = await session.execute(

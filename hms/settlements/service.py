@@ -142,7 +142,7 @@ async def preview(session: AsyncSession, stay_id: int, clock: Clock, departments
     categories = await _categories(session, stay_id)
     charged = await _bed_day_dates(session, stay_id)
     # The very rule accrue applies at discharge, its missing days priced as accrue prices them.
-    owed = bed_days.due_days(local_date(stay.admitted_at, clock.timezone), clock.today, clock.rule, discharge=True)
+    owed = bed_days.owed_days(stay, clock.today, clock.rule, clock.timezone, discharge=True)
     due = [day for day in owed if day not in charged]
     price = (await session.execute(select(Bed.daily_price).where(Bed.id == stay.bed_id))).scalar_one_or_none()  # type: ignore[arg-type]
     extra = (Decimal(price or 0) * len(due)).quantize(ZERO)
@@ -422,6 +422,7 @@ async def reverse(
             remark=f"冲销 {row.number}", settlement_id=record.id,
         )  # fmt: skip
     stay.state, stay.discharged_at, stay.updated_at = StayState.admitted, None, now
+    stay.bed_days_from = today
     stay.ward_id, stay.ward_name, stay.bed_id, stay.bed_number = ward.id, ward.name, bed.id, bed.number  # type: ignore[assignment]
     await session.flush()
     out = (await _out(session, [record]))[0]

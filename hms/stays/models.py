@@ -7,7 +7,7 @@ in the transaction that writes the deposit or the charge, by an UPDATE guarded o
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -75,6 +75,9 @@ class Stay(HmsTable, table=True):
     admitted_at: datetime = Field(sa_type=UTCDateTime, index=True)
     admitted_by: str = Field(sa_type=String(64))
     discharged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set by a settlement's reversal (the day it was reversed): the patient was gone between the
+    # settlement and then, so no bed-day before it is owed that was not charged already.
+    bed_days_from: date | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -161,6 +161,24 @@ def test_a_discharge_charges_by_the_rule(hms_db: HmsSettings) -> None:
     assert [r[0] for r in all_days] == days(25, 26, 27, 28) and all_total == Decimal("160.00")
 
 
+def test_after_a_reversed_settlement_the_nights_away_are_not_charged(hms_db: HmsSettings) -> None:
+    # Settled on the 28th (nights 25–27 charged), the settlement reversed on 2 December: the patient
+    # was gone the nights of 28 November to 1 December, and owes the nights from the 2nd on.
+    async def work(db: Database) -> Any:
+        stay_id = await seed(db)
+        at_settlement = await accrue_locked(db, stay_id, TODAY, IN_NOT_OUT, discharge=True)
+        async with db.transaction() as session:
+            stay = await session.get(Stay, stay_id)
+            stay.bed_days_from = date(2026, 12, 2)  # type: ignore[union-attr]  # as the reversal sets it
+        later = await accrue_locked(db, stay_id, date(2026, 12, 4), IN_NOT_OUT)
+        return at_settlement, later, await bed_day_rows(db, stay_id)
+
+    at_settlement, later, (rows, total) = run(hms_db, work)
+    assert (at_settlement, later) == (3, 2)
+    assert [r[0] for r in rows] == [*days(25, 26, 27), date(2026, 12, 2), date(2026, 12, 3)]
+    assert total == Decimal("200.00")
+
+
 def test_two_accruals_at_once_charge_each_day_once(hms_db: HmsSettings, database: DatabaseUnderTest) -> None:
     async def work(db: Database) -> Any:
         stay_id = await seed(db)

@@ -20,6 +20,7 @@ from hms.charges.models import Charge
 from hms.drugs.models import DrugOrder
 from hms.stays.models import Stay
 from tests.hms.ward import EMPLOYEE_INSURANCE, Ward, ward_on
+from tests.oms.outpatient_desk import hospital_today
 
 NOW = datetime.now(UTC)
 
@@ -228,6 +229,9 @@ def test_a_reversal_puts_the_stay_back_as_it_was_once_only(ward: Ward) -> None:
     stay_now = ward.ok("GET", f"/api/hms/stays/{stay['id']}")
     assert (stay_now["state"], stay_now["discharged_at"]) == ("admitted", None)
     assert (stay_now["deposit_total"], stay_now["charge_total"]) == (before["deposit_total"], done["total"])
+    # Bed-days resume from the day of the reversal (tests/hms/test_bed_days.py: the nights away).
+    resumed = ward.scalar("hms", "SELECT bed_days_from FROM stays WHERE id = :s", s=stay["id"])
+    assert str(resumed) == hospital_today().isoformat()
     bed = ward.ok("GET", f"/api/hms/beds/{ward_['bed_list'][0]['id']}")
     assert (bed["state"], bed["stay_id"]) == ("occupied", stay["id"])
     assert ward.ok("GET", f"/api/hms/settlements/{done['id']}")["reversed_by_id"] == back["id"]
