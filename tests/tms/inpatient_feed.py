@@ -4,7 +4,8 @@ Stays over four months across a year boundary (2025-11 … 2026-02) in two depar
 with a deposit, some transferred to the other department, charged items (some credited, after a
 transfer too), drug orders (some lines credited), a bed-day every night at the price of the
 department's beds, a discharge settlement with the charge type's insured share, and some
-settlements reversed (the stay settled again later, its nights in between charged as hms does).
+settlements reversed (the stay settled again later; the nights between the settlement and the
+reversal not charged, as hms does).
 Beds are added, closed, reopened and moved between departments. The expected figures are summed
 here straight from the records, in Decimal, without any of tms's code.
 """
@@ -299,14 +300,13 @@ def _stay(history: History, rng: random.Random, admitted_at: datetime, departmen
     after, again = reversal
     reversed_on = discharge_day + timedelta(days=after)
     _settle(history, stay, local(reversed_on, 15), reverses=settled)
-    # In hospital again: every night from the discharge on is owed (hms charges a stay's nights from
-    # its admission), at the next round after midnight, or by the settlement when it comes first.
+    # In hospital again from the reversal's day: its nights are owed (not those between the settlement
+    # and the reversal), at the next round after midnight, or by the settlement when it comes first.
     resettle_on = reversed_on + timedelta(days=again)
     resettle_at = local(resettle_on, 16)
-    for n in range((resettle_on - discharge_day).days):
-        night = discharge_day + timedelta(days=n)
-        next_round = local(max(night, reversed_on) + timedelta(days=1), 0, 10)
-        _night(history, stay, night, min(next_round, resettle_at - timedelta(seconds=1)))
+    for n in range((resettle_on - reversed_on).days):
+        night = reversed_on + timedelta(days=n)
+        _night(history, stay, night, min(local(night + timedelta(days=1), 0, 10), resettle_at - timedelta(seconds=1)))
     _settle(history, stay, resettle_at)
 
 
