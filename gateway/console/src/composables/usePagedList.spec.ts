@@ -1,8 +1,10 @@
 import { mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { defineComponent, h } from 'vue'
+import { defineComponent, h, inject, ref } from 'vue'
 
+import { http } from '@/api/http'
 import type { Page } from '@/resources/types'
+import { EXPORT_SOURCE, type ExportSource } from '@/utils/exports'
 
 import { usePagedList, type PagedList } from './usePagedList'
 
@@ -122,5 +124,33 @@ describe('usePagedList', () => {
     void list.load()
     wrapper.unmount()
     expect(calls[0]!.signal.aborted).toBe(true)
+  })
+})
+
+describe('usePagedList offers the list the page shows to 导出', () => {
+  it('exports the shown tab’s list, and none while the page shows a list of another component', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify(page([], 0)), { headers: { 'Content-Type': 'application/json' } })))
+    const tab = ref<'first' | 'second' | 'other'>('first')
+    let offered!: ExportSource
+    // A functional header: it reads what the page offers, as PageHeader does.
+    const Header = () => {
+      offered = inject(EXPORT_SOURCE)!
+      return h('div')
+    }
+    const lists: PagedList<number>[] = []
+    mount({
+      setup() {
+        lists.push(usePagedList(() => http.get<Page<number>>('/api/hms/deposits'), 10, { shown: () => tab.value === 'first' }))
+        lists.push(usePagedList(() => http.get<Page<number>>('/api/hms/low-balance'), 10, { table: 'lowTable', shown: () => tab.value === 'second' }))
+        return () => h(Header)
+      },
+    })
+    await Promise.all(lists.map((l) => l.load()))
+    expect(offered.request.value?.url).toBe('/api/hms/deposits')
+    tab.value = 'second'
+    expect(offered.request.value?.url).toBe('/api/hms/low-balance')
+    tab.value = 'other'
+    expect(offered.request.value).toBeNull()
+    vi.unstubAllGlobals()
   })
 })

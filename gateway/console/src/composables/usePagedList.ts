@@ -1,13 +1,26 @@
-import { getCurrentInstance, onBeforeUnmount, provide, ref, shallowRef, useTemplateRef, type Ref, type ShallowRef } from 'vue'
+import { computed, getCurrentInstance, onBeforeUnmount, provide, ref, shallowRef, useTemplateRef, type Ref, type ShallowRef } from 'vue'
 
-import { recordRequest } from '@/api/http'
+import { recordRequest, type RecordedRequest } from '@/api/http'
 import type { Page } from '@/resources/types'
 import { showError } from '@/utils/errors'
 import { EXPORT_SOURCE, type ExportOptions, type ExportSource, type ExportTable } from '@/utils/exports'
 
 export const PAGE_SIZES = [10, 20, 50, 100]
 
-const offering = new WeakSet<object>()
+// The lists each page (component instance) offers to its header's 导出, in the order they were made.
+const offered = new WeakMap<object, ExportSource[]>()
+
+/** What the header exports: the first list the page shows now (`shown`); none while it shows none. */
+function pageSource(lists: ExportSource[]): ExportSource {
+  const current = computed(() => lists.find((l) => l.options.shown?.() ?? true))
+  return {
+    request: computed(() => current.value?.request.value ?? null),
+    table: computed(() => current.value?.table.value ?? null),
+    get options() {
+      return current.value?.options ?? {}
+    },
+  }
+}
 
 export interface PagedList<T> {
   items: ShallowRef<T[]>
@@ -40,13 +53,20 @@ export function usePagedList<T>(
   const page = ref(1)
   const size = ref(initialSize)
   const loading = ref(false)
-  const source: ExportSource = { request: shallowRef(null), table: shallowRef(null), options: exportOptions }
-  // The first list of a page is the one its header exports.
+  const request = shallowRef<RecordedRequest | null>(null)
+  const source: ExportSource = { request, table: shallowRef(null), options: exportOptions }
   const instance = getCurrentInstance()
-  if (instance && !offering.has(instance)) {
-    offering.add(instance)
-    source.table = useTemplateRef<ExportTable>('table')
-    provide(EXPORT_SOURCE, source)
+  if (instance) {
+    let lists = offered.get(instance)
+    if (!lists) {
+      lists = []
+      offered.set(instance, lists)
+      provide(EXPORT_SOURCE, pageSource(lists))
+    }
+    // The page's first list reads the table marked ref="table"; another names its own.
+    const name = exportOptions.table ?? (lists.length === 0 ? 'table' : null)
+    if (name) source.table = useTemplateRef<ExportTable>(name)
+    lists.push(source)
   }
   let inflight: AbortController | null = null
 
@@ -57,7 +77,7 @@ export function usePagedList<T>(
     loading.value = true
     try {
       const started = recordRequest(() => fetch(page.value, size.value, controller.signal))
-      if (started.request) source.request.value = started.request
+      if (started.request) request.value = started.request
       const answer = await started.result
       if (inflight !== controller) return
       if (answer.items.length === 0 && answer.total > 0 && page.value > 1) {

@@ -1,7 +1,7 @@
 // 导出: a list as XLSX or CSV through the gateway's GET /api/system/exports (docs/exports.md).
 // usePagedList offers its list (the request of its last load and its el-table); the page's
 // PageHeader shows ExportButton when the user may export that module's data.
-import type { InjectionKey, ShallowRef } from 'vue'
+import type { InjectionKey, Ref } from 'vue'
 
 import type { Query, RecordedRequest } from '@/api/http'
 import { withQuery } from '@/api/http'
@@ -26,6 +26,10 @@ export interface ExportOptions {
    * its `prop`: the file columns it becomes, in order, in place of the one.
    */
   parts?: () => Record<string, ExportColumn[]>
+  /** The template ref of the list's el-table (default `table`): a page with two lists names each. */
+  table?: string
+  /** Whether this list is the one the page shows now (a page of tabs); the first that is, is exported. */
+  shown?: () => boolean
 }
 
 /** What of an el-table instance 导出 reads: its columns as Element Plus keeps them. */
@@ -40,8 +44,8 @@ interface TableColumn {
 }
 
 export interface ExportSource {
-  request: ShallowRef<RecordedRequest | null>
-  table: Readonly<ShallowRef<ExportTable | null>>
+  request: Readonly<Ref<RecordedRequest | null>>
+  table: Readonly<Ref<ExportTable | null>>
   options: ExportOptions
 }
 
