@@ -60,6 +60,8 @@ interface TemplateColumn {
   labelKey: string | null
   type: string | null
   coded: boolean
+  /** Its slot may render nothing for a row: Element Plus then shows the raw `prop` value there. */
+  mayBeEmpty: boolean
   source: string
 }
 
@@ -77,6 +79,17 @@ function attr(node: Node, name: string): { value: string; bound: boolean } | nul
     if (p.type === 7 && p.name === 'bind' && p.arg?.content === name) return { value: p.exp?.content ?? '', bound: true }
   }
   return null
+}
+
+const hasDirective = (node: Node, name: string) => (node.props ?? []).some((p) => p.type === 7 && p.name === name)
+
+/** A column's default slot whose every element is conditional (v-if, no v-else), with no text beside. */
+function mayBeEmpty(column: Node): boolean {
+  const slot = column.children?.find((c) => c.tag === 'template' && hasDirective(c, 'slot'))
+  if (!slot) return false
+  const shown = (slot.children ?? []).filter((c) => c.type !== 3) // comments aside
+  if (shown.some((c) => c.type !== 1)) return false // text or an interpolation always renders
+  return shown.length > 0 && shown.every((c) => hasDirective(c, 'if') || hasDirective(c, 'else-if'))
 }
 
 function isCoded(source: string): boolean {
@@ -108,6 +121,7 @@ function templateColumns(file: string, ref: string): TemplateColumn[] {
           labelKey: label?.bound ? (/^\$t\('([\w.]+)'\)$/.exec(label.value)?.[1] ?? null) : null,
           type: attr(child, 'type')?.value ?? null,
           coded: isCoded(child.loc.source),
+          mayBeEmpty: mayBeEmpty(child),
           source: child.loc.source,
         })
       } else if (child.tag === 'template') {
@@ -169,6 +183,7 @@ describe('every list page exports what it shows, in words', () => {
       }
       if (c.labelKey && left[c.labelKey]) continue
       expect(c.prop !== null || c.dynamicProp, `${file}: a column the screen shows is not exported:\n${c.source}`).toBe(true)
+      expect(c.mayBeEmpty && c.prop !== null, `${file}: rows where the slot renders nothing show the raw value:\n${c.source}`).toBe(false)
     }
     for (const key of Object.keys(left)) {
       expect(columns.some((c) => c.labelKey === key && c.prop === null), `${file}: ${key} is listed as not exported but is`).toBe(true)
