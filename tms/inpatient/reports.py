@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.i18n import Text, render
 from tms.ingest.context import month_of
 from tms.inpatient.models import InpatientBedCount, InpatientDay, InpatientMoneyDay
-from tms.periods import month_label, month_name, months
-from tms.reports.shape import TOTAL, Chart, Column, Definition, Filters, Kind, Lookup, Table, growth, share
+from tms.periods import month_label, months
+from tms.reports.shape import MONTH, TOTAL, Chart, Column, Definition, Filters, Kind, Lookup, Table, share
+from tms.reports.yearly import year_beside_last, year_columns
 
 DAYS = InpatientDay
 MONEY = InpatientMoneyDay
@@ -24,8 +25,6 @@ UNCATEGORISED = "其他费"
 REVENUE_KEYS = ("drug", "bed", "item", "other")
 COUNT_KEYS = ("admissions", "discharges", "transfers_in", "transfers_out", "bed_days")
 MONEY_KEYS = ("deposits", "insured", "self_pay")
-
-MONTH = Column("month", Text("月份", "Month"), Kind.text)
 
 
 def _column(kind: str, category: str) -> str:
@@ -135,33 +134,17 @@ async def monthly(session: AsyncSession, filters: Filters, lookup: Lookup) -> Ta
 
 # 住院年度统计 ---------------------------------------------------------------------------------------
 
-YEARLY_COLUMNS = (
-    MONTH, Column("admissions", Text("本年入院", "Admissions"), Kind.count),
-    Column("admissions_last_year", Text("上年入院", "Admissions last year"), Kind.count),
-    Column("revenue", Text("本年收入", "Revenue")), Column("revenue_last_year", Text("上年收入", "Revenue last year")),
-    Column("growth", Text("收入同比", "Revenue YoY"), Kind.percent),
-)  # fmt: skip
+YEARLY_COLUMNS = year_columns("admissions", Text("本年入院", "Admissions"), Text("上年入院", "Admissions last year"))
 
 
 async def yearly(session: AsyncSession, filters: Filters, lookup: Lookup) -> Table:
     assert filters.year
-    year = filters.year
-    span = ((year - 1) * 100 + 1, year * 100 + 12)
+    span = ((filters.year - 1) * 100 + 1, filters.year * 100 + 12)
     days = await _days_by_month(session, DAYS.month.between(*span), filters)  # type: ignore[attr-defined]
     money = await _money_by_month(session, MONEY.month.between(*span), filters)  # type: ignore[attr-defined]
-    rows = []
-    for number in range(1, 13):
-        now, before = year * 100 + number, (year - 1) * 100 + number
-        revenue, revenue_before = money.get(now, {}).get("revenue", 0), money.get(before, {}).get("revenue", 0)
-        rows.append({
-            "month": month_name(number), "admissions": days.get(now, {}).get("admissions", 0),
-            "admissions_last_year": days.get(before, {}).get("admissions", 0), "revenue": revenue,
-            "revenue_last_year": revenue_before, "growth": growth(revenue, revenue_before),
-        })  # fmt: skip
-    summed = ("admissions", "admissions_last_year", "revenue", "revenue_last_year")
-    total: dict[str, Any] = {"month": render(TOTAL), **_sum(rows, summed)}
-    total["growth"] = growth(total["revenue"], total["revenue_last_year"])
-    return Table(rows=rows, total=total)
+    counts = {month: d.get("admissions", 0) for month, d in days.items()}
+    revenue = {month: m.get("revenue", 0) for month, m in money.items()}
+    return year_beside_last(filters.year, "admissions", counts, revenue)
 
 
 DATES = ("date_from", "date_to")

@@ -19,8 +19,9 @@ from tms.outpatient.models import (
     OutpatientVisitDay,
     OutpatientVisitMonth,
 )
-from tms.periods import month_label, month_name, months, pieces
-from tms.reports.shape import TOTAL, Chart, Column, Definition, Filters, Kind, Lookup, Table, growth
+from tms.periods import month_label, months, pieces
+from tms.reports.shape import MONTH, TOTAL, Chart, Column, Definition, Filters, Kind, Lookup, Table
+from tms.reports.yearly import year_beside_last, year_columns
 
 MONEY_DAYS = OutpatientMoneyDay.__table__  # type: ignore[attr-defined]
 MONEY_MONTHS = OutpatientMoneyMonth.__table__  # type: ignore[attr-defined]
@@ -29,7 +30,6 @@ VISIT_MONTHS = OutpatientVisitMonth.__table__  # type: ignore[attr-defined]
 
 CATEGORIES = ("registration", "drug", "item")
 
-MONTH = Column("month", Text("月份", "Month"), Kind.text)
 VISITS_COLUMN = Column("visits", Text("就诊人次", "Visits"), Kind.count)
 REVENUE = Column("revenue", Text("净收入", "Net revenue"))
 BY_CATEGORY = (
@@ -129,32 +129,16 @@ def _total_label() -> str:
 
 # 门诊年度统计 ---------------------------------------------------------------------------------------
 
-YEARLY_COLUMNS = (
-    MONTH, Column("visits", Text("本年人次", "Visits"), Kind.count),
-    Column("visits_last_year", Text("上年人次", "Visits last year"), Kind.count),
-    Column("revenue", Text("本年收入", "Revenue")), Column("revenue_last_year", Text("上年收入", "Revenue last year")),
-    Column("growth", Text("收入同比", "Revenue YoY"), Kind.percent),
-)  # fmt: skip
+YEARLY_COLUMNS = year_columns("visits", Text("本年人次", "Visits"), Text("上年人次", "Visits last year"))
 
 
 async def yearly(session: AsyncSession, filters: Filters, lookup: Lookup) -> Table:
     assert filters.year
-    year = filters.year
-    first, last = date(year - 1, 1, 1), date(year, 12, 31)
+    first, last = date(filters.year - 1, 1, 1), date(filters.year, 12, 31)
     money = await _money_by(session, ("month",), filters, first, last)
     visits = await _visits_by(session, ("month",), filters, first, last)
-    rows = []
-    for number in range(1, 13):
-        now, before = year * 100 + number, (year - 1) * 100 + number
-        revenue = money.get(now, _empty_money())["revenue"]
-        revenue_before = money.get(before, _empty_money())["revenue"]
-        v, c = visits.get(now, (0, 0))
-        vb, cb = visits.get(before, (0, 0))
-        rows.append({"month": month_name(number), "visits": v - c, "visits_last_year": vb - cb, "revenue": revenue,
-                     "revenue_last_year": revenue_before, "growth": growth(revenue, revenue_before)})  # fmt: skip
-    total = {"month": _total_label(), **_sum(rows, ("visits", "visits_last_year", "revenue", "revenue_last_year"))}
-    total["growth"] = growth(total["revenue"], total["revenue_last_year"])
-    return Table(rows=rows, total=total)
+    counts = {month: registered - cancelled for month, (registered, cancelled) in visits.items()}
+    return year_beside_last(filters.year, "visits", counts, {month: m["revenue"] for month, m in money.items()})
 
 
 # 医生统计对比 ---------------------------------------------------------------------------------------

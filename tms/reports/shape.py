@@ -125,6 +125,8 @@ CENT = Decimal("0.01")
 
 
 TOTAL = Text("合计", "Total")
+# The first column of every report by month.
+MONTH = Column("month", Text("月份", "Month"), Kind.text)
 
 
 def yuan(fen: int | None) -> str:

@@ -11,11 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.i18n import Text, render
 from tms.periods import month_label, months
-from tms.reports.shape import TOTAL, Chart, Column, Definition, Filters, Kind, Lookup, Table
+from tms.reports.shape import MONTH, TOTAL, Chart, Column, Definition, Filters, Lookup, Table
 from tms.stores import facts as kinds
 from tms.stores.models import StockBatch, StoreDay
-
-MONTH = Column("month", Text("月份", "Month"), Kind.text)
 
 
 async def _by_month(session: AsyncSession, source: str, filters: Filters) -> dict[int, dict[str, int]]:
