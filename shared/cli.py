@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from shared import components
@@ -227,6 +228,28 @@ def _audit_archive(args: argparse.Namespace) -> None:
                 )
 
 
+def _say(zh: str, en: str) -> None:
+    print(f"{zh} / {en}", flush=True)
+
+
+def _backup(args: argparse.Namespace) -> None:
+    from shared.backup import BackupError, backup
+
+    try:
+        print(backup(args.to, _say, keep=args.keep))
+    except BackupError as exc:
+        sys.exit(str(exc))
+
+
+def _restore(args: argparse.Namespace) -> None:
+    from shared.backup import BackupError, restore
+
+    try:
+        restore(args.source, _say)
+    except BackupError as exc:
+        sys.exit(str(exc))
+
+
 def _settings(args: argparse.Namespace) -> None:
     from shared.settings import settings_table
 
@@ -239,6 +262,18 @@ def _up(args: argparse.Namespace) -> None:
     from shared.supervisor import up
 
     sys.exit(up(only=args.only))
+
+
+def _one_of(names: tuple[str, ...]) -> Callable[[str], str]:
+    """A positional `nargs="*"` with `choices` refuses being given none on Python 3.11 ("invalid
+    choice: []"): the names are checked one by one instead."""
+
+    def check(name: str) -> str:
+        if name not in names:
+            raise argparse.ArgumentTypeError(f"invalid choice: {name!r} (choose from {', '.join(names)})")
+        return name
+
+    return check
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -283,6 +318,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--new-index-key", action="store_true", help="embedded profile: first make a new index key")
     p.set_defaults(func=_rotate_field_key)
 
+    p = commands.add_parser(
+        "backup", help="back up every service's database, objects and (embedded) keys into a new folder under --to"
+    )
+    p.add_argument(
+        "--to", type=Path, required=True, help="where backups are kept; each is a new hamp-<UTC time> folder"
+    )
+    p.add_argument("--keep", type=int, metavar="N", help="then remove all but the newest N backups there")
+    p.set_defaults(func=_backup)
+
+    p = commands.add_parser("restore", help="restore a backup into empty databases, buckets and var/ (docs/backup.md)")
+    p.add_argument("--from", dest="source", type=Path, required=True, help="the backup: a hamp-<UTC time> folder")
+    p.set_defaults(func=_restore)
+
     p = commands.add_parser("settings", help="print every setting of every component (Markdown)")
     p.set_defaults(func=_settings)
 
@@ -290,11 +338,11 @@ def main(argv: list[str] | None = None) -> None:
     actions = audit.add_subparsers(dest="action", required=True)
     services = (*components.SERVICES, "gateway")
     p = actions.add_parser("verify", help="check every audit chain; exit 1 naming the first edited or deleted row")
-    p.add_argument("components", nargs="*", choices=services, metavar="component")
+    p.add_argument("components", nargs="*", type=_one_of(services), metavar="component")
     p.add_argument("--archives", action="store_true", help="also check the archive files under var/archive")
     p.set_defaults(func=_audit_verify)
     p = actions.add_parser("archive", help="move rows older than audit_retention_days to var/archive/<component>")
-    p.add_argument("components", nargs="*", choices=services, metavar="component")
+    p.add_argument("components", nargs="*", type=_one_of(services), metavar="component")
     p.set_defaults(func=_audit_archive)
 
     args = parser.parse_args(argv)
