@@ -7,6 +7,7 @@ from gateway.auth.router import router as auth
 from gateway.db import audit_log
 from gateway.docs import router as docs
 from gateway.proxy.router import router as proxy
+from gateway.system.applogs.router import router as app_logs
 from gateway.system.exports.router import router as exports
 from gateway.system.logs.router import router as logs
 from gateway.system.notices.router import router as notices
@@ -23,6 +24,7 @@ routers = [
     users,
     roles,
     logs,
+    app_logs,
     outbox,
     exports,
     policy,

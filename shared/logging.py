@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from typing import Any
 
-from shared.context import current_request_id
+from shared.context import current_request_id, principal_var
 from shared.settings import HampSettings
 
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -109,7 +109,11 @@ class JsonFormatter(logging.Formatter):
         self.component = component
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        return json.dumps(self.entry(record), ensure_ascii=False, default=str)
+
+    def entry(self, record: logging.LogRecord) -> dict[str, Any]:
+        """The line as a dict: what the file gets, and what goes to Elasticsearch."""
+        entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "component": self.component,
@@ -119,6 +123,11 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id:
             entry["request_id"] = request_id
+        # Who the request is for: the 日志查询 page filters by it. Scrubbed like a `username` extra
+        # (the filter has run before this): an account named by a phone number is still a phone number.
+        user = getattr(principal_var.get(), "username", None)
+        if user:
+            entry["user"] = scrub(str(user))
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
@@ -128,7 +137,18 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        # What json.dumps(default=str) would write, so that Elasticsearch gets the file's line.
+        return {key: _jsonable(value) for key, value in entry.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
 
 
 def configure_logging(settings: HampSettings) -> None:
@@ -147,9 +167,16 @@ def configure_logging(settings: HampSettings) -> None:
                 encoding="utf-8",
             )
         )
+    if settings.log_elasticsearch_url:
+        # Imported here: only a process that ships pays for the client.
+        from shared.log_shipping import ElasticsearchHandler
+
+        handlers.append(ElasticsearchHandler(settings, formatter.entry))
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+        if getattr(handler, "ships_logs", False):
+            handler.close()  # its thread, and what it still holds, go
     for handler in handlers:
         handler.setFormatter(formatter)
         handler.addFilter(ScrubbingFilter())
@@ -165,3 +192,6 @@ def configure_logging(settings: HampSettings) -> None:
     # place an ID card searched for would land. The filter above is the guarantee; this is quiet.
     for name in ("httpx", "httpx2", "httpcore", "httpcore2"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # The Elasticsearch client logs each request at INFO and each failed retry at WARNING; the
+    # shipper says once when Elasticsearch goes away and once when it is back.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)

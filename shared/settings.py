@@ -39,6 +39,22 @@ class HampSettings(BaseSettings):
         description="Write JSON log lines to stdout (`hamp up` turns it off for its children: their "
         "<component>.log has every line, and <component>.out keeps only what is printed outside the logging).",
     )
+    log_elasticsearch_url: str = Field(
+        "",
+        description="Elasticsearch to ship the JSON log lines to as well (http(s)://host:9200, comma-separated for "
+        "several nodes; docs/logging.md). Empty: no shipping; the 日志查询 page reads var/logs.",
+    )
+    log_elasticsearch_username: str = Field("", description="Elasticsearch user for shipping and searching logs.")
+    log_elasticsearch_password: str = Field("", description="That user's password (from a Secret).")
+    log_elasticsearch_index: str = Field(
+        "hamp-logs", description="Index prefix: lines go to daily indices <prefix>-YYYY.MM.DD (UTC dates)."
+    )
+    log_elasticsearch_queue_size: int = Field(
+        10000,
+        ge=10,
+        description="Log lines held for Elasticsearch while it is slow or down; beyond this new lines are dropped "
+        "(counted in /metrics hamp_log_records_dropped_total), never waited for.",
+    )
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(0, description="Port to listen on.")
 

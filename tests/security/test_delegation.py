@@ -233,8 +233,10 @@ def test_the_three_builtin_roles_exist_with_their_own_permissions_only(gw: InPro
         assert not permission_granted(set(role["permissions"]), "oms:patient:read")
     jobs = [set(spec.permissions) for spec in BUILTIN_ROLES]
     # Nobody can do another's job: the account, security and audit permissions are disjoint,
-    # but for reading the user list, which the security administrator needs to unlock.
-    assert jobs[0] & jobs[1] == {"system:user:read"} and not jobs[0] & jobs[2] and not jobs[1] & jobs[2]
+    # but for reading the user list, which the security administrator needs to unlock, and the
+    # application logs (日志查询), read-only, where the audit and security administrators both look.
+    assert jobs[0] & jobs[1] == {"system:user:read"} and not jobs[0] & jobs[2]
+    assert jobs[1] & jobs[2] == {"system:applog:read"}
 
 
 def test_builtin_roles_cannot_be_changed_or_deleted_even_by_the_superadmin(gw: InProcessGateway) -> None:

@@ -48,7 +48,7 @@ SYSTEM_ADMIN = BuiltinRole(
 SECURITY_ADMIN = BuiltinRole(
     "security_admin",
     "安全管理员",
-    "三员之一：查看安全策略，解锁账号，重置两步验证，管理在线会话",
+    "三员之一：查看安全策略，解锁账号，重置两步验证，管理在线会话，查询应用日志",
     (
         "system:user:read",
         "system:user:unlock",
@@ -56,13 +56,20 @@ SECURITY_ADMIN = BuiltinRole(
         "system:session:write",
         "system:security:read",
         "system:security:write",
+        # 日志查询: the application logs, where a security incident leaves its traces.
+        "system:applog:read",
     ),
 )
 AUDIT_ADMIN = BuiltinRole(
     "audit_admin",
     "审计管理员",
-    "三员之一：查阅所有操作日志、登录日志和审计链状态，不能更改任何内容",
-    ("system:audit:read", "system:login_log:read", *(f"{module}:audit:read" for module in MODULES)),
+    "三员之一：查阅所有操作日志、登录日志、应用日志和审计链状态，不能更改任何内容",
+    (
+        "system:audit:read",
+        "system:login_log:read",
+        "system:applog:read",
+        *(f"{module}:audit:read" for module in MODULES),
+    ),
 )
 BUILTIN_ROLES = (SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN)
 

@@ -1,3 +1,4 @@
+import { appLogsEn } from './appLogs.en'
 import { exportsEn } from './exports.en'
 import { inpatientEn } from './inpatient.en'
 import { labelsEn } from './labels.en'
@@ -11,6 +12,7 @@ import { warehouseEn } from './warehouse.en'
 import type { Messages } from './zh-CN'
 
 const en: Messages = {
+  ...appLogsEn,
   ...exportsEn,
   ...noticesEn,
   ...outpatientEn,

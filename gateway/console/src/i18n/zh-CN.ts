@@ -1,4 +1,5 @@
 // Chinese (default) console texts. Keep keys in step with en.ts: the type below checks it.
+import { appLogsZh } from './appLogs.zh-CN'
 import { exportsZh } from './exports.zh-CN'
 import { inpatientZh } from './inpatient.zh-CN'
 import { labelsZh } from './labels.zh-CN'
@@ -11,6 +12,7 @@ import { statisticsZh } from './statistics.zh-CN'
 import { warehouseZh } from './warehouse.zh-CN'
 
 const zhCN = {
+  ...appLogsZh,
   ...exportsZh,
   ...noticesZh,
   ...outpatientZh,

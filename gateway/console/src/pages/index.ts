@@ -119,6 +119,7 @@ export const PAGES: PageDef[] = [
   page('system', 'roles', 'system.roles.title', 'system:role:read', 'Key', () => import('@/pages/system/RolesPage.vue')),
   page('system', 'login-log', 'system.loginLog.title', 'system:login_log:read', 'Document', () => import('@/pages/system/LoginLogPage.vue')),
   page('system', 'operation-log', 'system.operationLog.title', 'system:audit:read', 'Notebook', () => import('@/pages/system/OperationLogPage.vue')),
+  page('system', 'app-logs', 'appLogs.title', 'system:applog:read', 'Files', () => import('@/pages/system/AppLogsPage.vue')),
   page('system', 'sessions', 'system.sessions.title', 'system:session:read', 'Monitor', () => import('@/pages/system/SessionsPage.vue')),
   page('system', 'outbox', 'system.outbox.title', 'system:outbox:read', 'Tickets', () => import('@/pages/system/OutboxPage.vue')),
   page('system', 'notices', 'notify.notices.title', 'system:notice:read', 'Bell', () => import('@/pages/system/NoticesPage.vue')),

@@ -239,6 +239,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/system/app-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Application log lines of every component, newest first (Elasticsearch, or var/logs when embedded) */
+        get: operations["app_logs_api_system_app_logs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/system/audit-log": {
         parameters: {
             query?: never;
@@ -811,6 +828,44 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AppLogEntry */
+        AppLogEntry: {
+            /**
+             * Id
+             * @description Unique within the answer (the line's place), for the table's rows
+             */
+            id: string;
+            /** Level */
+            level: string;
+            /**
+             * Line
+             * @description The whole JSON line, as written (scrubbed)
+             */
+            line: {
+                [key: string]: unknown;
+            };
+            /** Logger */
+            logger: string;
+            /** Message */
+            message: string;
+            /** Request Id */
+            request_id: string;
+            /**
+             * Service
+             * @description The component that wrote the line (its `component`)
+             */
+            service: string;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+            /**
+             * User
+             * @description The signed-in user of the request, or the account a login was for
+             */
+            user: string;
+        };
         /**
          * Audience
          * @enum {string}
@@ -952,6 +1007,11 @@ export interface components {
          * @enum {string}
          */
         LoginResult: "success" | "failure";
+        /**
+         * LogLevel
+         * @enum {string}
+         */
+        LogLevel: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
         /** ModuleNode */
         ModuleNode: {
             /** Module */
@@ -1158,6 +1218,17 @@ export interface components {
          * @enum {string}
          */
         OutboxStatus: "pending" | "rejected" | "resolved";
+        /** Page[AppLogEntry] */
+        Page_AppLogEntry_: {
+            /** Items */
+            items: components["schemas"]["AppLogEntry"][];
+            /** Page */
+            page: number;
+            /** Size */
+            size: number;
+            /** Total */
+            total: number;
+        };
         /** Page[AuditEntry] */
         Page_AuditEntry_: {
             /** Items */
@@ -2047,6 +2118,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceTokenOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    app_logs_api_system_app_logs_get: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601, inclusive. */
+                from?: string | null;
+                level?: components["schemas"]["LogLevel"] | null;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Search text. */
+                q?: string;
+                /** @description The X-Request-ID a request carried. */
+                request_id?: string;
+                /** @description Component: gateway, oms, … , hamp. */
+                service?: string;
+                /** @description Rows per page. */
+                size?: number;
+                /** @description ISO 8601, exclusive. */
+                to?: string | null;
+                /** @description User name of the request, or of a login. */
+                user?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AppLogEntry_"];
                 };
             };
             /** @description Validation Error */

@@ -1,0 +1,31 @@
+// Texts of 日志查询 (pages/system/AppLogsPage.vue). appLogs.en.ts must have the same keys (type-checked).
+export const appLogsZh = {
+  appLogs: {
+    title: '日志查询',
+    intro: '各服务的运行日志，按请求编号、用户、服务、级别、时间和内容查找；身份证号、手机号和密码在写入时已遮盖。',
+    requestId: '请求编号',
+    user: '用户',
+    service: '服务',
+    level: '级别',
+    message: '内容',
+    text: '搜索日志内容',
+    detail: '详情',
+    detailTitle: '日志详情',
+    rawLine: '原始日志（JSON）',
+    filterByRequest: '只看此请求的日志',
+    levels: { DEBUG: '调试', INFO: '信息', WARNING: '警告', ERROR: '错误', CRITICAL: '严重错误' },
+    services: {
+      gateway: '网关',
+      registry: '服务注册中心',
+      oms: '门诊',
+      hms: '住院',
+      tms: '统计',
+      dbs: '数据中心',
+      dms: '排班',
+      sms: '仓库',
+      pms: '药房',
+      hamp: '平台启动进程',
+    },
+    otherService: '其他服务',
+  },
+}
