@@ -250,6 +250,14 @@ def _restore(args: argparse.Namespace) -> None:
         sys.exit(str(exc))
 
 
+def _healthcheck(args: argparse.Namespace) -> None:
+    from shared.healthcheck import check
+
+    problem = check()
+    if problem:
+        sys.exit(problem)
+
+
 def _settings(args: argparse.Namespace) -> None:
     from shared.settings import settings_table
 
@@ -330,6 +338,11 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("restore", help="restore a backup into empty databases, buckets and var/ (docs/backup.md)")
     p.add_argument("--from", dest="source", type=Path, required=True, help="the backup: a hamp-<UTC time> folder")
     p.set_defaults(func=_restore)
+
+    p = commands.add_parser(
+        "healthcheck", help="the image's HEALTHCHECK: every `hamp run <component>` here answers /health (exit 1 if not)"
+    )
+    p.set_defaults(func=_healthcheck)
 
     p = commands.add_parser("settings", help="print every setting of every component (Markdown)")
     p.set_defaults(func=_settings)
