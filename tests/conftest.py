@@ -96,5 +96,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory, migrated_var: Path) -> It
     var_dir = tmp_path_factory.mktemp("platform")
     shutil.copytree(migrated_var, var_dir, dirs_exist_ok=True)
     password = f"Pw-{uuid.uuid4().hex[:12]}"
-    with running_platform(var_dir, components.available(), password) as running:
+    names = components.available()
+    # Each also writes var/logs/<component>.log, as under `hamp up`, for 日志查询 to read
+    # (tests/e2e/test_console_system.py); stdout, the .out shown when a start fails, keeps them too.
+    to_file = {f"HAMP_{name.upper()}_LOG_TO_FILE": "true" for name in names}
+    with running_platform(var_dir, names, password, **to_file) as running:
         yield Platform(running["gateway"].url, running["registry"].url, "admin", password, running)

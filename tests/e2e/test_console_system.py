@@ -11,6 +11,11 @@ hand shows the 403 page; called by hand with the console's own token, the pharma
 The superadmin (in a second browser context) force-logs-out that user from 在线会话; the
 user's next call answers 401 and the console returns to its login page.
 
+日志查询 (docs/logging.md): an audit administrator (built-in 审计管理员) finds, under the
+X-Request-ID a refused login carried, the gateway's line, with level and service in words and
+the whole line as JSON in 详情; a system administrator (built-in 系统管理员, no
+`system:applog:read`) has no such menu entry and the API answers 403.
+
 Drives Debian's Chromium (/usr/bin/chromium) with Playwright's sync API (never
 `playwright install`); the `platform` fixture (tests/conftest.py) runs registry, gateway
 (serving gateway/console/dist), dbs, dms, oms and pms on embedded SQLite.
@@ -18,6 +23,7 @@ Drives Debian's Chromium (/usr/bin/chromium) with Playwright's sync API (never
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -342,4 +348,115 @@ def test_oms_only_administrator(platform: Any, browsers: Browsers) -> None:
         run_scenario(platform.gateway_url, platform.admin_username, platform.admin_password, browsers)
     except BaseException:
         print(f"screenshots: {browsers.screenshots('system')}")
+        raise
+
+
+# --- 日志查询 (docs/logging.md) ------------------------------------------------------------
+
+APPLOG_PASSWORD = "Logs2026console"
+
+
+def _api_user(client: Any, builtin: str, username: str, real_name: str) -> None:
+    """A user holding one of the built-in roles (三员), its first password already changed."""
+    roles = client.get("/api/system/roles", params={"size": 100})
+    roles.raise_for_status()
+    role_id = next(r["id"] for r in roles.json()["items"] if r["builtin"] == builtin)
+    body = {"username": username, "real_name": real_name, "role_ids": [role_id]}
+    created = client.post("/api/system/users", json=body)
+    assert created.status_code == 201, created.text
+    initial = created.json()["initial_password"]
+    login = client.post("/api/auth/login", json={"username": username, "password": initial})
+    login.raise_for_status()
+    changed = client.post(
+        "/api/auth/password",
+        json={"current_password": initial, "new_password": APPLOG_PASSWORD},
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+    )
+    assert changed.status_code == 200, changed.text
+
+
+def test_app_logs_for_the_auditor(platform: Any, browsers: Browsers) -> None:
+    """An audit administrator finds, in 日志查询, the line a refused login left under the request id
+    the caller sent: level and service in words, the whole line as JSON in 详情, and the typed
+    password nowhere. A system administrator (no `system:applog:read`) has no such menu entry and
+    the API refuses them."""
+    import httpx2
+    from playwright.sync_api import expect
+
+    base = platform.gateway_url
+    suffix = uuid.uuid4().hex[:6]
+    auditor, sysadmin = f"auditor{suffix}", f"sysadm{suffix}"
+    request_id = f"e2eapplog{uuid.uuid4().hex}"
+    wrong_password = f"Wrong{suffix}2026"
+    with httpx2.Client(base_url=base, timeout=30) as client:
+        admin = {"username": platform.admin_username, "password": platform.admin_password}
+        client.headers["Authorization"] = f"Bearer {client.post('/api/auth/login', json=admin).json()['access_token']}"
+        _api_user(client, "audit_admin", auditor, "日志审计员")
+        _api_user(client, "system_admin", sysadmin, "日志系统员")
+        del client.headers["Authorization"]
+        refused = client.post(
+            "/api/auth/login",
+            json={"username": sysadmin, "password": wrong_password},
+            headers={"X-Request-ID": request_id},
+        )
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["X-Request-ID"] == request_id
+
+    try:
+        # 1. The auditor opens 日志查询 from the menu and narrows it to the request id.
+        page = browsers.page("auditor")
+        _login(page, base, auditor, APPLOG_PASSWORD)
+        _open_system_page(page, "app-logs", "app-logs-table")
+        page.get_by_test_id("request-id-filter").fill(request_id)
+        page.get_by_test_id("request-id-filter").press("Enter")
+        rows = page.get_by_test_id("app-logs-table").locator(".el-table__body tr")
+        expect(rows).to_have_count(1)
+        row = rows.first
+        expect(row).to_contain_text(request_id)
+        expect(row).to_contain_text(sysadmin)
+        cells = row.locator("td")
+        # Time, level, service, user, request id, message, actions: level and service in words.
+        expect(cells.nth(1)).to_have_text("信息")
+        expect(cells.nth(2)).to_have_text("网关")
+        expect(cells.nth(5)).to_contain_text("refused")
+        # The id, wider than its column, reads from its start (ending in …), inside its cell.
+        cell = cells.nth(4).bounding_box()
+        shown_id = row.get_by_test_id("request-id-link").locator("span").bounding_box()
+        assert cell and shown_id, (cell, shown_id)
+        assert cell["x"] <= shown_id["x"] and shown_id["x"] + shown_id["width"] <= cell["x"] + cell["width"], (
+            cell,
+            shown_id,
+        )
+
+        # 2. 详情: the same words, and the whole line as JSON, without the password typed.
+        row.get_by_test_id("detail-button").click()
+        drawer = page.get_by_test_id("app-log-drawer")
+        expect(drawer.locator(".el-descriptions")).to_contain_text("信息")
+        expect(drawer.locator(".el-descriptions")).to_contain_text("网关")
+        raw = drawer.get_by_test_id("app-log-raw")
+        expect(raw).to_be_visible()
+        line = json.loads(raw.inner_text())
+        assert line["request_id"] == request_id, line
+        assert (line["component"], line["level"], line["username"]) == ("gateway", "INFO", sysadmin), line
+        assert wrong_password not in raw.inner_text()
+        page.keyboard.press("Escape")
+        expect(raw).to_be_hidden()
+
+        # 3. The system administrator: 系统管理 without 日志查询; the page typed by hand is the 403
+        #    page; the API, called with the console's token, answers 403.
+        other = browsers.page("sysadmin")
+        _login(other, base, sysadmin, APPLOG_PASSWORD)
+        other.get_by_test_id("menu-system").locator(".el-sub-menu__title").click()
+        expect(other.get_by_test_id("menu-system-users")).to_be_visible()
+        expect(other.get_by_test_id("menu-system-app-logs")).to_have_count(0)
+        other.goto(base + "/system/app-logs")
+        other.wait_for_url("**/403")
+        refused_api = other.evaluate(FETCH_WITH_CONSOLE_TOKEN, f"{base}/api/system/app-logs?request_id={request_id}")
+        assert refused_api["hadToken"], refused_api
+        assert refused_api["status"] == 403, refused_api
+        assert request_id not in refused_api["body"]
+
+        assert not browsers.errors, f"JavaScript errors on the page: {browsers.errors}"
+    except BaseException:
+        print(f"screenshots: {browsers.screenshots('app-logs')}")
         raise
