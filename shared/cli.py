@@ -64,6 +64,9 @@ def run(component: str, port: int | None = None) -> None:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=10,
+        # Longer than the callers keep an idle connection (the gateway's pool 30 s, an Ingress 60 s):
+        # at uvicorn's 5 s a caller reusing a connection just as it was closed got a 502 now and then.
+        timeout_keep_alive=75,
     )
     # Bound before the lifespan starts, so a port already taken stops the component before it
     # registers: the registry never points at whatever else answers on that port.

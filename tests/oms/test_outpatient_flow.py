@@ -3,7 +3,6 @@ servers sharing a real gateway's service tokens, on SQLite and on MariaDB."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +16,7 @@ from oms.settings import OmsSettings
 from tests.oms.outpatient_desk import Desk, a_week_later, desk_on
 from tests.pms.conftest import stock_up
 from tests.security.conftest import ISOLATED, routes_of
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from tests.support.outpatient_flow import Flow, registration_to_dispensed_drugs, wait_for
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
@@ -32,101 +30,17 @@ def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         yield desk
 
 
-def wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    # An outbox message refused while its receiver started waits its back-off (2, 4, 8 … s)
-    # before it is sent again: on a loaded machine that alone can pass 20 s.
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 def test_a_patient_goes_from_registration_to_dispensed_drugs(desk: Desk) -> None:
-    patient = desk.patient("李四", phone="13812345678")
-    schedule = desk.schedule("D001", quota=5)
-    offered = desk.ok("GET", "/api/oms/registration/doctors", params={"department_id": schedule["department_id"]})
-    assert schedule["id"] in [d["schedule_id"] for d in offered]
-    fee = next(d["fee"] for d in offered if d["schedule_id"] == schedule["id"])
+    def at(step: str, flow: Flow) -> None:
+        if step == "examined":
+            # pms is not running: the dispensing order waits in the outbox until it starts.
+            outbox = "SELECT status FROM outbox WHERE `key` = :k"
+            assert desk.scalar("oms", outbox, k=flow.dispensing_key) == "pending"
+            desk.stack.start("pms")
+            wait_for(lambda: desk.scalar("oms", outbox, k=flow.dispensing_key) == "delivered")
 
-    answer = desk.register(patient["id"], schedule["id"], "wechat")
-    assert answer.status_code == 201, answer.text
-    visit = answer.json()
-    assert visit["number"].startswith("MZ") and visit["queue_no"] == 1
-    assert visit["fee"] == fee and visit["fee_paid"] is True and visit["state"] == "registered"
-    queue = desk.ok("GET", "/api/oms/queue", params={"doctor_id": schedule["doctor_id"]})
-    assert [v["id"] for v in queue] == [visit["id"]]
-    # dms knows the booking by the visit's number (a doctor's leave lists whom to call).
-    bookings = desk.ok("GET", "/api/dms/bookings", params={"schedule_id": schedule["id"]})["items"]
-    assert [b["visit_number"] for b in bookings] == [visit["number"]]
-    # The visit's patient, masked for a clerk without pii:read.
     clerk = {"Authorization": f"Bearer {desk.stack.token(['oms:visit:read'])}"}
-    shown = desk.ok("GET", f"/api/oms/visits/{visit['id']}", headers=clerk)["patient"]
-    assert shown["name"] == "李四" and shown["phone"] == "138****5678"
-
-    desk.ok("POST", f"/api/oms/visits/{visit['id']}/state", json={"to": "in_consultation"})
-    amoxicillin, blood = desk.drug("YP0001"), desk.item("XM0002")
-    prescription = desk.ok(
-        "POST",
-        f"/api/oms/visits/{visit['id']}/prescriptions",
-        201,
-        json={"lines": [{"drug_id": amoxicillin["id"], "quantity": 2, "unit_price": "0.01", "amount": "0.02"}]},
-    )
-    # The price is the dictionary's, frozen on the line; what the client sent is ignored.
-    assert prescription["lines"][0]["unit_price"] == amoxicillin["price"]
-    assert prescription["total"] == f"{float(amoxicillin['price']) * 2:.2f}"
-    items = desk.ok(
-        "POST",
-        f"/api/oms/visits/{visit['id']}/item-orders",
-        201,
-        json={"lines": [{"charge_item_id": blood["id"], "quantity": 1}]},
-    )
-    assert items["lines"][0]["needs_exam"] is True
-
-    drug_payment = desk.pay(visit["id"], prescription["id"], "alipay")
-    assert drug_payment.status_code == 201, drug_payment.text
-    assert drug_payment.json()["amount"] == prescription["total"]
-    assert desk.pay(visit["id"], items["id"], "card").status_code == 201
-    assert desk.ok("GET", f"/api/oms/visits/{visit['id']}")["visit"]["state"] == "paid"
-
-    receipt = desk.call("GET", f"/api/oms/payments/{drug_payment.json()['id']}/receipt.pdf")
-    assert receipt.status_code == 200 and receipt.headers["content-type"] == "application/pdf"
-    assert receipt.content.startswith(b"%PDF")
-
-    line_id = items["lines"][0]["id"]
-    assert line_id in [e["line_id"] for e in desk.ok("GET", "/api/oms/exams", params={"state": "paid"})["items"]]
-    exam = desk.ok(
-        "POST",
-        f"/api/oms/exams/{line_id}/result",
-        201,
-        data={"text": "白细胞计数正常"},
-        files=[("files", ("report.pdf", PDF, "application/pdf"))],
-    )
-    stored = exam["result"]["files"][0]
-    download = desk.call("GET", f"/api/oms/exam-files/{stored['id']}")
-    assert download.status_code == 200 and download.content == PDF
-
-    # pms is not running: the dispensing order waits in the outbox.
-    order_key = f"oms-dispense-{prescription['id']}"
-    assert desk.scalar("oms", "SELECT status FROM outbox WHERE `key` = :k", k=order_key) == "pending"
-    desk.stack.start("pms")
-    wait_for(lambda: desk.scalar("oms", "SELECT status FROM outbox WHERE `key` = :k", k=order_key) == "delivered")
-    orders = desk.ok("GET", "/api/pms/dispensing-orders")["items"]
-    mine = [o for o in orders if o["order_id"] == prescription["id"]]
-    assert len(mine) == 1 and mine[0]["state"] == "pending"
-    stock_up(desk.http, amoxicillin["id"], 2, code=amoxicillin["code"], name=amoxicillin["name"])
-    desk.ok("POST", f"/api/pms/dispensing-orders/{mine[0]['id']}/dispense")
-    wait_for(lambda: desk.ok("GET", f"/api/oms/orders/{prescription['id']}")["state"] == "dispensed")
-    assert desk.ok("GET", f"/api/oms/visits/{visit['id']}")["visit"]["state"] == "dispensed"
-
-    feed = desk.ok("GET", "/api/oms/feed", params={"after": 0, "limit": 1000})["items"]
-    seqs = [c["seq"] for c in feed]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-    mine = [
-        (c["entity"], c["action"])
-        for c in feed
-        if c["data"].get("visit_id") == visit["id"] or c["entity_id"] == str(visit["id"])
-    ]
-    assert ("visit", "registered") in mine and ("visit", "dispensed") in mine
+    registration_to_dispensed_drugs(desk, clerk=clerk, at=at)
 
 
 def test_fifty_concurrent_registrations_on_ten_places(desk: Desk) -> None:
