@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 
 from gateway.api import routers
 from gateway.auth.activity import SessionActivity
@@ -23,6 +24,7 @@ from gateway.system.roles.builtin import ensure_builtin_roles
 from shared.app import LifespanPart, create_service_app
 from shared.auth import KeySet, TokenVerifier
 from shared.balancer import Balancer, FixedOrRegistry
+from shared.db import Database
 from shared.kvstore import kv_store
 from shared.revocation import Revocations
 from shared.service_auth import ServiceTokens
@@ -51,9 +53,7 @@ def _auth_part(settings: GatewaySettings) -> LifespanPart:
         app.state.auth = AuthContext(key, settings, store, revocations)
         app.state.rate_limits = rate_limits
         app.state.ready_checks.append(("key-value store", store.ping))
-        async with app.state.db.transaction() as session:
-            generated = await ensure_superadmin(session, settings)
-            await ensure_builtin_roles(session)
+        generated = await _bootstrap(app.state.db, settings)
         if generated:
             # Printed once, on the first start; never stored in clear anywhere.
             print(f"HAMP superadmin created: user {settings.superadmin_username!r} password {generated!r}", flush=True)
@@ -63,6 +63,22 @@ def _auth_part(settings: GatewaySettings) -> LifespanPart:
             await store.aclose()
 
     return part
+
+
+async def _bootstrap(db: Database, settings: GatewaySettings) -> str | None:
+    """The superadmin and the built-in roles, when missing. Replicas started together on one empty
+    database (a first `helm install`) all find them missing: the unique keys let one insert them, and
+    the others, refused, look again and find them made."""
+    for attempt in range(3):
+        try:
+            async with db.transaction() as session:
+                generated = await ensure_superadmin(session, settings)
+                await ensure_builtin_roles(session)
+            return generated
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return None
 
 
 def _services_part(settings: GatewaySettings) -> LifespanPart:
