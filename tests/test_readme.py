@@ -26,3 +26,15 @@ def test_readme_starts_with_the_two_commands() -> None:
         ["./hamp", "up"],
         ["./hamp", "test"],
     ]
+
+
+def test_readme_gives_it_the_commands_its_documents_give() -> None:
+    """Each command block of the IT section names the document it is copied from; the document's own test
+    runs those commands in CI, so a block that drifts from its document is a command nobody ran."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"<!-- from (\S+) -->\n```bash\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 6, "README's IT section lost its command blocks"
+    for source, block in blocks:
+        document = (ROOT / source).read_text()
+        for line in block.strip().splitlines():
+            assert line in document, f"README gives IT `{line}`, which {source} does not"
