@@ -102,6 +102,9 @@ start)
   if [ "$(id -u)" = 0 ]; then
     account=${ES_RUN_AS:-nobody}
     run_as=(setpriv --reuid="$account" --regid="$(id -g "$account")" --clear-groups)
+    # DIR is the server's own: made by a caller with umask 077 (a `hamp` process), it would shut the
+    # server out of it. Search only: the account still cannot list what else is there.
+    chmod o+x "$dir"
     if ! "${run_as[@]}" test -x "$dir"; then
       say "$account cannot reach $dir: as root the server runs as $account; choose a directory it can search"
       exit 1

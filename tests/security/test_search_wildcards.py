@@ -90,6 +90,8 @@ def _walk(desk: Desk) -> None:
     )
     login = desk.http.post("/api/auth/login", json={"username": "searcher", "password": created["initial_password"]})
     assert login.status_code == 200, login.text
+    for _ in range(5):  # locks the account: a WARNING line for 日志查询 (/api/system/app-logs) to find
+        desk.http.post("/api/auth/login", json={"username": "searcher", "password": "wrong-Pw-1"})
     desk.ok("POST", "/api/system/notices", 201, json={"title": "检索通知", "body": "停诊安排", "publish": True})
     exported = desk.call("GET", "/api/tms/reports/cashiers/export", params={"format": "csv"})  # tms's audit log
     assert exported.status_code == 200, exported.text
@@ -210,10 +212,11 @@ def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             fresh_databases(request.param, ["oms", "dms", "sms", "pms", "hms", "tms"], directory) as urls,
             Stack(directory, urls) as stack,
         ):
-            stack.start("gateway")
-            stack.start("dbs", demo_data=True)
+            # Logs in files, as `hamp up` writes them, for the application log's list to read.
+            stack.start("gateway", log_to_file=True)
+            stack.start("dbs", demo_data=True, log_to_file=True)
             for name in ("dms", "oms", "sms", "pms", "hms", "tms"):
-                stack.start(name)
+                stack.start(name, log_to_file=True)
             assert set(stack.apps) >= set(components.available()) - {"registry"}
             desk = Desk(stack, urls)
             try:
