@@ -2,8 +2,9 @@
 
 The gateway checks the token first (a bad one never reaches a service) and passes the
 caller's Authorization on: services verify it again. The request goes out through the
-gateway's one ServiceClient (`forward`): only a failure to connect moves on to the next
-instance, because then nothing was sent and any method is safe to resend.
+gateway's one ServiceClient (`forward`): a failure to connect moves on to the next instance,
+because then nothing was sent and any method is safe to resend; a connection closed before the
+answer (an instance that just died) moves on only for an idempotent request without a body.
 
 Nothing is logged per request: the line the HTTP client wrote for each cost 5% of the
 gateway's time and carried the query string, where patients' ID numbers are searched for.

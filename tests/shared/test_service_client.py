@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -12,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from shared.balancer import Balancer
 from shared.context import request_id_var, token_var
 from shared.errors import Unavailable
-from shared.service_client import ForwardTimeouts, ServiceClient
+from shared.service_client import ForwardTimeouts, ServiceClient, UpstreamBroken
 from tests.support.servers import ThreadServer, free_port
 
 
@@ -192,3 +194,57 @@ def test_forward_answers_none_when_no_instance_takes_the_connection() -> None:
         return answer
 
     assert _run(forward()) is None
+
+
+class Dropper:
+    """An instance that dies with every request: it reads it and closes the connection unanswered,
+    as a process killed between the gateway's pooled connection and its answer does."""
+
+    def __init__(self) -> None:
+        self.requests: list[bytes] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.requests.append(conn.recv(65536))
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def test_forward_resends_a_get_when_an_instance_drops_it_but_never_a_post(calls: list) -> None:
+    """oms-2 killed mid-flow (tests/deploy/test_production.py): the receipt's GET got a 502 because
+    the gateway's connection to the dead instance closed before answering. A GET goes to the next
+    instance; a POST may have been carried out, so it is not sent twice."""
+    dropper = Dropper()
+
+    async def forward(method: str, b: ThreadServer) -> tuple[int, bytes] | Exception:
+        client = _client(Instance("1-dropper", dropper.url), Instance("2-b", b.url))
+        try:
+            answer = await client.forward(
+                "dbs", method, "/echo", [], _body(b"{}") if method == "POST" else None, TIMEOUTS
+            )
+            assert answer is not None
+            return answer.status, await answer.read()
+        except UpstreamBroken as exc:
+            return exc
+        finally:
+            assert client.balancer.is_open(Instance("1-dropper", dropper.url))
+            await client.aclose()
+
+    with ThreadServer(_upstream("b", calls)) as b:
+        got = _run(forward("GET", b))
+        refused = _run(forward("POST", b))
+    dropper.close()
+    assert got == (200, b"b|None|None")
+    assert isinstance(refused, UpstreamBroken)
+    assert calls == [("b", "GET")]
+    # aiohttp itself tries a GET twice on one instance; the POST reached the dropper once.
+    assert [r.split(b" ", 1)[0] for r in dropper.requests if r].count(b"POST") == 1
