@@ -109,6 +109,7 @@ make_secrets() { # what the chart takes from existing Secrets, made once per DIR
   mkdir -p "$s" && chmod 700 "$s"
   [ -f "$s/signing-key.pem" ] || openssl genrsa -out "$s/signing-key.pem" 2048 2>/dev/null
   [ -f "$s/service-secret" ] || openssl rand -base64 32 | tr -d '\n' >"$s/service-secret"
+  [ -f "$s/registry-password" ] || openssl rand -hex 24 | tr -d '\n' >"$s/registry-password"
   [ -f "$s/audit-key" ] || openssl rand -base64 32 | tr -d '\n' >"$s/audit-key"
   [ -f "$s/field-index-key" ] || openssl rand -base64 32 | tr -d '\n' >"$s/field-index-key"
   [ -f "$s/field-encryption-keys.json" ] ||
@@ -130,6 +131,7 @@ common_env() { # the variables every pod of the chart gets (ConfigMap + Secrets)
   export HAMP_REDIS_SENTINELS="$redis_sentinels" HAMP_REDIS_MASTER_NAME=hamp HAMP_REDIS_PASSWORD="$redis_password"
   export HAMP_STORAGE_URL="$storage_url"
   export HAMP_SERVICE_SECRET="$(cat "$dir/secrets/service-secret")"
+  export HAMP_REGISTRY_PASSWORD="$(cat "$dir/secrets/registry-password")"
   export HAMP_AUDIT_KEY="$(cat "$dir/secrets/audit-key")"
   export HAMP_GATEWAY_SIGNING_KEY_PEM="$(cat "$dir/secrets/signing-key.pem")"
   if [ -f "$dir/secrets/admin-password" ]; then

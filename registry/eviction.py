@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from registry.leases import LeaseStore
 from registry.settings import RegistrySettings
 from shared.app import LifespanPart
+from shared.registry_auth import registry_credentials
 
 log = logging.getLogger("hamp.registry.eviction")
 
@@ -54,6 +55,8 @@ def leases_part(settings: RegistrySettings) -> LifespanPart:
     async def part(app: FastAPI) -> AsyncIterator[None]:
         store = new_store(settings)
         app.state.leases = store
+        user, password = registry_credentials(settings)
+        app.state.writers = (user, (password, settings.registry_previous_password))
         if settings.peer_url_list:
             log.warning("peer replication is not implemented; ignoring peer_urls %s", ", ".join(settings.peer_url_list))
         task = asyncio.create_task(evict_forever(store, settings.eviction_interval_seconds), name="eviction")

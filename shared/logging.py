@@ -39,6 +39,8 @@ _SECRET_QUOTED = re.compile(
 _SECRET_ASSIGNED = re.compile(rf"(?i)\b({_SECRET_KEY}(?:=|%3D))[^&\s,;'\"]*")
 _SECRET_NAMED = re.compile(rf"""(?i)\b({_SECRET_KEY}\s+)(?:"[^"]*"|'[^']*')""")
 _SECRET_KEY_NAME = re.compile(rf"(?i)^{_SECRET_KEY}$")
+# http://user:password@host: a registry URL as py-eureka-client logs it when a server is down.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]*@")
 MASK = "***"
 
 
@@ -59,6 +61,7 @@ def scrub(text: str) -> str:
     text = _MOBILE.sub(_mask_phone, text)
     text = _LANDLINE.sub(_mask_phone, text)
     text = _BEARER.sub(rf"\1 {MASK}", text)
+    text = _URL_PASSWORD.sub(rf"\1{MASK}@", text)
     text = _SECRET_QUOTED.sub(rf'\1"{MASK}"', text)
     text = _SECRET_ASSIGNED.sub(rf"\1{MASK}", text)
     return _SECRET_NAMED.sub(rf"\1'{MASK}'", text)

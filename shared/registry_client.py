@@ -32,6 +32,7 @@ import httpx
 from py_eureka_client import eureka_client, http_client
 from py_eureka_client import logger as eureka_logger
 
+from shared.registry_auth import urls_with_credentials
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("hamp.registry_client")
@@ -126,12 +127,12 @@ class RegistryClient:
         registration (and first registry fetch); when no registry answers by then, start
         returns and the heartbeat keeps trying. Never raises for an absent registry."""
         settings = self._settings
-        urls = settings.registry_url_list
         if self._task is not None:
             return  # already started
-        if not urls:
+        if not settings.registry_url_list:
             log.info("registry_urls is empty: %s neither registers nor discovers", settings.component)
             return
+        urls = urls_with_credentials(settings, settings.registry_url_list)
         if settings.port <= 0 or not settings.app_name:
             log.warning("not registering %r: it has no port or no app name", settings.component)
             return

@@ -9,13 +9,11 @@ permissions the gateway fixes per service (least privilege, `gateway/auth/servic
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from shared.settings import ServiceSettings
+from shared.var_files import local_secret
 
 SECRET_FILE = "service-secret"
 
@@ -23,27 +21,7 @@ SECRET_FILE = "service-secret"
 def service_secret(settings: ServiceSettings) -> str:
     """The setting, or in the embedded profile a secret every process on this machine shares
     through `var/keys/service-secret` (made by whichever process needs it first)."""
-    if settings.service_secret:
-        return settings.service_secret
-    path = settings.var_dir / "keys" / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_when_written(path)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
-
-
-def _read_when_written(path: Path) -> str:
-    # Another process created it a moment ago and may still be writing.
-    for _ in range(50):
-        value = path.read_text().strip()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise RuntimeError(f"{path} stays empty")
+    return settings.service_secret or local_secret(settings.var_dir, SECRET_FILE)
 
 
 # Fetches (token, lifetime in seconds) from the gateway.

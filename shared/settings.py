@@ -57,6 +57,17 @@ class HampSettings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(0, description="Port to listen on.")
+    registry_username: str = Field(
+        "hamp", description="User the registry accepts writes from (register, renew, cancel, status, replication)."
+    )
+    registry_password: str = Field(
+        "",
+        description="That user's password (from a Secret); components add both to their registry URLs. "
+        "Empty: var/keys/registry-password, made on first use (embedded profile).",
+    )
+    registry_previous_password: str = Field(
+        "", description="While the registry password is rotated: the old one, still accepted by the registry."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import stat
+import time
 from pathlib import Path
 
 log = logging.getLogger("hamp.var")
@@ -61,3 +63,23 @@ def _chmod(path: Path, mode: int) -> int:
     except PermissionError:
         log.warning("cannot restrict %s: it belongs to another user", path)
         return 0
+
+
+def local_secret(var_dir: Path, name: str) -> str:
+    """`var/keys/<name>`: a random secret every process of this embedded platform shares, made by
+    whichever needs it first (O_EXCL: two starting together agree on one)."""
+    path = var_dir / "keys" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        # Another process created it a moment ago and may still be writing.
+        for _ in range(50):
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} stays empty") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()

@@ -10,15 +10,32 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from registry.eureka import jsoncodec, xmlcodec
 from registry.eureka.fields import MalformedInstance
 from registry.leases import InvalidRegistration, LeaseStore
 from registry.model import Application, Applications, InstanceInfo, Status
+from shared.errors import Unauthorized
+from shared.i18n import Text
+from shared.registry_auth import basic_matches
 
 router = APIRouter(prefix="/eureka", tags=["eureka"])
+
+
+def _writer(request: Request) -> None:
+    """Every write needs the registry's credentials (HTTP Basic); reads stay open."""
+    user, passwords = request.app.state.writers
+    if not basic_matches(request.headers.get("authorization"), user, passwords):
+        raise Unauthorized(
+            Text("注册中心的写操作需要用户名和密码", "Writing to the registry needs its user and password"),
+            code="registry_credentials",
+            headers={"WWW-Authenticate": 'Basic realm="hamp-registry"'},
+        )
+
+
+WRITER = [Depends(_writer)]
 
 MAX_REGISTRATION_BYTES = 64 * 1024
 
@@ -105,7 +122,7 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
-@router.post("/apps/{app}", status_code=204)
+@router.post("/apps/{app}", status_code=204, dependencies=WRITER)
 async def register(app: str, request: Request) -> Response:
     body = await _read_body(request)
     if body is None:
@@ -156,7 +173,7 @@ async def get_secure_vip(svip: str, request: Request) -> Response:
     return _applications(request, _store(request).vip(svip, secure=True))
 
 
-@router.put("/apps/{app}/{instance_id}")
+@router.put("/apps/{app}/{instance_id}", dependencies=WRITER)
 async def renew(app: str, instance_id: str, request: Request) -> Response:
     """Heartbeat: 200, or 404 so the client registers again. The `status` parameter is
     ignored, as in Eureka."""
@@ -168,12 +185,12 @@ async def renew(app: str, instance_id: str, request: Request) -> Response:
     return Response(status_code=200 if ok else 404)
 
 
-@router.delete("/apps/{app}/{instance_id}")
+@router.delete("/apps/{app}/{instance_id}", dependencies=WRITER)
 async def cancel(app: str, instance_id: str, request: Request) -> Response:
     return Response(status_code=200 if _store(request).cancel(app, instance_id) else 404)
 
 
-@router.put("/apps/{app}/{instance_id}/status")
+@router.put("/apps/{app}/{instance_id}/status", dependencies=WRITER)
 async def set_status_override(app: str, instance_id: str, request: Request) -> Response:
     store = _store(request)
     if store.instance(app, instance_id) is None:
@@ -189,7 +206,7 @@ async def set_status_override(app: str, instance_id: str, request: Request) -> R
     return Response(status_code=200 if ok else 404)
 
 
-@router.delete("/apps/{app}/{instance_id}/status")
+@router.delete("/apps/{app}/{instance_id}/status", dependencies=WRITER)
 async def delete_status_override(app: str, instance_id: str, request: Request) -> Response:
     store = _store(request)
     if store.instance(app, instance_id) is None:
@@ -206,7 +223,7 @@ async def delete_status_override(app: str, instance_id: str, request: Request) -
     return Response(status_code=200 if ok else 404)
 
 
-@router.put("/apps/{app}/{instance_id}/metadata")
+@router.put("/apps/{app}/{instance_id}/metadata", dependencies=WRITER)
 async def update_metadata(app: str, instance_id: str, request: Request) -> Response:
     params = request.query_params
     entries = {key: params.getlist(key)[0] for key in params}

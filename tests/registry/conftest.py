@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import threading
 import time
@@ -19,6 +20,8 @@ from registry.main import create_app
 from registry.settings import RegistrySettings
 
 LOOPBACK = "127.0.0.1"
+USER, PASSWORD = "hamp", "registry-test-pw"
+WRITER = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
 
 
 @pytest.fixture
@@ -32,6 +35,7 @@ def fast_settings(**overrides: Any) -> RegistrySettings:
         "log_to_file": False,
         "eviction_interval_seconds": 0.25,
         "dashboard_refresh_seconds": 0,
+        "registry_password": PASSWORD,
         **overrides,
     }
     return RegistrySettings(**values)
@@ -54,7 +58,9 @@ class LiveRegistry:
         self.overrides = overrides
         self._sock: socket.socket | None = _bound_socket()
         self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://{LOOPBACK}:{self.port}/eureka/"
+        # What a client is given: the credentials in the URL, as py-eureka-client reads them.
+        self.url = f"http://{USER}:{PASSWORD}@{LOOPBACK}:{self.port}/eureka/"
+        self.plain_url = f"http://{LOOPBACK}:{self.port}/eureka/"
         self.base = f"http://{LOOPBACK}:{self.port}"
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -117,7 +123,7 @@ def registry(live_registry: Callable[..., LiveRegistry]) -> LiveRegistry:
 @pytest.fixture
 def api() -> Iterator[TestClient]:
     """The registry in process (lifespan run), for protocol tests."""
-    with TestClient(create_app(fast_settings())) as client:
+    with TestClient(create_app(fast_settings()), headers=WRITER) as client:
         yield client
 
 

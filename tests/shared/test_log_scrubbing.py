@@ -52,6 +52,8 @@ class Settings(HampSettings):
         (f"refresh_token={PASSWORD}", "refresh_token=***"),
         (f"user 'admin' password '{PASSWORD}'", "password '***'"),
         (f"Authorization: Bearer {PASSWORD}", "Bearer ***"),
+        # py-eureka-client names the registry URL, credentials and all, when a registry is down.
+        (f"Eureka server [http://hamp:{PASSWORD}@10.0.0.5:8761/eureka/] is down", "http://hamp:***@10.0.0.5:8761"),
     ],
 )
 def test_scrub_masks_numbers_and_secrets(text: str, shown: str) -> None:
