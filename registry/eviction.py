@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from registry.eureka.cache import ResponseCache
 from registry.leases import LeaseStore
 from registry.settings import RegistrySettings
 from shared.app import LifespanPart
@@ -55,6 +56,7 @@ def leases_part(settings: RegistrySettings) -> LifespanPart:
     async def part(app: FastAPI) -> AsyncIterator[None]:
         store = new_store(settings)
         app.state.leases = store
+        app.state.responses = ResponseCache(store)
         user, password = registry_credentials(settings)
         app.state.writers = (user, (password, settings.registry_previous_password))
         if settings.peer_url_list:

@@ -73,12 +73,23 @@ class _Lease:
     """Eureka's Lease: `last_update` is renewal time, or renewal + duration with the 2x quirk."""
 
     def __init__(self, info: InstanceInfo, duration_ms: int, now: int) -> None:
-        self.info = info  # the latest state; replaced (never mutated) on every change
+        self._info = info
+        self._published: InstanceInfo | None = None
         self.duration_ms = duration_ms
         self.registration_ts = now
         self.last_update = now
         self.eviction_ts = 0
         self.service_up_ts = 0
+
+    @property
+    def info(self) -> InstanceInfo:
+        """The latest state; replaced (never mutated) on every change."""
+        return self._info
+
+    @info.setter
+    def info(self, info: InstanceInfo) -> None:
+        self._info = info
+        self._published = None
 
     def renew(self, now: int, double_duration: bool) -> None:
         self.last_update = now + self.duration_ms if double_duration else now
@@ -88,6 +99,14 @@ class _Lease:
 
     def is_expired(self, now: int, compensation_ms: int = 0) -> bool:
         return self.eviction_ts > 0 or now > self.expires_at() + compensation_ms
+
+    def published(self) -> InstanceInfo:
+        """The snapshot fetches show: made once per change, not per renewal, so the one object
+        stands for this state until it changes (the response cache keys its encodings on it).
+        Its lastRenewalTimestamp is therefore that of the last change; `snapshot` is live."""
+        if self._published is None:
+            self._published = self.snapshot()
+        return self._published
 
     def snapshot(self) -> InstanceInfo:
         lease = replace(
@@ -155,6 +174,7 @@ class LeaseStore:
         # The delta's version, +1 per change. Starting at the start time (ms) it never equals
         # a full fetch's "1", and hardly a version a client kept from before a restart.
         self._delta_version = now
+        self._pruned = 0  # changes dropped from the delta so far: with the version, names a delta
         self._renews = _MinuteRate(now)
         self._expected_clients = 1  # as Spring's server opens for traffic with an empty registry
         self._threshold_updated_at = now
@@ -180,7 +200,8 @@ class LeaseStore:
             if status == Status.UNKNOWN:
                 return False
             if status != lease.info.status:
-                lease.info = replace(lease.info, status=status)
+                lease.info = replace(lease.info, status=status, action_type=Action.MODIFIED, last_updated_ts=now)
+                self._record(lease, now)
             self._renews.increment(now)
             lease.renew(now, self._double_duration)
             return last_dirty_ts is None or last_dirty_ts <= lease.info.last_dirty_ts
@@ -282,11 +303,24 @@ class LeaseStore:
 
     # ---- reads ----------------------------------------------------------------------------
 
+    @property
+    def version(self) -> int:
+        """Moves on every change a fetch shows (register, cancel, eviction, status, metadata),
+        never on a plain renewal: a payload encoded at one version stays right until it moves."""
+        with self._lock:
+            return self._delta_version
+
+    def delta_version(self) -> tuple[int, int]:
+        """What names the delta's content: the version and how many changes aged out of it."""
+        with self._lock:
+            self._prune_changes(self._clock())
+            return self._delta_version, self._pruned
+
     def applications(self) -> Applications:
         """GET /apps: every instance, whatever its status; version "1" as Eureka writes it."""
         with self._lock:
             apps = tuple(
-                Application(name, tuple(leases[i].snapshot() for i in sorted(leases)))
+                Application(name, tuple(leases[i].published() for i in sorted(leases)))
                 for name, leases in sorted(self._apps.items())
             )
             return Applications("1", self._hash(), apps)
@@ -300,7 +334,7 @@ class LeaseStore:
             for _, lease, _ in self._changes:
                 latest.setdefault(lease.info.app, {})[lease.info.instance_id] = lease
             apps = tuple(
-                Application(name, tuple(lease.snapshot() for lease in leases.values()))
+                Application(name, tuple(lease.published() for lease in leases.values()))
                 for name, leases in sorted(latest.items())
             )
             return Applications(str(self._delta_version), self._hash(), apps)
@@ -310,7 +344,7 @@ class LeaseStore:
             leases = self._apps.get(app.upper())
             if not leases:
                 return None
-            return Application(app.upper(), tuple(leases[i].snapshot() for i in sorted(leases)))
+            return Application(app.upper(), tuple(leases[i].published() for i in sorted(leases)))
 
     def instance(self, app: str, instance_id: str) -> InstanceInfo | None:
         with self._lock:
@@ -337,7 +371,7 @@ class LeaseStore:
                     info = leases[instance_id].info
                     vip = info.secure_vip_address if secure else info.vip_address
                     if vip is not None and name in vip.split(","):
-                        matched.append(leases[instance_id].snapshot())
+                        matched.append(leases[instance_id].published())
                 if matched:
                     apps.append(Application(app_name, tuple(matched)))
             statuses = [i.status for app in apps for i in app.instances]
@@ -434,6 +468,7 @@ class LeaseStore:
     def _prune_changes(self, now: int) -> None:
         while self._changes and self._changes[0][0] < now - self._retention_ms:
             self._changes.popleft()
+            self._pruned += 1
 
     def _hash(self) -> str:
         return reconcile_hash([lease.info.status for app in self._apps.values() for lease in app.values()])

@@ -8,6 +8,7 @@ data center, the EmptyMap placeholder for empty metadata, the @Auto fields and b
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from registry.eureka.fields import AUTO_FIELDS, MalformedInstance, instance_from_fields
@@ -74,25 +75,36 @@ def instance_dict(info: InstanceInfo) -> dict[str, Any]:
     return out
 
 
-def _application_dict(app: Application) -> dict[str, Any]:
-    return {"name": app.name, "instance": [instance_dict(i) for i in app.instances]}
+def instance_fragment(info: InstanceInfo) -> str:
+    """One instance as it sits inside an application's list."""
+    return json.dumps(instance_dict(info), ensure_ascii=False)
+
+
+# Encodes one instance; the response cache passes one that remembers (registry/eureka/cache.py).
+Fragment = Callable[[InstanceInfo], str]
+
+
+def _application_text(app: Application, fragment: Fragment) -> str:
+    # What json.dumps writes for {"name": …, "instance": […]}, put together from the instances'
+    # own texts so that an unchanged instance is not encoded again.
+    instances = ", ".join(fragment(i) for i in app.instances)
+    return f'{{"name": {json.dumps(app.name, ensure_ascii=False)}, "instance": [{instances}]}}'
 
 
 def encode_instance(info: InstanceInfo) -> str:
-    return json.dumps({"instance": instance_dict(info)}, ensure_ascii=False)
+    return f'{{"instance": {instance_fragment(info)}}}'
 
 
-def encode_application(app: Application) -> str:
-    return json.dumps({"application": _application_dict(app)}, ensure_ascii=False)
+def encode_application(app: Application, fragment: Fragment = instance_fragment) -> str:
+    return f'{{"application": {_application_text(app, fragment)}}}'
 
 
-def encode_applications(apps: Applications) -> str:
-    body = {
-        "versions__delta": apps.version,
-        "apps__hashcode": apps.hash,
-        "application": [_application_dict(a) for a in apps.applications],
-    }
-    return json.dumps({"applications": body}, ensure_ascii=False)
+def encode_applications(apps: Applications, fragment: Fragment = instance_fragment) -> str:
+    version = json.dumps(apps.version, ensure_ascii=False)
+    hash_ = json.dumps(apps.hash, ensure_ascii=False)
+    applications = ", ".join(_application_text(a, fragment) for a in apps.applications)
+    head = f'"versions__delta": {version}, "apps__hashcode": {hash_}'
+    return f'{{"applications": {{{head}, "application": [{applications}]}}}}'
 
 
 def _port_fields(value: Any) -> tuple[Any, Any] | None:

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from registry.eureka import jsoncodec, xmlcodec
+from registry.eureka.cache import Format, ResponseCache
 from registry.eureka.fields import MalformedInstance
 from registry.leases import InvalidRegistration, LeaseStore
-from registry.model import Application, Applications, InstanceInfo, Status
+from registry.model import Applications, InstanceInfo, Status
 from shared.errors import Unauthorized
 from shared.i18n import Text
 from shared.registry_auth import basic_matches
@@ -62,22 +63,28 @@ def _encoded(request: Request, json_text: Callable[[], str], xml_text: Callable[
     return Response(data, media_type=f"{media_type}; charset=utf-8", headers=headers)
 
 
+def _cache(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.responses
+    return cache
+
+
+def _cached(request: Request, payload: Callable[[Format, bool], bytes | None]) -> Response:
+    """An app-level read from the response cache: JSON or XML, gzipped when the client takes it."""
+    fmt: Format = "json" if _wants_json(request) else "xml"
+    gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
+    body = payload(fmt, gzipped)
+    if body is None:
+        return Response(status_code=404)
+    media_type = jsoncodec.MEDIA_TYPE if fmt == "json" else xmlcodec.MEDIA_TYPE
+    headers = {"Content-Encoding": "gzip"} if gzipped else {}
+    return Response(body, media_type=f"{media_type}; charset=utf-8", headers=headers)
+
+
 def _applications(request: Request, apps: Applications) -> Response:
     return _encoded(
         request,
         lambda: jsoncodec.encode_applications(apps),
         lambda: xmlcodec.encode_applications(apps),
-        gzip_ok=True,
-    )
-
-
-def _application(request: Request, app: Application | None) -> Response:
-    if app is None:
-        return Response(status_code=404)
-    return _encoded(
-        request,
-        lambda: jsoncodec.encode_application(app),
-        lambda: xmlcodec.encode_application(app),
         gzip_ok=True,
     )
 
@@ -140,17 +147,17 @@ async def register(app: str, request: Request) -> Response:
 @router.get("/apps")
 @router.get("/apps/")
 async def get_applications(request: Request) -> Response:
-    return _applications(request, _store(request).applications())
+    return _cached(request, _cache(request).applications)
 
 
 @router.get("/apps/delta")
 async def get_delta(request: Request) -> Response:
-    return _applications(request, _store(request).delta())
+    return _cached(request, _cache(request).delta)
 
 
 @router.get("/apps/{app}")
 async def get_application(app: str, request: Request) -> Response:
-    return _application(request, _store(request).application(app))
+    return _cached(request, lambda fmt, gzipped: _cache(request).application(app, fmt, gzipped))
 
 
 @router.get("/apps/{app}/{instance_id}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_untrusted
@@ -115,31 +115,40 @@ def instance_element(info: InstanceInfo) -> ET.Element:
     return el
 
 
-def _application_element(app: Application) -> ET.Element:
-    el = ET.Element("application")
-    _sub(el, "name", app.name)
-    el.extend(instance_element(i) for i in app.instances)
-    return el
+def instance_fragment(info: InstanceInfo) -> str:
+    """One instance as it sits inside an application."""
+    return _text(instance_element(info))
+
+
+# Encodes one instance; the response cache passes one that remembers (registry/eureka/cache.py).
+Fragment = Callable[[InstanceInfo], str]
 
 
 def _text(element: ET.Element) -> str:
     return ET.tostring(element, encoding="unicode")
 
 
+def _leaf(tag: str, text: object) -> str:
+    return _text(_sub(ET.Element("x"), tag, text))
+
+
+def _application_text(app: Application, fragment: Fragment) -> str:
+    # What ElementTree writes for the whole <application>, put together from the instances' own
+    # texts so that an unchanged instance is not encoded again.
+    return f"<application>{_leaf('name', app.name)}{''.join(fragment(i) for i in app.instances)}</application>"
+
+
 def encode_instance(info: InstanceInfo) -> str:
-    return _text(instance_element(info))
+    return instance_fragment(info)
 
 
-def encode_application(app: Application) -> str:
-    return _text(_application_element(app))
+def encode_application(app: Application, fragment: Fragment = instance_fragment) -> str:
+    return _application_text(app, fragment)
 
 
-def encode_applications(apps: Applications) -> str:
-    el = ET.Element("applications")
-    _sub(el, "versions__delta", apps.version)
-    _sub(el, "apps__hashcode", apps.hash)
-    el.extend(_application_element(a) for a in apps.applications)
-    return _text(el)
+def encode_applications(apps: Applications, fragment: Fragment = instance_fragment) -> str:
+    head = _leaf("versions__delta", apps.version) + _leaf("apps__hashcode", apps.hash)
+    return f"<applications>{head}{''.join(_application_text(a, fragment) for a in apps.applications)}</applications>"
 
 
 def _read_metadata(element: ET.Element) -> dict[str, str]:
