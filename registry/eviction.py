@@ -1,4 +1,5 @@
-"""The lifespan part that owns the lease store and evicts expired leases on a timer."""
+"""The lifespan part that owns the lease store, its response cache and its peers, and evicts expired
+leases on a timer."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from registry.cluster import Cluster
 from registry.eureka.cache import ResponseCache
 from registry.leases import LeaseStore
+from registry.peers import Peers
 from registry.settings import RegistrySettings
 from shared.app import LifespanPart
-from shared.registry_auth import registry_credentials
+from shared.registry_auth import registry_credentials, with_credentials
 
 log = logging.getLogger("hamp.registry.eviction")
 
@@ -59,8 +62,15 @@ def leases_part(settings: RegistrySettings) -> LifespanPart:
         app.state.responses = ResponseCache(store)
         user, password = registry_credentials(settings)
         app.state.writers = (user, (password, settings.registry_previous_password))
-        if settings.peer_url_list:
-            log.warning("peer replication is not implemented; ignoring peer_urls %s", ", ".join(settings.peer_url_list))
+        peers = Peers(
+            store,
+            [with_credentials(url, user, password) for url in settings.peer_url_list],
+            batch_delay=settings.peer_batch_delay_seconds,
+            timeout=settings.peer_timeout_seconds,
+            sync_attempts=settings.peer_sync_attempts,
+        )
+        app.state.cluster = Cluster(store, peers)
+        await peers.start()
         task = asyncio.create_task(evict_forever(store, settings.eviction_interval_seconds), name="eviction")
         try:
             yield
@@ -68,5 +78,6 @@ def leases_part(settings: RegistrySettings) -> LifespanPart:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await peers.stop()
 
     return part

@@ -16,6 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from enum import Enum
 
 from registry.model import (
     Action,
@@ -34,6 +35,15 @@ MINUTE_MS = 60_000
 
 class InvalidRegistration(ValueError):
     """A registration Eureka refuses with 400 and this text."""
+
+
+class PeerRenewal(Enum):
+    """A heartbeat a peer passed on, as Eureka's InstanceResource.renewLease answers it."""
+
+    RENEWED = "renewed"  # 200
+    MISSING = "missing"  # 404: no lease (or its status is UNKNOWN); the peer sends the registration
+    SENDER_NEWER = "sender_newer"  # 404: renewed, but the peer's registration is newer; it sends that
+    HERE_NEWER = "here_newer"  # 409: renewed, and the registration here is newer; the peer takes it
 
 
 @dataclass(frozen=True)
@@ -181,30 +191,39 @@ class LeaseStore:
 
     # ---- writes ---------------------------------------------------------------------------
 
-    def register(self, path_app: str, info: InstanceInfo) -> None:
-        """POST /apps/{APP}. Raises InvalidRegistration with Eureka's 400 text."""
-        _validate(path_app.upper(), info)
+    def register(self, path_app: str, info: InstanceInfo, *, replicated: bool = False) -> None:
+        """POST /apps/{APP}, or a registration a peer passed on (its status is taken as the peer
+        resolved it). Raises InvalidRegistration with Eureka's 400 text."""
+        check_registration(path_app, info)
         with self._lock:
-            self._register(info, self._clock())
+            self._register(info, self._clock(), replicated)
 
     def renew(self, app: str, instance_id: str, last_dirty_ts: int | None = None) -> bool:
         """PUT /apps/{APP}/{id}. False (404: the client must register again) when there is no
         lease, when the status resolves to UNKNOWN, or when the client's lastDirtyTimestamp is
         newer than the one registered (the lease is still renewed first, as Eureka does)."""
         with self._lock:
-            lease = self._find(app, instance_id)
+            lease = self._renewed(app, instance_id, replicated=False)
             if lease is None:
                 return False
-            now = self._clock()
-            status = self._resolve_status(lease.info, lease)
-            if status == Status.UNKNOWN:
-                return False
-            if status != lease.info.status:
-                lease.info = replace(lease.info, status=status, action_type=Action.MODIFIED, last_updated_ts=now)
-                self._record(lease, now)
-            self._renews.increment(now)
-            lease.renew(now, self._double_duration)
             return last_dirty_ts is None or last_dirty_ts <= lease.info.last_dirty_ts
+
+    def renew_from_peer(
+        self, app: str, instance_id: str, last_dirty_ts: int | None, overridden: Status | None
+    ) -> tuple[PeerRenewal, InstanceInfo | None]:
+        """A heartbeat a peer passed on; with HERE_NEWER, the registration the peer must take."""
+        with self._lock:
+            lease = self._renewed(app, instance_id, replicated=True)
+            if lease is None:
+                return PeerRenewal.MISSING, None
+            here = lease.info.last_dirty_ts
+            if last_dirty_ts is None or last_dirty_ts == here:
+                return PeerRenewal.RENEWED, None
+            if last_dirty_ts > here:
+                if overridden not in (None, Status.UNKNOWN):
+                    self._overrides[instance_id] = overridden  # the peer's node wins, its override too
+                return PeerRenewal.SENDER_NEWER, None
+            return PeerRenewal.HERE_NEWER, lease.snapshot()
 
     def cancel(self, app: str, instance_id: str) -> bool:
         """DELETE /apps/{APP}/{id}. False (404) when there is no such lease."""
@@ -277,7 +296,7 @@ class LeaseStore:
             if lease is None:
                 return False
             info = replace(lease.info, metadata={**lease.info.metadata, **entries})
-            self._register(info, self._clock())
+            self._register(info, self._clock(), False)
             return True
 
     def evict(self, compensation_ms: int = 0) -> list[str]:
@@ -407,7 +426,23 @@ class LeaseStore:
 
     # ---- rules (called with the lock held) -------------------------------------------------
 
-    def _register(self, info: InstanceInfo, now: int) -> None:
+    def _renewed(self, app: str, instance_id: str, *, replicated: bool) -> _Lease | None:
+        """Renews the lease; None when there is none or its status resolves to UNKNOWN."""
+        lease = self._find(app, instance_id)
+        if lease is None:
+            return None
+        now = self._clock()
+        status = self._resolve_status(lease.info, lease, replicated)
+        if status == Status.UNKNOWN:
+            return None
+        if status != lease.info.status:
+            lease.info = replace(lease.info, status=status, action_type=Action.MODIFIED, last_updated_ts=now)
+            self._record(lease, now)
+        self._renews.increment(now)
+        lease.renew(now, self._double_duration)
+        return lease
+
+    def _register(self, info: InstanceInfo, now: int, replicated: bool = False) -> None:
         leases = self._apps.setdefault(info.app, {})
         existing = leases.get(info.instance_id)
         if existing is not None and existing.info.last_dirty_ts > info.last_dirty_ts:
@@ -423,7 +458,7 @@ class LeaseStore:
         override = self._overrides.get(info.instance_id)
         if override is not None:
             info = replace(info, overridden_status=override)
-        status = self._resolve_status(info, existing)
+        status = self._resolve_status(info, existing, replicated)
         lease.info = replace(
             info,
             status=status,
@@ -436,14 +471,15 @@ class LeaseStore:
         leases[info.instance_id] = lease
         self._record(lease, now)
 
-    def _resolve_status(self, info: InstanceInfo, existing: _Lease | None) -> Status:
-        """Eureka's FirstMatchWinsCompositeRule for a non-replicated call."""
+    def _resolve_status(self, info: InstanceInfo, existing: _Lease | None, replicated: bool) -> Status:
+        """Eureka's FirstMatchWinsCompositeRule; a peer's call skips LeaseExistsRule (the peer
+        resolved the status already)."""
         if info.status not in (Status.UP, Status.OUT_OF_SERVICE):
             return info.status  # DownOrStartingRule
         override = self._overrides.get(info.instance_id)
         if override is not None:
             return override  # OverrideExistsRule
-        if existing is not None and existing.info.status in (Status.UP, Status.OUT_OF_SERVICE):
+        if not replicated and existing is not None and existing.info.status in (Status.UP, Status.OUT_OF_SERVICE):
             return existing.info.status  # LeaseExistsRule
         return info.status
 
@@ -491,8 +527,9 @@ class LeaseStore:
             self._expected_clients = count
 
 
-def _validate(path_app: str, info: InstanceInfo) -> None:
-    """ApplicationResource.addInstance's checks, with its messages."""
+def check_registration(path_app: str, info: InstanceInfo) -> None:
+    """ApplicationResource.addInstance's checks, with its messages (InvalidRegistration)."""
+    path_app = path_app.upper()
     if not info.instance_id:
         raise InvalidRegistration("Missing instanceId")
     if not info.host_name:

@@ -56,8 +56,16 @@ class RegistrySettings(HampSettings):
     )
     peer_urls: str = Field(
         "",
-        description="Comma-separated peer registries (http://peer:8761/eureka/). Not implemented yet: "
-        "replication between peers is planned; a non-empty value is only logged.",
+        description="Comma-separated peer registries (http://registry-1:8761/eureka/); every write is replicated to "
+        "them and a starting registry fills itself from the first that answers. This registry's own URL may be "
+        "listed (it finds itself out). Without user:password in a URL the registry's own credentials are used.",
+    )
+    peer_batch_delay_seconds: float = Field(
+        0.5, gt=0, le=10, description="Writes wait at most this long to go to a peer together (Eureka: 500 ms)."
+    )
+    peer_timeout_seconds: float = Field(5.0, gt=0, description="A peer that takes longer is tried again later.")
+    peer_sync_attempts: int = Field(
+        3, ge=0, description="Rounds over the peers at start to fill this registry from one (0: do not)."
     )
     dashboard_refresh_seconds: int = Field(
         30, ge=0, description="The dashboard page reloads itself after this many seconds (0: never)."

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from shared.settings import HampSettings
 from shared.var_files import local_secret
@@ -50,6 +50,15 @@ def without_credentials(url: str) -> str:
     if parts.username is None:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def basic_header(url: str) -> dict[str, str]:
+    """The Authorization header for the credentials in `url` ({} when it names none)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return {}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
 
 
 def basic_matches(header: str | None, user: str, passwords: tuple[str, ...]) -> bool:

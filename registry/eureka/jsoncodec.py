@@ -117,13 +117,48 @@ def _port_fields(value: Any) -> tuple[Any, Any] | None:
 
 def decode_instance(body: bytes) -> InstanceInfo:
     """A registration body: ``{"instance": {...}}``."""
+    node = _document(body).get("instance")
+    if not isinstance(node, dict):
+        raise MalformedInstance('expected {"instance": {...}}')
+    return instance_from_dict(node)
+
+
+def decode_applications(body: bytes) -> list[InstanceInfo]:
+    """Every instance of a full fetch, ``{"applications": {"application": [...]}}``: what a
+    registry syncs from its peer at start."""
+    node = _document(body).get("applications")
+    if not isinstance(node, dict):
+        raise MalformedInstance('expected {"applications": {...}}')
+    found = []
+    for app in _listed(node.get("application")):
+        if not isinstance(app, dict):
+            raise MalformedInstance("an application is not an object")
+        for instance in _listed(app.get("instance")):
+            if not isinstance(instance, dict):
+                raise MalformedInstance("an instance is not an object")
+            found.append(instance_from_dict(instance))
+    return found
+
+
+def _document(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedInstance(f"not JSON: {exc}") from None
-    node = document.get("instance") if isinstance(document, dict) else None
-    if not isinstance(node, dict):
-        raise MalformedInstance('expected {"instance": {...}}')
+    if not isinstance(document, dict):
+        raise MalformedInstance("not a JSON object")
+    return document
+
+
+def _listed(value: Any) -> list[Any]:
+    # Eureka's JSON always writes arrays; an older writer put a lone element bare.
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def instance_from_dict(node: dict[str, Any]) -> InstanceInfo:
+    """An InstanceInfo in Eureka's JSON form (a registration, a peer's replication or fetch)."""
     fields = dict(node)
     fields["port"] = _port_fields(node.get("port"))
     fields["securePort"] = _port_fields(node.get("securePort"))

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from registry.eureka import jsoncodec, xmlcodec
+from registry.cluster import Cluster
+from registry.eureka import jsoncodec, replication, xmlcodec
 from registry.eureka.cache import Format, ResponseCache
 from registry.eureka.fields import MalformedInstance
 from registry.leases import InvalidRegistration, LeaseStore
 from registry.model import Applications, InstanceInfo, Status
+from registry.peers import NODE_HEADER, REPLICATION_HEADER
 from shared.errors import Unauthorized
 from shared.i18n import Text
 from shared.registry_auth import basic_matches
@@ -120,11 +122,21 @@ def _status_value(raw: str | None) -> Status | None:
         return None
 
 
-async def _read_body(request: Request) -> bytes | None:
+def _cluster(request: Request) -> Cluster:
+    cluster: Cluster = request.app.state.cluster
+    return cluster
+
+
+def _replicated(request: Request) -> bool:
+    """A write a peer passed on (Eureka's header), which is not passed on again."""
+    return request.headers.get(REPLICATION_HEADER, "").lower() == "true"
+
+
+async def _read_body(request: Request, limit: int = MAX_REGISTRATION_BYTES) -> bytes | None:
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_REGISTRATION_BYTES:
+        if len(body) > limit:
             return None
     return bytes(body)
 
@@ -133,12 +145,12 @@ async def _read_body(request: Request) -> bytes | None:
 async def register(app: str, request: Request) -> Response:
     body = await _read_body(request)
     if body is None:
-        return PlainTextResponse("Instance too large", status_code=413)
+        return _bad_request(f"Instance too large (over {MAX_REGISTRATION_BYTES // 1024} KiB)")
     content_type = request.headers.get("content-type", "").lower()
     is_xml = "xml" in content_type or ("json" not in content_type and body.lstrip().startswith(b"<"))
     try:
         info = xmlcodec.decode_instance(body) if is_xml else jsoncodec.decode_instance(body)
-        _store(request).register(app, info)
+        _cluster(request).register(app, info, replicated=_replicated(request))
     except (MalformedInstance, InvalidRegistration) as exc:
         return _bad_request(str(exc))
     return Response(status_code=204)
@@ -188,13 +200,14 @@ async def renew(app: str, instance_id: str, request: Request) -> Response:
         last_dirty = _timestamp(request)
     except ValueError:
         return _bad_request("Invalid lastDirtyTimestamp")
-    ok = _store(request).renew(app, instance_id, last_dirty)
+    ok = _cluster(request).renew(app, instance_id, last_dirty, replicated=_replicated(request))
     return Response(status_code=200 if ok else 404)
 
 
 @router.delete("/apps/{app}/{instance_id}", dependencies=WRITER)
 async def cancel(app: str, instance_id: str, request: Request) -> Response:
-    return Response(status_code=200 if _store(request).cancel(app, instance_id) else 404)
+    cancelled = _cluster(request).cancel(app, instance_id, replicated=_replicated(request))
+    return Response(status_code=200 if cancelled else 404)
 
 
 @router.put("/apps/{app}/{instance_id}/status", dependencies=WRITER)
@@ -209,7 +222,7 @@ async def set_status_override(app: str, instance_id: str, request: Request) -> R
         last_dirty = _timestamp(request)
     except ValueError:
         return _bad_request("Invalid lastDirtyTimestamp")
-    ok = store.set_status_override(app, instance_id, status, last_dirty)
+    ok = _cluster(request).set_status_override(app, instance_id, status, last_dirty, replicated=_replicated(request))
     return Response(status_code=200 if ok else 404)
 
 
@@ -226,7 +239,7 @@ async def delete_status_override(app: str, instance_id: str, request: Request) -
         last_dirty = _timestamp(request)
     except ValueError:
         return _bad_request("Invalid lastDirtyTimestamp")
-    ok = store.delete_status_override(app, instance_id, status, last_dirty)
+    ok = _cluster(request).delete_status_override(app, instance_id, status, last_dirty, replicated=_replicated(request))
     return Response(status_code=200 if ok else 404)
 
 
@@ -234,5 +247,22 @@ async def delete_status_override(app: str, instance_id: str, request: Request) -
 async def update_metadata(app: str, instance_id: str, request: Request) -> Response:
     params = request.query_params
     entries = {key: params.getlist(key)[0] for key in params}
-    ok = _store(request).update_metadata(app, instance_id, entries)
+    ok = _cluster(request).update_metadata(app, instance_id, entries, replicated=_replicated(request))
     return Response(status_code=200 if ok else 404)
+
+
+@router.post("/peerreplication/batch", dependencies=WRITER)
+@router.post("/peerreplication/batch/", dependencies=WRITER)
+async def replicate(request: Request) -> Response:
+    """A peer's batch of writes (Eureka's PeerReplicationResource); refused whole when malformed."""
+    body = await _read_body(request, replication.MAX_BATCH_BYTES)
+    if body is None:
+        return _bad_request(f"Batch too large (over {replication.MAX_BATCH_BYTES // 1024 // 1024} MiB)")
+    if request.headers.get(NODE_HEADER) == _cluster(request).peers.node_id:
+        return Response(status_code=200)  # from this registry itself: the answer's node header tells it
+    try:
+        tasks = replication.decode_batch(body)
+    except replication.MalformedBatch as exc:
+        return _bad_request(str(exc))
+    results = _cluster(request).apply(tasks)
+    return Response(replication.encode_results(results), media_type=jsoncodec.MEDIA_TYPE)
