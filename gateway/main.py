@@ -17,6 +17,7 @@ from gateway.auth.service import AuthContext, ensure_superadmin
 from gateway.auth.service_grants import SERVICE_GRANTS
 from gateway.auth.tokens import issue_service_token
 from gateway.proxy.routes import RouteTable
+from gateway.proxy.upstreams import upstreams
 from gateway.security import GatewaySecurityMiddleware
 from gateway.settings import GatewaySettings
 from gateway.system.notifications.poller import notifications_part
@@ -110,7 +111,7 @@ def _services_part(settings: GatewaySettings) -> LifespanPart:
             balancer, settings.http_timeout_seconds, tokens=ServiceTokens(own_token), connections=500
         )
         app.state.services = services
-        app.state.routes = RouteTable(services)
+        app.state.routes = RouteTable(services, app.state.upstreams)
         try:
             yield
         finally:
@@ -141,6 +142,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         extra_parts=[_export_slots_part(settings)],
         after_registry=[notifications_part(settings)],
     )
+    app.state.upstreams = upstreams(settings.external_apps)
     app.add_middleware(SessionActivity)
     app.add_middleware(GatewaySecurityMiddleware, settings=settings)
     return app

@@ -3,8 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from gateway.proxy.upstreams import ExternalApp, unique_prefixes
 from shared.settings import ServiceSettings
 
 CONSOLE_DIST = Path(__file__).parent / "console" / "dist"
@@ -93,6 +94,19 @@ class GatewaySettings(ServiceSettings):
     exports_at_once: int = Field(
         2, ge=1, description="Exports one gateway writes at the same time; another asked meanwhile is told to retry."
     )
+
+    external_apps: list[ExternalApp] = Field(
+        default_factory=list,
+        description="Other registry apps (Spring Boot services …) routed at `/api/<prefix>/…`, JSON list of "
+        '`{"prefix", "app", "permission", "name_zh", "name_en", "strip_prefix": true, "openapi_path": '
+        '"/v3/api-docs"}`: the caller needs `permission` (`<prefix>:<resource>:<action>`), and each route the '
+        "app's OpenAPI marks with `x-permission` needs that too (docs/gateway.md).",
+    )
+
+    @field_validator("external_apps")
+    @classmethod
+    def _one_app_per_prefix(cls, apps: list[ExternalApp]) -> list[ExternalApp]:
+        return unique_prefixes(apps)
 
     @property
     def effective_console_dir(self) -> Path:

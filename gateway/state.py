@@ -17,6 +17,7 @@ from gateway.auth.keys import SigningKey
 from gateway.auth.ratelimit import RateLimits
 from gateway.auth.service import AuthContext
 from gateway.proxy.routes import RouteTable
+from gateway.proxy.upstreams import Upstream
 from gateway.settings import GatewaySettings
 from gateway.system.modules import MODULES
 from shared.db import Database
@@ -48,6 +49,8 @@ Key = Annotated[SigningKey, lifespan_value("signing_key")]
 # The gateway's one client for the services: the proxy and its own calls (logs, outboxes).
 Services = Annotated[ServiceClient, lifespan_value("services")]
 Routes = Annotated[RouteTable, lifespan_value("routes")]
+# Where each `/api/<prefix>/` goes: the seven modules and the configured external apps.
+Upstreams = Annotated[dict[str, Upstream], lifespan_value("upstreams")]
 # How many exports may run at once (gateway/main.py): each walks a whole list.
 ExportSlots = Annotated[asyncio.Semaphore, lifespan_value("export_slots")]
 RunningModules = Annotated[list[str], Depends(_running_modules)]

@@ -1,4 +1,5 @@
-"""`/api/<svc>/…` → an instance of that service, streamed both ways.
+"""`/api/<svc>/…` → an instance of that service, streamed both ways; `/api/<prefix>/…` of an
+external app (gateway/proxy/upstreams.py) → an instance of that app, the same way.
 
 The gateway checks the token first (a bad one never reaches a service) and passes the
 caller's Authorization on: services verify it again. The request goes out through the
@@ -22,9 +23,9 @@ from starlette.background import BackgroundTask
 
 from gateway.proxy.client_ip import client_ip
 from gateway.proxy.routes import find_route
+from gateway.proxy.upstreams import Upstream
 from gateway.settings import GatewaySettings
-from gateway.state import Routes, Services, Settings
-from gateway.system.modules import MODULES
+from gateway.state import Routes, Services, Settings, Upstreams
 from shared.api_docs import is_docs_path
 from shared.auth import current_principal, require_permission
 from shared.context import current_request_id
@@ -95,29 +96,71 @@ async def _answer(response: Forwarded) -> Response:
     return answer
 
 
-async def _authorize(request: Request, service: str, routes: Routes) -> None:
+async def _authorize(request: Request, upstream: Upstream, target: str, routes: Routes, services: Services) -> None:
     """The same permission the service will check, checked first here: a caller without it
     never reaches the service, and a module the caller has nothing in is refused even when it
-    is not running (403, not 503)."""
+    is not running (403, not 503). An external app may check nothing itself: its own permission
+    comes first, then its route's, and a route whose permission cannot be learnt is not served."""
     principal = await current_principal(request)
-    if not principal.can_any_of(service) or principal.must_change_password:
-        require_permission(principal, f"{service}:*")
-    known = await routes.routes(service)
-    route = find_route(known, request.method, request.scope["path"]) if known else None
+    if upstream.permission is not None:
+        require_permission(principal, upstream.permission)
+    elif not principal.can_any_of(upstream.prefix) or principal.must_change_password:
+        require_permission(principal, f"{upstream.prefix}:*")
+    known = await routes.routes(upstream.prefix)
+    if known is None and upstream.external:
+        if not services.balancer.candidates(upstream.app):
+            raise _no_live_instance(upstream)
+        raise Unavailable(
+            Text(
+                f"暂时无法读取 {upstream.name.zh} 的接口权限，请稍后再试",
+                f"The permissions of {upstream.name.en}'s routes cannot be read now; try again shortly",
+            ),
+            code="routes_unknown",
+            headers={"Retry-After": "5"},
+        )
+    route = find_route(known, request.method, _route_path(target) if upstream.external else target) if known else None
     if route is not None and route.permission:
         require_permission(principal, route.permission)
+
+
+def _route_path(target: str) -> str:
+    # Spring matches `/results/7/` as `/results/7` where trailing-slash matching is on.
+    return target.rstrip("/") or "/"
+
+
+def _refuse_ambiguous(path: str) -> None:
+    """Paths an app may read differently from the gateway's route match (`;` matrix parameters,
+    `//`, `.` and `..` segments, backslashes) would slip past a route's permission: refused, as
+    Spring Security's firewall does."""
+    if ";" in path or "//" in path or "\\" in path or any(part in (".", "..") for part in path.split("/")):
+        raise Problem(
+            Text("请求路径不规范", "The request path is not in a plain form"), status=400, code="ambiguous_path"
+        )
 
 
 def _timeouts(settings: GatewaySettings) -> ForwardTimeouts:
     return ForwardTimeouts(settings.proxy_connect_timeout_seconds, settings.proxy_read_timeout_seconds)
 
 
-async def _known_service(service: str) -> str:
-    # A dependency, resolved before the others: a name that is no module is a 404 before
-    # anything of the running gateway is looked up.
-    if service not in MODULES:
+def _no_live_instance(upstream: Upstream) -> Unavailable:
+    log.warning("no live instance of %s", upstream.app)
+    return Unavailable(
+        Text(
+            f"服务 {upstream.name.zh} 当前没有可用实例，请稍后再试",
+            f"Service {upstream.name.en} has no live instance; try again shortly",
+        ),
+        code="no_live_instance",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _known_service(service: str, upstreams: Upstreams) -> Upstream:
+    # A dependency, resolved before the others: a name that is no module nor external app is a
+    # 404 before anything of the running gateway is looked up.
+    upstream = upstreams.get(service)
+    if upstream is None:
         raise NotFound(Text(f"没有名为 {service} 的服务", f"No service named {service}"), code="unknown_service")
-    return service
+    return upstream
 
 
 @router.api_route(
@@ -126,40 +169,37 @@ async def _known_service(service: str) -> str:
     include_in_schema=False,
 )
 async def proxy(
-    service: Annotated[str, Depends(_known_service)],
+    upstream: Annotated[Upstream, Depends(_known_service)],
     path: str,
     request: Request,
     services: Services,
     routes: Routes,
     settings: Settings,
 ) -> Response:
-    if not is_docs_path(path):
-        await _authorize(request, service, routes)
+    target = upstream.target(request.scope["path"])
+    if upstream.external:
+        _refuse_ambiguous(request.scope["path"])
+        await _authorize(request, upstream, target, routes, services)
+    elif not is_docs_path(path):
+        await _authorize(request, upstream, target, routes, services)
     query = request.scope["query_string"]
-    target = request.scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
+    target += f"?{query.decode('latin-1')}" if query else ""
     body = _request_body(request) if request.method in ("POST", "PUT", "PATCH", "DELETE") else None
+    name = upstream.name
     try:
         response = await services.forward(
-            service, request.method, target, _request_headers(request), body, _timeouts(settings)
+            upstream.app, request.method, target, _request_headers(request), body, _timeouts(settings)
         )
         if response is None:
-            log.warning("no live instance of %s", service)
-            raise Unavailable(
-                Text(
-                    f"服务 {service} 当前没有可用实例，请稍后再试",
-                    f"Service {service} has no live instance; try again shortly",
-                ),
-                code="no_live_instance",
-                headers={"Retry-After": "5"},
-            )
+            raise _no_live_instance(upstream)
         return await _answer(response)
     except UpstreamTimeout as exc:
         raise Problem(
-            Text(f"服务 {service} 响应超时", f"Service {service} timed out"), status=504, code="upstream_timeout"
+            Text(f"服务 {name.zh} 响应超时", f"Service {name.en} timed out"), status=504, code="upstream_timeout"
         ) from exc
     except UpstreamBroken as exc:
         raise Problem(
-            Text(f"服务 {service} 连接中断", f"Service {service} broke the connection"),
+            Text(f"服务 {name.zh} 连接中断", f"Service {name.en} broke the connection"),
             status=502,
             code="upstream_error",
         ) from exc

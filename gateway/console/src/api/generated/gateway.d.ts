@@ -1357,6 +1357,10 @@ export interface components {
             action: string;
             /** Key */
             key: string;
+            /** Name */
+            name?: {
+                [key: string]: string;
+            } | null;
         };
         /** Reader */
         Reader: {
