@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from registry.leases import LeaseStore, LeaseView, Summary
 from registry.model import Action, Status
+from registry.peers import PeerState
 from registry.settings import RegistrySettings
 
 router = APIRouter(tags=["dashboard"])
@@ -28,6 +29,15 @@ STATUS_LABELS = {
     Status.UNKNOWN: "未知 UNKNOWN",
 }
 ACTION_LABELS = {Action.ADDED: "注册 ADDED", Action.MODIFIED: "变更 MODIFIED", Action.DELETED: "下线 DELETED"}
+PEER_LABELS = {
+    "starting": ("启动中 starting", "STARTING"),
+    "ok": ("正常 available", "UP"),
+    "unreachable": ("不可达 unreachable", "DOWN"),
+    "refused": ("拒绝 refused", "OUT_OF_SERVICE"),
+    "self": ("本节点 this registry", "self"),
+}
+# Beyond this the instance list stops (the API has them all); a page of 10,000 rows helps nobody.
+MAX_INSTANCE_ROWS = 1000
 
 STYLE = """
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2rem;color:#222}
@@ -37,7 +47,7 @@ th,td{border:1px solid #ddd;padding:.35rem .6rem;text-align:left;vertical-align:
 th{background:#f4f6f8}.muted{color:#777}
 .s{display:inline-block;padding:0 .4rem;border-radius:3px;color:#fff;background:#888}
 .s-UP{background:#2e7d32}.s-DOWN{background:#c62828}.s-STARTING{background:#1565c0}
-.s-OUT_OF_SERVICE{background:#ef6c00}
+.s-OUT_OF_SERVICE{background:#ef6c00}.s-self{background:#546e7a}
 """
 
 
@@ -71,7 +81,7 @@ def _link(url: str | None) -> str:
     return _e(url)
 
 
-def _summary_table(summary: Summary, settings: RegistrySettings, zone: ZoneInfo) -> str:
+def _summary_table(summary: Summary, peers: list[PeerState], zone: ZoneInfo) -> str:
     if not summary.self_preservation:
         expiry = "开启 on"
     elif summary.lease_expiration_enabled:
@@ -88,10 +98,46 @@ def _summary_table(summary: Summary, settings: RegistrySettings, zone: ZoneInfo)
         ("预期续约客户端 Expected clients", summary.expected_clients),
         ("每分钟续约阈值 Renewal threshold", summary.renewal_threshold),
         ("上一分钟续约数 Renews last minute", summary.renews_last_minute),
-        ("对等节点 Peers", ", ".join(settings.peer_url_list) or "无 none"),
+        ("对等节点 Peers", _peer_counts(peers)),
+        ("内存 Memory (RSS)", _memory()),
     ]
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"
+
+
+def _peer_counts(peers: list[PeerState]) -> str:
+    others = [p for p in peers if p.state != "self"]
+    if not others:
+        return "无 none"
+    up = sum(p.state == "ok" for p in others)
+    return f"{len(others)} 个，可用 {up}，不可用 {len(others) - up} ({up}/{len(others)} available)"
+
+
+def _memory() -> str:
+    try:
+        pages = int(open("/proc/self/statm").read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return "—"
+    return f"{pages * 4096 / 1024 / 1024:.0f} MiB"
+
+
+def _peers_table(peers: list[PeerState], zone: ZoneInfo) -> str:
+    if not peers:
+        return '<p class="muted">未配置对等节点（peer_urls）No peers configured.</p>'
+    rows = []
+    for p in peers:
+        label, css = PEER_LABELS.get(p.state, (p.state, ""))
+        rows.append(
+            f"<tr><td>{_e(p.url)}</td><td><span class='s s-{_e(css)}'>{_e(label)}</span>"
+            f"{f' <span class=muted>{_e(p.detail)}</span>' if p.detail else ''}</td>"
+            f"<td>{_time(p.last_success_at or 0, zone)}</td>"
+            f"<td>{p.pending}</td><td>{p.sent}</td><td>{p.dropped}</td></tr>"
+        )
+    head = (
+        "<tr><th>节点 Peer</th><th>状态 State</th><th>最近成功 Last success</th><th>待复制 Pending</th>"
+        "<th>已复制 Replicated</th><th>已丢弃 Dropped</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
 
 
 def _apps_table(leases: list[LeaseView]) -> str:
@@ -108,11 +154,11 @@ def _apps_table(leases: list[LeaseView]) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _instances_table(leases: list[LeaseView], zone: ZoneInfo) -> str:
+def _instances_table(leases: list[LeaseView], now: int, zone: ZoneInfo) -> str:
     if not leases:
         return ""
     rows = []
-    for view in leases:
+    for view in leases[:MAX_INSTANCE_ROWS]:
         i = view.instance
         override = (
             f' <span class="muted">覆盖 override: {_e(i.overridden_status.value)}</span>'
@@ -124,16 +170,23 @@ def _instances_table(leases: list[LeaseView], zone: ZoneInfo) -> str:
             "<tr>"
             f"<td>{_e(i.app)}</td><td>{_e(i.instance_id)}</td><td>{_e(i.host_name)}</td>"
             f"<td>{_e(address)}</td><td>{_status(i.status)}{override}</td>"
-            f"<td>{_time(i.lease.registration_ts, zone)}</td><td>{_time(i.lease.last_renewal_ts, zone)}</td>"
+            f"<td>{_time(i.lease.registration_ts, zone)}</td><td>{_duration(now - i.lease.registration_ts)}</td>"
+            f"<td>{_time(i.lease.last_renewal_ts, zone)}</td><td>{_duration(now - i.lease.last_renewal_ts)}</td>"
             f"<td>{_time(view.expires_at, zone)}</td><td>{_link(i.health_check_url)}</td>"
             "</tr>"
         )
     head = (
         "<tr><th>应用 App</th><th>实例 ID Instance</th><th>主机 Host</th><th>地址 Address</th>"
-        "<th>状态 Status</th><th>注册时间 Registered</th><th>最后续约 Last renewal</th>"
-        "<th>租约到期 Lease expires</th><th>健康检查 Health check</th></tr>"
+        "<th>状态 Status</th><th>注册时间 Registered</th><th>租约时长 Lease age</th><th>最后续约 Last renewal</th>"
+        "<th>距上次续约 Since renewal</th><th>租约到期 Lease expires</th><th>健康检查 Health check</th></tr>"
     )
-    return f"<table>{head}{''.join(rows)}</table>"
+    more = (
+        f'<p class="muted">仅列出前 {MAX_INSTANCE_ROWS} 个，共 {len(leases)} 个；全部见 /eureka/apps '
+        f"(first {MAX_INSTANCE_ROWS} of {len(leases)} shown)</p>"
+        if len(leases) > MAX_INSTANCE_ROWS
+        else ""
+    )
+    return f"<table>{head}{''.join(rows)}</table>{more}"
 
 
 def _changes_table(summary: Summary, zone: ZoneInfo) -> str:
@@ -148,7 +201,7 @@ def _changes_table(summary: Summary, zone: ZoneInfo) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-def render_dashboard(store: LeaseStore, settings: RegistrySettings) -> str:
+def render_dashboard(store: LeaseStore, peers: list[PeerState], settings: RegistrySettings) -> str:
     zone = ZoneInfo(settings.timezone)
     summary = store.summary()
     leases = store.leases()
@@ -162,9 +215,10 @@ def render_dashboard(store: LeaseStore, settings: RegistrySettings) -> str:
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         f"{refresh}<title>HAMP 服务注册中心</title><style>{STYLE}</style></head><body>"
         "<h1>HAMP 服务注册中心 <span class='muted'>Service registry</span></h1>"
-        f"<h2>系统状态 System status</h2>{_summary_table(summary, settings, zone)}"
+        f"<h2>系统状态 System status</h2>{_summary_table(summary, peers, zone)}"
+        f"<h2>对等节点 Peers</h2>{_peers_table(peers, zone)}"
         f"<h2>已注册的应用 Applications</h2>{_apps_table(leases)}"
-        f"<h2>实例 Instances</h2>{_instances_table(leases, zone)}"
+        f"<h2>实例 Instances</h2>{_instances_table(leases, summary.now, zone)}"
         f"<h2>最近变更 Recent changes <span class='muted'>({retention} 秒内 last {retention} s)</span></h2>"
         f"{_changes_table(summary, zone)}"
         "<p class='muted'>Eureka API: <a href='/eureka/apps'>/eureka/apps</a> "
@@ -175,7 +229,8 @@ def render_dashboard(store: LeaseStore, settings: RegistrySettings) -> str:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def dashboard(request: Request) -> HTMLResponse:
-    html = render_dashboard(request.app.state.leases, request.app.state.settings)
+    state = request.app.state
+    html = render_dashboard(state.leases, state.cluster.peers.states(), state.settings)
     return HTMLResponse(
         html,
         headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},

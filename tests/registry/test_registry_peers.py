@@ -15,7 +15,7 @@ import pytest
 
 from shared.registry_client import RegistryClient
 from shared.settings import ServiceSettings
-from tests.registry.conftest import WRITER, LiveRegistry
+from tests.registry.conftest import PASSWORD, WRITER, LiveRegistry
 
 pytestmark = [
     pytest.mark.anyio,
@@ -90,6 +90,18 @@ async def test_a_write_on_one_node_reaches_every_node(cluster: list[LiveRegistry
     for node in cluster:
         states = [p.state for p in node.app.state.cluster.peers.states()]
         assert sorted(states) == ["ok", "ok", "self"], states
+    # The dashboard shows the peers and their health (never a password).
+    page = httpx.get(f"{a.base}/").text
+    assert "对等节点 Peers" in page and "2 个，可用 2，不可用 0" in page
+    assert page.count("正常 available") == 2 and "本节点 this registry" in page
+    assert b.plain_url in page and PASSWORD not in page
+    b.stop()
+    await eventually(lambda: "不可达 unreachable" in _after_a_write(a), within=5)
+
+
+def _after_a_write(node: LiveRegistry) -> str:
+    httpx.post(f"{node.plain_url}apps/DBS", json={"instance": instance("DBS", 2)}, headers=WRITER)
+    return httpx.get(f"{node.base}/").text
 
 
 class OmsSettings(ServiceSettings):

@@ -421,6 +421,9 @@ def test_dashboard_lists_apps_and_escapes(api: TestClient) -> None:
     html = page.text
     assert "服务注册中心" in html
     assert "OMS" in html and OMS_ID in html and "在线 UP" in html and "下线 DOWN" in html
+    # As Eureka's page: renewals in the last minute, self-preservation, peers, lease ages.
+    for shown in ("上一分钟续约数", "自我保护", "未配置对等节点", "租约时长 Lease age", "距上次续约", "内存"):
+        assert shown in html, shown
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'href="javascript' not in html
