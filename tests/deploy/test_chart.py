@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from gateway.auth.keys import SigningKey
+from gateway.settings import GatewaySettings
 from shared import components
 from shared.fieldcrypt import Keyring
 from shared.settings import ServiceSettings
@@ -192,6 +193,15 @@ def test_each_service_and_the_gateway_has_probes_resources_autoscaling_a_budget_
     config = of_kind(ha, "ConfigMap")["hamp"]["data"]
     peers = config["HAMP_REGISTRY_URLS"].split(",")
     assert peers == [f"http://hamp-registry-{i}.hamp-registry.hamp.svc:8761/eureka/" for i in range(3)]
+    assert config["HAMP_REGISTRY_PEER_URLS"] == config["HAMP_REGISTRY_URLS"]
+    # Writes to the registry need its password: the peers and every registered component hold it.
+    for workload in [registry, *of_kind(ha, "Deployment").values()]:
+        env = {e["name"]: e for e in pod_spec(workload)["containers"][0]["env"]}
+        ref = env["HAMP_REGISTRY_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "hamp-keys", "key": "registry-password"}, workload["metadata"]["name"]
+    # The example's external app is one the gateway accepts.
+    apps = GatewaySettings(external_apps=json.loads(config["HAMP_GATEWAY_EXTERNAL_APPS"])).external_apps
+    assert [(a.prefix, a.app) for a in apps] == [("lab", "LIS-SERVICE")]
     assert of_kind(ha, "Service")["hamp-registry"]["spec"]["clusterIP"] == "None"
 
 
@@ -327,6 +337,11 @@ def test_network_policies_admit_the_platform_and_refuse_everyone_else(ha: list[O
         assert admitted(policies, pod[name], registry, ports["registry"]), f"{name} -> registry"
     for outsider in (ingress_controller, stranger, other_release, other_namespace):
         assert not admitted(policies, outsider, registry, ports["registry"])
+    # The laboratory's Spring service (network.externalAppNamespaces) registers and is routed to, no more.
+    lab = Pod("lis", {"app": "lis-service"})
+    assert admitted(policies, lab, registry, ports["registry"])
+    assert admitted(policies, lab, gateway, ports["gateway"])
+    assert not any(admitted(policies, lab, pod[s], ports[s]) for s in components.SERVICES)
 
 
 def test_a_typo_or_a_bad_value_in_values_and_an_unknown_field_in_a_template_fail(tools: Path, tmp_path: Path) -> None:

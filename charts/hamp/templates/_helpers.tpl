@@ -172,6 +172,7 @@ The keys a registered component (a service or the gateway) holds. Argument: (dic
 {{- $keys := .root.Values.keys.secretName -}}
 - name: HAMP_SERVICE_SECRET
   {{- include "hamp.secretRef" (dict "name" $keys "key" "service-secret") | nindent 2 }}
+{{ include "hamp.registryPasswordEnv" .root }}
 - name: HAMP_AUDIT_KEY
   {{- include "hamp.secretRef" (dict "name" $keys "key" "audit-key") | nindent 2 }}
 {{- if .personalData }}
@@ -183,6 +184,19 @@ The keys a registered component (a service or the gateway) holds. Argument: (dic
   {{- include "hamp.secretRef" .passwordSecret | nindent 2 }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* The registry's password: its peers and every registered component write to it only with it. */}}
+{{- define "hamp.registryPasswordEnv" -}}
+- name: HAMP_REGISTRY_PASSWORD
+  {{- include "hamp.secretRef" (dict "name" .Values.keys.secretName "key" "registry-password") | nindent 2 }}
+{{- end -}}
+
+{{/* The registry itself also accepts the password being replaced, while it is rotated (docs/helm.md). */}}
+{{- define "hamp.registryServerEnv" -}}
+{{ include "hamp.registryPasswordEnv" . }}
+- name: HAMP_REGISTRY_PREVIOUS_PASSWORD
+  {{- include "hamp.secretRef" (dict "name" .Values.keys.secretName "key" "registry-previous-password" "optional" true) | nindent 2 }}
 {{- end -}}
 
 {{/* What a Job that reads or writes the data needs: the audit key and the field keys, nothing else. */}}
@@ -427,6 +441,14 @@ spec:
       - {key: app.kubernetes.io/name, operator: In, values: [hamp]}
       - {key: app.kubernetes.io/instance, operator: In, values: [{{ .release | quote }}]}
       - {key: app.kubernetes.io/component, operator: In, values: {{ .components | toJson }}}
+{{- end -}}
+{{/* Namespaces of the hospital's own apps (Spring services …) that register and are routed by the gateway. */}}
+{{- define "hamp.externalAppsFrom" -}}
+{{- range .Values.network.externalAppNamespaces }}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ . }}
+{{- end }}
 {{- end -}}
 {{- define "hamp.metricsFrom" -}}
 {{- range .Values.network.metricsNamespaces }}
