@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.dashboard import router as dashboard_router
+from registry.eureka.router import NoCredentials, refuse_without_credentials
 from registry.eureka.router import router as eureka_router
 from registry.eviction import leases_part
 from registry.peers import NODE_HEADER
@@ -49,4 +50,5 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
 
     app.add_middleware(NodeHeader)
+    app.add_exception_handler(NoCredentials, refuse_without_credentials)
     return app
