@@ -10,7 +10,7 @@
 #   Redis Sentinel: master, replica, three sentinels (.ci/redis.sh);
 #   MinIO (.ci/minio.sh; `.ci/minio.sh build` first on a new machine);
 #   Elasticsearch (.ci/elasticsearch.sh), the logs' destination;
-#   `hamp migrate` once (the chart's pre-install/pre-upgrade Job), then one registry, two instances
+#   `hamp migrate` once (the chart's pre-install/pre-upgrade Job), then three registry peers, two instances
 #   of each of the seven services, two gateways, and one address in front of both gateways (a
 #   round-robin TCP balancer standing in for the Ingress).
 # HAMP_* variables already in the environment are passed on to every process (e.g. a known
@@ -58,7 +58,7 @@ stop_all() {
   stop_pids balancer
   stop_pids "${gateways[@]}"
   stop_pids "${services[@]}"
-  stop_pids registry
+  stop_pids registry-1 registry-2 registry-3
   [ -d "$dir/elasticsearch" ] && "$root/.ci/elasticsearch.sh" stop "$dir/elasticsearch" || true
   [ -d "$dir/minio" ] && "$root/.ci/minio.sh" stop "$dir/minio" || true
   [ -d "$dir/redis" ] && "$root/.ci/redis.sh" stop "$dir/redis" || true
@@ -126,7 +126,8 @@ make_secrets() { # what the chart takes from existing Secrets, made once per DIR
 common_env() { # the variables every pod of the chart gets (ConfigMap + Secrets)
   export HAMP_LOG_TO_FILE=false HAMP_LOG_TO_STDOUT=true PYTHONUNBUFFERED=1
   export HAMP_MIGRATE_ON_START=false  # the migration Job ran
-  export HAMP_REGISTRY_URLS="http://127.0.0.1:$registry_port/eureka/"
+  # Every component lists the three peers (as the chart's StatefulSet), each peer all three (it finds itself).
+  export HAMP_REGISTRY_URLS="$registry_urls" HAMP_REGISTRY_PEER_URLS="$registry_urls"
   export HAMP_JWKS_URL="$console_url/api/auth/jwks"
   export HAMP_REDIS_SENTINELS="$redis_sentinels" HAMP_REDIS_MASTER_NAME=hamp HAMP_REDIS_PASSWORD="$redis_password"
   export HAMP_STORAGE_URL="$storage_url"
@@ -216,7 +217,7 @@ wait_ready() { # ID...: each answers its readiness probe
   local id probe
   for id in "$@"; do
     probe=/health/ready
-    [ "$id" = registry ] && probe=/health
+    [[ $id == registry-* ]] && probe=/health
     if ! wait_http "http://127.0.0.1:$(cat "$dir/run/$id.port")$probe" 120 "$(cat "$dir/run/$id.pid")"; then
       say "$id did not become ready; the end of $dir/logs/$id.log:"
       tail -n 30 "$dir/logs/$id.log" >&2 || true
@@ -225,11 +226,13 @@ wait_ready() { # ID...: each answers its readiness probe
   done
 }
 
-registered() { # APP COUNT: the registry lists COUNT instances of APP up
-  local seen
-  seen=$(curl -sf -H 'Accept: application/json' "http://127.0.0.1:$registry_port/eureka/apps/$1" |
-    grep -o '"status": *"UP"' | wc -l) || return 1
-  [ "$seen" -ge "$2" ]
+registered() { # APP COUNT: every registry peer lists COUNT instances of APP up (replicated)
+  local seen port
+  for port in "${registry_ports[@]}"; do
+    seen=$(curl -sf -H 'Accept: application/json' "http://127.0.0.1:$port/eureka/apps/$1" |
+      grep -o '"status": *"UP"' | wc -l) || return 1
+    [ "$seen" -ge "$2" ] || return 1
+  done
 }
 
 balancer() { # PORT BACKEND-PORT...: round robin per connection, skipping a backend that refuses
@@ -283,12 +286,15 @@ start() {
   trap '[ "$started" = yes ] || { say "start failed or interrupted: stopping what was started"; stop_all; }' EXIT
   trap 'exit 130' INT TERM
   SECONDS=0
-  local count=$((2 + 2 + 1 + 1 + 1 + INSTANCES * (${#SERVICES[@]} + 1) + 1))
+  local count=$((2 + 2 + 1 + 1 + 3 + INSTANCES * (${#SERVICES[@]} + 1) + 1))
   read -r -a ports <<<"$(free_ports $count)"
   local redis_port=${ports[0]} primary_port=${ports[1]} replica_port=${ports[2]} minio_port=${ports[3]}
   local minio_console=${ports[4]} es_port=${ports[5]}
-  registry_port=${ports[6]}
-  local balancer_port=${ports[7]} next=8
+  registry_ports=("${ports[@]:6:3}")
+  registry_port=${registry_ports[0]}
+  registry_urls=$(printf 'http://127.0.0.1:%s/eureka/,' "${registry_ports[@]}")
+  registry_urls=${registry_urls%,}
+  local balancer_port=${ports[9]} next=10
   console_url="http://127.0.0.1:$balancer_port"
 
   # Elasticsearch takes longest: it starts first and is waited for just before the components.
@@ -338,10 +344,10 @@ start() {
   export HAMP_LOG_ELASTICSEARCH_URL=$elasticsearch_url HAMP_LOG_ELASTICSEARCH_USERNAME=hamp
   export HAMP_LOG_ELASTICSEARCH_PASSWORD="$(cat "$dir/secrets/elastic-password")"
 
-  say "registry, then ${INSTANCES} instances of each service"
-  pod registry "" "$registry_port"
-  launch registry
-  wait_ready registry
+  say "three registry peers, then ${INSTANCES} instances of each service"
+  for i in 1 2 3; do pod registry "$i" "${registry_ports[$((i - 1))]}"; done
+  launch registry-1 registry-2 registry-3
+  wait_ready registry-1 registry-2 registry-3
   local i ids=()
   for name in "${SERVICES[@]}"; do
     for i in $(seq 1 $INSTANCES); do
@@ -355,7 +361,7 @@ start() {
   for name in "${SERVICES[@]}"; do
     for _ in $(seq 1 200); do registered "${name^^}" "$INSTANCES" && break; sleep 0.2; done
     registered "${name^^}" "$INSTANCES" || {
-      say "the registry does not list $INSTANCES instances of $name:"
+      say "a registry peer does not list $INSTANCES instances of $name:"
       curl -s -H 'Accept: application/json' "http://127.0.0.1:$registry_port/eureka/apps/${name^^}" >&2
       tail -n 5 "$dir/logs/$name"-*.log >&2
       return 1
@@ -403,6 +409,7 @@ start() {
   {
     echo "console_url=$console_url"
     echo "registry_url=http://127.0.0.1:$registry_port"
+    echo "registry_urls=$registry_urls"
     echo "primary_url=$primary_url"
     echo "replica_url=$replica_url"
     echo "redis_sentinels=$redis_sentinels"

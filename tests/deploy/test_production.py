@@ -301,6 +301,26 @@ def test_log_records_of_a_request_reach_elasticsearch(production: Production, fl
     assert not [h for h in hits if ADMIN_PASSWORD in str(h)]
 
 
+def test_every_registry_peer_lists_every_instance_and_two_serve_without_the_first(production: Production) -> None:
+    """Each instance registered with the first peer; replication put it on all three. With the first
+    killed, the other two still list every instance and a gateway finds services through them."""
+
+    def listed(peer: str) -> set[str]:
+        apps = httpx2.get(production.url(peer) + "/eureka/apps/", headers={"Accept": "application/json"}, timeout=10)
+        return {i["instanceId"] for a in apps.json()["applications"]["application"] for i in a["instance"]}
+
+    wait_for(lambda: listed("registry-2") == listed("registry-1") == listed("registry-3"), timeout=10)
+    everyone = listed("registry-1")
+    assert {i.split(":")[1] for i in everyone} >= {"gateway", "oms", "hms", "tms", "dbs", "dms", "sms", "pms"}
+    os.kill(production.pid("registry-1"), signal.SIGKILL)
+    wait_for(lambda: not _running(production.pid("registry-1")), timeout=10)
+    assert listed("registry-2") == listed("registry-3") == everyone
+    with httpx2.Client(base_url=production.console, timeout=30) as http:
+        token = http.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}).json()
+        answer = http.get("/api/dbs/departments", headers={"Authorization": f"Bearer {token['access_token']}"})
+        assert answer.status_code == 200, answer.text
+
+
 def test_the_flow_times_side_by_side(flow: Flow) -> None:
     line = ", ".join(f"{profile} {seconds:.1f} s" for profile, seconds in sorted(SECONDS.items()))
     print(f"\noutpatient flow: {line}")

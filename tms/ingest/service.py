@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utcnow
@@ -41,11 +43,15 @@ class Moved(Exception):
 
 
 async def ensure_cursors(session: AsyncSession, sources: Sequence[str]) -> None:
+    """A cursor per source, made by whichever instance starts first: two tms replicas starting
+    together on an empty database (a first install) both find none, and the second's insert is
+    refused by the primary key, which means the cursor is there."""
     known = set((await session.execute(select(FeedCursor.source))).scalars())
     for source in sources:
         if source not in known:
-            session.add(FeedCursor(source=source))
-    await session.flush()
+            with suppress(IntegrityError):
+                async with session.begin_nested():
+                    session.add(FeedCursor(source=source))
 
 
 async def cursor(session: AsyncSession, source: str) -> int:
