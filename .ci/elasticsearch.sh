@@ -24,6 +24,8 @@ user=elastic
 password=${ELASTIC_PASSWORD:-hamp-test-secret}
 
 say() { echo "elasticsearch.sh: $*" >&2; }
+# shellcheck source=.ci/central.sh
+. "$(dirname "$0")/central.sh"
 
 gone() { # PID: exited (a zombie may wait a while to be reaped)
   local stat
@@ -33,22 +35,8 @@ gone() { # PID: exited (a zombie may wait a while to be reaped)
 
 build() {
   [ -x "$home/bin/elasticsearch" ] && return 0
-  local zip=$cache/elasticsearch-$version.zip expected
-  mkdir -p "$cache"
-  if [ ! -f "$zip" ]; then
-    curl -sfSL --retry 3 -o "$zip.part" "$base/elasticsearch-$version.zip"
-    mv "$zip.part" "$zip"
-  fi
-  if [ "$version" = 8.19.21 ]; then
-    expected=$pinned_sha512
-  else
-    expected=$(curl -sfSL --retry 3 "$base/elasticsearch-$version.zip.sha512" | cut -c1-128)
-  fi
-  if ! echo "$expected  $zip" | sha512sum -c --status; then
-    say "checksum mismatch for $zip (expected sha512 $expected); removed"
-    rm -f "$zip"
-    exit 1
-  fi
+  local zip=$cache/elasticsearch-$version.zip
+  central_get "$base/elasticsearch-$version.zip" "$zip" "$([ "$version" = 8.19.21 ] && echo "$pinned_sha512")" || exit 1
   rm -rf "$home.part"
   mkdir -p "$home.part"
   unzip -q "$zip" -d "$home.part"

@@ -22,6 +22,8 @@ maven_home=$cache/maven/apache-maven-$maven_version
 maven_base=https://repo1.maven.org/maven2/org/apache/maven/apache-maven/$maven_version
 
 say() { echo "spring.sh: $*" >&2; }
+# shellcheck source=.ci/central.sh
+. "$(dirname "$0")/central.sh"
 
 java_home() {
   if [ -n "${SPRING_JAVA_HOME:-}" ]; then echo "$SPRING_JAVA_HOME"; return; fi
@@ -35,22 +37,9 @@ java_home() {
 
 maven() {
   [ -x "$maven_home/bin/mvn" ] && return 0
-  local tgz=$cache/maven/apache-maven-$maven_version-bin.tar.gz expected
-  mkdir -p "$cache/maven"
-  if [ ! -f "$tgz" ]; then
-    curl -sfSL --retry 3 -o "$tgz.part" "$maven_base/apache-maven-$maven_version-bin.tar.gz"
-    mv "$tgz.part" "$tgz"
-  fi
-  if [ "$maven_version" = 3.9.16 ]; then
-    expected=$pinned_sha512
-  else
-    expected=$(curl -sfSL --retry 3 "$maven_base/apache-maven-$maven_version-bin.tar.gz.sha512" | cut -c1-128)
-  fi
-  if ! echo "$expected  $tgz" | sha512sum -c --status; then
-    say "checksum mismatch for $tgz (expected sha512 $expected); removed"
-    rm -f "$tgz"
-    exit 1
-  fi
+  local tgz=$cache/maven/apache-maven-$maven_version-bin.tar.gz
+  central_get "$maven_base/apache-maven-$maven_version-bin.tar.gz" "$tgz" \
+    "$([ "$maven_version" = 3.9.16 ] && echo "$pinned_sha512")" || exit 1
   rm -rf "$maven_home.part"
   mkdir -p "$maven_home.part"
   tar -xzf "$tgz" -C "$maven_home.part" --strip-components=1
