@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
@@ -27,7 +28,7 @@ from gateway.proxy.upstreams import Upstream
 from gateway.settings import GatewaySettings
 from gateway.state import Routes, Services, Settings, Upstreams
 from shared.api_docs import is_docs_path
-from shared.auth import current_principal, require_permission
+from shared.auth import Principal, current_principal, require_permission
 from shared.context import current_request_id
 from shared.errors import NotFound, Problem, Unavailable
 from shared.i18n import Text
@@ -51,14 +52,17 @@ HOP_BY_HOP = frozenset(
         b"host",
     }
 )
-# Set by the gateway itself, never passed on from the caller or the service.
-OURS = frozenset({b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
+# Set by the gateway itself, never passed on from the caller or the service. An external app, which
+# may not read the token, is told who the caller is by x-hamp-user(-id): a caller's own copy would lie.
+OURS = frozenset(
+    {b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-hamp-user", b"x-hamp-user-id"}
+)
 # Answers up to this size are read whole and sent in one piece; StreamingResponse starts a task
 # per answer to watch for a disconnect, which costs more than the copy.
 WHOLE_UP_TO = 256 * 1024
 
 
-def _request_headers(request: Request) -> list[tuple[str, str]]:
+def _request_headers(request: Request, caller: Principal | None) -> list[tuple[str, str]]:
     # ASGI servers give header names in lower case.
     raw = request.scope["headers"]
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if k not in HOP_BY_HOP and k not in OURS]
@@ -72,6 +76,8 @@ def _request_headers(request: Request) -> list[tuple[str, str]]:
         ("x-forwarded-proto", request.scope.get("scheme", "http")),
         ("x-forwarded-host", request.headers.get("host", "")),
     ]
+    if caller is not None:
+        headers += [("x-hamp-user-id", str(caller.user_id)), ("x-hamp-user", quote(caller.username, safe="@._-"))]
     return headers
 
 
@@ -96,7 +102,9 @@ async def _answer(response: Forwarded) -> Response:
     return answer
 
 
-async def _authorize(request: Request, upstream: Upstream, target: str, routes: Routes, services: Services) -> None:
+async def _authorize(
+    request: Request, upstream: Upstream, target: str, routes: Routes, services: Services
+) -> Principal:
     """The same permission the service will check, checked first here: a caller without it
     never reaches the service, and a module the caller has nothing in is refused even when it
     is not running (403, not 503). An external app may check nothing itself: its own permission
@@ -121,6 +129,7 @@ async def _authorize(request: Request, upstream: Upstream, target: str, routes: 
     route = find_route(known, request.method, _route_path(target) if upstream.external else target) if known else None
     if route is not None and route.permission:
         require_permission(principal, route.permission)
+    return principal
 
 
 def _route_path(target: str) -> str:
@@ -177,9 +186,10 @@ async def proxy(
     settings: Settings,
 ) -> Response:
     target = upstream.target(request.scope["path"])
+    caller = None
     if upstream.external:
         _refuse_ambiguous(request.scope["path"])
-        await _authorize(request, upstream, target, routes, services)
+        caller = await _authorize(request, upstream, target, routes, services)
     elif not is_docs_path(path):
         await _authorize(request, upstream, target, routes, services)
     query = request.scope["query_string"]
@@ -188,7 +198,7 @@ async def proxy(
     name = upstream.name
     try:
         response = await services.forward(
-            upstream.app, request.method, target, _request_headers(request), body, _timeouts(settings)
+            upstream.app, request.method, target, _request_headers(request, caller), body, _timeouts(settings)
         )
         if response is None:
             raise _no_live_instance(upstream)

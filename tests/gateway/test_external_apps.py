@@ -72,6 +72,7 @@ class StandIn:
             "query": request.url.query,
             "authorization": bool(request.headers.get("authorization")),
             "request_id": request.headers.get("x-request-id"),
+            "user": request.headers.get("x-hamp-user"),
         }
         self.seen.append(seen)
         return JSONResponse(seen)
@@ -149,7 +150,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
 def test_a_caller_with_the_apps_permission_reaches_it_with_the_prefix_stripped(fleet: Fleet) -> None:
     user = fleet.user("lab:app:access")
-    answer = fleet.get("/api/lab/ping?x=1", user, **{"X-Request-ID": "req-ext-1"})
+    # A caller claiming to be someone else: the app is told who the token says.
+    answer = fleet.get("/api/lab/ping?x=1", user, **{"X-Request-ID": "req-ext-1", "X-Hamp-User": "admin"})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
         "method": "GET",
@@ -157,6 +159,7 @@ def test_a_caller_with_the_apps_permission_reaches_it_with_the_prefix_stripped(f
         "query": "x=1",
         "authorization": True,
         "request_id": "req-ext-1",
+        "user": user.username,
     }
     assert answer.headers["x-request-id"] == "req-ext-1"
     # strip_prefix false: the app is asked the gateway's own path; no document (404) means only the
@@ -283,6 +286,7 @@ def test_a_spring_boot_app_is_routed_with_its_springdoc_permissions(spring_fleet
     answer = spring_fleet.get("/api/lab/results/42", reader)
     assert answer.status_code == 200, answer.text
     assert answer.json()["id"] == "42"
+    assert answer.json()["caller"] == reader.username  # X-Hamp-User, set by the gateway
     assert (answer.json()["test"], answer.json()["unit"]) == ("GLU", "mmol/L")
     order = {"patientId": "P1", "test": "GLU"}
     refused = gw.request("POST", "/api/lab/orders", reader.access, json=order)
