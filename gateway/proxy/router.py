@@ -62,7 +62,7 @@ OURS = frozenset(
 WHOLE_UP_TO = 256 * 1024
 
 
-def _request_headers(request: Request, caller: Principal | None) -> list[tuple[str, str]]:
+def _request_headers(request: Request, caller: Principal | None = None) -> list[tuple[str, str]]:
     # ASGI servers give header names in lower case.
     raw = request.scope["headers"]
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if k not in HOP_BY_HOP and k not in OURS]
