@@ -20,8 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import gateway.main
-from gateway.proxy.upstreams import GATEWAY_PATHS
-from gateway.settings import GatewaySettings
+from gateway.settings import GATEWAY_PATHS, GatewaySettings
 from tests.gateway.inprocess import in_process_gateway
 from tests.registry.conftest import LiveRegistry
 from tests.security.conftest import ISOLATED, InProcessGateway, User
