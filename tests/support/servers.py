@@ -7,7 +7,6 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -19,6 +18,7 @@ import httpx2
 import pytest
 
 from shared import components
+from tests.support import launcher
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -56,10 +56,13 @@ def free_port() -> int:
     raise RuntimeError("no free loopback port")
 
 
-def wait_http(url: str, timeout: float = 60.0, status: int = 200) -> None:
+def wait_http(url: str, timeout: float = 60.0, status: int = 200, process: launcher.Forked | None = None) -> None:
+    """Until `url` answers `status`; with `process`, no longer than that process lives."""
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"exited ({process.returncode}) before {url} answered")
         try:
             answer = httpx2.get(url, timeout=2)
             if answer.status_code == status:
@@ -79,35 +82,39 @@ class Component:
     port: int
     env: dict[str, str]
     log: Path
-    process: subprocess.Popen | None = field(default=None, repr=False)
+    process: launcher.Forked | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, wait: bool = True) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "shared.cli", "run", self.name, "--port", str(self.port)],
-                env=self.env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
+        # Forked from the session's launcher, which imported the code once (tests/support/launcher.py).
+        self.process = launcher.fork(self.name, self.port, self.env, self.log)
         if wait:
-            probe = "/health" if self.name == "registry" else "/health/ready"
-            try:
-                wait_http(self.url + probe)
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited ({self.process.returncode}); another server answered")
-            except (TimeoutError, RuntimeError):
-                print(self.log.read_text(errors="replace")[-3000:])
-                raise
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        assert self.process is not None
+        probe = "/health" if self.name == "registry" else "/health/ready"
+        try:
+            wait_http(self.url + probe, process=self.process)
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}); another server answered")
+        except (TimeoutError, RuntimeError):
+            print(f"== {self.name}", self.log.read_text(errors="replace")[-3000:], sep="\n")
+            raise
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.signal(sig)
+        self.wait_stopped()
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(sig)
+
+    def wait_stopped(self) -> None:
+        if self.process:
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
@@ -176,6 +183,10 @@ def running_platform(
         HAMP_GATEWAY_API_RATE_PER_SECOND="100000",
         HAMP_GATEWAY_API_BURST="100000",
         HAMP_GATEWAY_LOGIN_RATE_PER_IP_PER_MINUTE="100000",
+        # An instance that refused connections (stopped or killed by a test, then started again on its
+        # port) is tried again after 2 s rather than the production 10: the same breaker, on the
+        # test-speed clock of the 1 s renewals and 3 s leases above.
+        HAMP_GATEWAY_BREAKER_OPEN_SECONDS="2",
         HAMP_GATEWAY_SUPERADMIN_PASSWORD=password,
         # Two-step login is tested on its own (tests/e2e/test_console_second_factor.py).
         HAMP_GATEWAY_TOTP_REQUIRED_PERMISSIONS="[]",
@@ -189,9 +200,17 @@ def running_platform(
     }
     started: list[Component] = []
     try:
-        for component in running.values():
-            component.start()
-            started.append(component)
+        # The registry first, then the rest together, as `hamp up` starts them: none needs another
+        # to start (the gateway finds the services, and they its keys, when they need them).
+        for wave in (
+            [c for c in running.values() if c.name == "registry"],
+            [c for c in running.values() if c.name != "registry"],
+        ):
+            for component in wave:
+                component.start(wait=False)
+                started.append(component)
+            for component in wave:
+                component.wait_ready()
         # The gateway discovers the services through the registry; wait until it routes to each.
         for name in running:
             if name in components.SERVICES:
@@ -203,5 +222,14 @@ def running_platform(
                     raise
         yield running
     finally:
-        for component in reversed(started):
-            component.stop()
+        # As `hamp up` stops them: the gateway first (nothing new comes in), then the services
+        # together, the registry last (the others cancel their leases there as they stop).
+        for wave in (
+            [c for c in started if c.name == "gateway"],
+            [c for c in started if c.name not in ("gateway", "registry")],
+            [c for c in started if c.name == "registry"],
+        ):
+            for component in wave:
+                component.signal()
+            for component in wave:
+                component.wait_stopped()
