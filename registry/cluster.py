@@ -102,6 +102,8 @@ class Cluster:
                 return Result(200 if done else 404)
 
     def _pass_on(self, operation: Operation, app: str, instance_id: str) -> None:
+        if not self.peers.nodes:
+            return  # a registry alone: no snapshot made on every heartbeat
         # What is stored, not what was sent: the status as resolved here, the override kept here.
         info = self.store.instance(app, instance_id)
         if info is not None:
