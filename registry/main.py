@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.dashboard import router as dashboard_router
+from registry.eureka.heartbeat import Heartbeats
 from registry.eureka.router import NoCredentials, refuse_without_credentials
 from registry.eureka.router import router as eureka_router
 from registry.eviction import leases_part
@@ -49,6 +50,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         api_prefix="/eureka",
     )
 
+    app.add_middleware(Heartbeats)  # outside the platform's middlewares: a heartbeat skips them
     app.add_middleware(NodeHeader)
     app.add_exception_handler(NoCredentials, refuse_without_credentials)
     return app

@@ -2,7 +2,8 @@
 
 These are Eureka's protocol endpoints, so they answer with Eureka's status codes and bodies
 (empty 404s, 400 with a text body), not problem+json. Reads are XML unless the Accept header
-contains "json", and gzipped when Accept-Encoding contains "gzip".
+contains "json", and gzipped when Accept-Encoding contains "gzip". The heartbeat
+(`PUT /eureka/apps/{APP}/{id}`) is answered before the framework, in heartbeat.py.
 """
 
 from __future__ import annotations
@@ -144,19 +145,6 @@ async def _read_body(request: Request, limit: int = MAX_REGISTRATION_BYTES) -> b
         if len(body) > limit:
             return None
     return bytes(body)
-
-
-# First: the heartbeat is most of what a registry serves, and routes are matched in order.
-@router.put("/apps/{app}/{instance_id}", dependencies=WRITER)
-async def renew(app: str, instance_id: str, request: Request) -> Response:
-    """Heartbeat: 200, or 404 so the client registers again. The `status` parameter is
-    ignored, as in Eureka."""
-    try:
-        last_dirty = _timestamp(request)
-    except ValueError:
-        return _bad_request("Invalid lastDirtyTimestamp")
-    ok = _cluster(request).renew(app, instance_id, last_dirty, replicated=_replicated(request))
-    return Response(status_code=200 if ok else 404)
 
 
 @router.post("/apps/{app}", status_code=204, dependencies=WRITER)
