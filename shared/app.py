@@ -85,6 +85,11 @@ def create_app(
     return app
 
 
+async def ready_checks(app: FastAPI) -> dict[str, bool]:
+    """What /health/ready reports, by check: the database answers, tokens can be checked, …"""
+    return {name: await check() for name, check in app.state.ready_checks}
+
+
 def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
@@ -94,7 +99,7 @@ def _health_router() -> APIRouter:
 
     @router.get("/health/ready", include_in_schema=False)
     async def ready(request: Request) -> JSONResponse:
-        checks = {name: await check() for name, check in request.app.state.ready_checks}
+        checks = await ready_checks(request.app)
         up = all(checks.values())
         states = {k: "UP" if v else "DOWN" for k, v in checks.items()}
         warnings = {}
@@ -252,13 +257,58 @@ def registry_part(settings: ServiceSettings, *, discover: bool = False) -> Lifes
 
         client = RegistryClient(settings, discover=discover)
         app.state.registry = client
-        await client.start()
+        # UP once it serves (announce_part): nobody routes here while the rest starts.
+        await client.start(status="STARTING")
         try:
             yield
         finally:
             await client.stop()
 
     return part
+
+
+ANNOUNCE_POLL_SECONDS = 0.2
+ANNOUNCED = "registry"
+
+
+def announce_part(settings: ServiceSettings) -> LifespanPart:
+    """Registered STARTING, an instance says UP once it listens and every readiness check passes
+    (its database answers; without Redis, its first copy of the gateway's revocations came). So
+    no request is routed to an instance that would refuse it with 503, nor to one not listening
+    yet, and `hamp up`'s "ready" (every /health/ready) means a user's first request is taken."""
+
+    @asynccontextmanager
+    async def part(app: FastAPI) -> AsyncIterator[None]:
+        registry = app.state.registry
+        task = None
+        if registry is not None:
+            # Ready once UP was said too: whoever waits for /health/ready finds it routed to.
+            app.state.ready_checks.append((ANNOUNCED, registry.announced))
+            task = asyncio.create_task(_up_when_ready(app, settings), name="announce")
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    return part
+
+
+async def _up_when_ready(app: FastAPI, settings: ServiceSettings) -> None:
+    # The lifespan ends before the server binds its port: wait until a connection is taken.
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0") else "::1" if settings.host == "::" else settings.host
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, settings.port)
+            writer.close()
+            if all(up for name, up in (await ready_checks(app)).items() if name != ANNOUNCED):
+                break
+        except OSError:
+            pass
+        await asyncio.sleep(ANNOUNCE_POLL_SECONDS)
+    await app.state.registry.up()
 
 
 def _service_client(settings: ServiceSettings, registry: Any, breaker_open_seconds: float = 10.0) -> ServiceClient:
@@ -336,6 +386,7 @@ def revocation_part(settings: ServiceSettings) -> LifespanPart:
 
         mirror = RevocationMirror(fetch, settings.revocation_max_age_seconds)
         app.state.verifier.checks.append(mirror.check)
+        app.state.ready_checks.append(("revocations", mirror.fresh))
         poller = asyncio.create_task(mirror.run(settings.revocation_poll_seconds), name="revocations")
         try:
             yield
@@ -375,6 +426,7 @@ def create_service_app(
         services or service_client_part(settings),
         *([] if own_revocations else [revocation_part(settings)]),
         *after_registry,
+        announce_part(settings),
     ]
     app = create_app(settings, title=title, routers=routers, parts=parts)
     app.add_exception_handler(KeyValueUnavailable, _security_store_unavailable)

@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("up", help="start the whole platform on this machine and supervise it")
-    p.add_argument("--only", nargs="*", help="start only these components (the registry always starts)")
+    p.add_argument("--only", nargs="*", help="start only these components (the registry and the gateway always start)")
     p.set_defaults(func=_up)
 
     p = commands.add_parser("run", help="run one component in the foreground")

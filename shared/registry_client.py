@@ -12,6 +12,11 @@ fetch the registry delta) runs as an asyncio task on the service's own loop, whi
 cancels before it cancels the lease. This touches two private names of py-eureka-client
 0.13 (``_EurekaClient__heartbeat_timer``/``__heartbeat`` and ``__applications`` for reading
 the last fetch without the library's un-awaited refetch); tests/registry fails if they change.
+
+A second: the library always registers UP — at start, and when its heartbeat re-registers. A
+service registers STARTING instead and says UP once it can serve (``up()``, from
+shared.app.announce_part), as Eureka's own clients do: the gateway and the other services route
+only to UP instances, so none is sent a request before it listens and can check a token.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from io import BytesIO
 from urllib.error import HTTPError, URLError
 
 import httpx
-from py_eureka_client import eureka_client, http_client
+from py_eureka_client import INSTANCE_STATUS_UNKNOWN, INSTANCE_STATUS_UP, eureka_client, http_client
 from py_eureka_client import logger as eureka_logger
 
 from shared.registry_auth import urls_with_credentials
@@ -38,6 +43,15 @@ from shared.settings import ServiceSettings
 log = logging.getLogger("hamp.registry_client")
 
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+
+
+class _Client(eureka_client.EurekaClient):
+    """py-eureka-client's client, registering with the status the service is in rather than UP."""
+
+    status = INSTANCE_STATUS_UP
+
+    async def register(self, status: str | None = None, overriddenstatus: str = INSTANCE_STATUS_UNKNOWN) -> None:
+        await super().register(status or self.status, overriddenstatus)
 
 
 @dataclass(frozen=True)
@@ -117,15 +131,16 @@ class RegistryClient:
         self._discover = discover
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout
-        self._client: eureka_client.EurekaClient | None = None
+        self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._next_refresh = 0.0
         self.instance_id = ""
 
-    async def start(self) -> None:
-        """Register as settings.app_name. Waits at most `start_timeout` for the first
-        registration (and first registry fetch); when no registry answers by then, start
-        returns and the heartbeat keeps trying. Never raises for an absent registry."""
+    async def start(self, status: str = INSTANCE_STATUS_UP) -> None:
+        """Register as settings.app_name, with this status (STARTING until `up()`). Waits at most
+        `start_timeout` for the first registration (and first registry fetch); when no registry
+        answers by then, start returns and the heartbeat keeps trying. Never raises for an
+        absent registry."""
         settings = self._settings
         if self._task is not None:
             return  # already started
@@ -140,7 +155,7 @@ class RegistryClient:
         host = announced_host(settings)
         ip = await _ip_of(host)
         self.instance_id = f"{host}:{settings.component}:{settings.port}"
-        client = eureka_client.EurekaClient(
+        client = _Client(
             eureka_server=",".join(urls),
             app_name=settings.app_name,
             instance_id=self.instance_id,
@@ -157,6 +172,7 @@ class RegistryClient:
             metadata={"component": settings.component},
         )
         client._EurekaClient__heartbeat_timer = _NoThread()  # type: ignore[attr-defined]  # private: no public way
+        client.status = status
         self._client = client
         first_round = asyncio.Event()
         self._task = asyncio.create_task(self._run(client, first_round), name=f"registry-{settings.component}")
@@ -185,6 +201,20 @@ class RegistryClient:
                 await client._EurekaClient__heartbeat()  # type: ignore[attr-defined]  # private: no public way
             except Exception:
                 log.exception("registry heartbeat failed")
+
+    async def up(self) -> None:
+        """Say UP (registered STARTING): others route here from their next registry fetch. When
+        no registry answers, the heartbeat's next registration says it."""
+        client = self._client
+        if client is None or client.status == INSTANCE_STATUS_UP:
+            return
+        client.status = INSTANCE_STATUS_UP
+        await client.register()
+        log.info("%s is UP in the registry", self.instance_id)
+
+    async def announced(self) -> bool:
+        """A readiness check: UP was said (registered STARTING until then), or nothing registers."""
+        return self._client is None or self._client.status == INSTANCE_STATUS_UP
 
     async def stop(self) -> None:
         """Stop the heartbeat, then mark the instance DOWN and cancel its lease (best effort,

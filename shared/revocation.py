@@ -137,6 +137,10 @@ class RevocationMirror:
     def _fresh(self) -> bool:
         return self._refreshed_at is not None and self.clock() - self._refreshed_at <= self.max_age
 
+    async def fresh(self) -> bool:
+        """A readiness check: user tokens can be checked now."""
+        return self._fresh()
+
     async def run(self, interval_seconds: float) -> None:
         while True:
             await self.refresh()

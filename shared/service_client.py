@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from shared.balancer import Balancer
+from shared.balancer import Balancer, Instance
 from shared.context import current_language, current_request_id, token_var
 from shared.errors import Unavailable
 from shared.i18n import Text
@@ -168,6 +168,15 @@ class ServiceClient:
         async with self._calls.request(method, url, json=json, params=query, headers=headers) as response:
             return ServiceAnswer(response.status, response.headers, await response.read(), url)
 
+    async def _candidates(self, app: str) -> list[Instance]:
+        candidates = self.balancer.candidates(app.upper())
+        if not candidates:
+            # Nothing known of that app yet (just started, or just UP): ask the registry now, not
+            # at the next fetch (30 s away in production).
+            await self.balancer.refresh()
+            candidates = self.balancer.candidates(app.upper())
+        return candidates
+
     async def _request(
         self, app: str, method: str, path: str, json: Any, params: dict[str, Any] | None, headers: dict[str, str]
     ) -> ServiceAnswer:
@@ -175,12 +184,7 @@ class ServiceClient:
         last_error: Exception | None = None
         last_response: ServiceAnswer | None = None
         query = _query(params)
-        candidates = self.balancer.candidates(app.upper())
-        if not candidates:
-            # Nothing known of that app yet (just started?): ask the registry now, not at the next fetch.
-            await self.balancer.refresh()
-            candidates = self.balancer.candidates(app.upper())
-        for attempt, instance in enumerate(candidates):
+        for attempt, instance in enumerate(await self._candidates(app)):
             if attempt >= MAX_ATTEMPTS:
                 break
             try:
@@ -239,7 +243,7 @@ class ServiceClient:
             )
         once = _Body(body) if body is not None else None
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, sock_read=timeouts.read)
-        for instance in self.balancer.candidates(app.upper()):
+        for instance in await self._candidates(app):
             try:
                 response = await self._session.request(
                     method,

@@ -215,7 +215,9 @@ def up(only: list[str] | None = None) -> int:
     first_start, password = _first_start_env(var_dir, env)
     env.update(first_start)
 
-    names = [n for n in components.available() if not only or n in only or n == "registry"]
+    # Every service needs the registry, and the gateway for its tokens: a service is ready (and UP)
+    # only once it can check a user's token against the gateway's revocations.
+    names = [n for n in components.available() if not only or n in only or n in ("registry", "gateway")]
     children = []
     for name in names:
         probe = "/health" if name == "registry" else "/health/ready"

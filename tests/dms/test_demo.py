@@ -45,9 +45,12 @@ def test_a_start_without_dbs_does_not_wait(tmp_path: Path) -> None:
         started = time.monotonic()
         stack.start("dms", demo_data=True)  # neither dbs nor the gateway runs
         assert time.monotonic() - started < 5
-        assert httpx2.get(f"{stack.url('dms')}/health/ready", timeout=5).status_code == 200
-        # Without the gateway no user token can be checked against its revocations: refused, not waved through.
+        # Without the gateway no user token can be checked against its revocations: refused, not waved
+        # through, and not ready (so not UP in a registry) until the gateway answers.
+        ready = httpx2.get(f"{stack.url('dms')}/health/ready", timeout=5)
+        assert ready.status_code == 503 and ready.json()["checks"] == {"database": "UP", "revocations": "DOWN"}
         refused = httpx2.get(f"{stack.url('dms')}/api/dms/schedules", headers=stack.bearer(["*"]), timeout=10)
         assert refused.status_code == 503 and refused.json()["code"] == "revocation_unavailable"
         stack.start("gateway")
         assert _roster(stack, {}) == []
+        assert httpx2.get(f"{stack.url('dms')}/health/ready", timeout=5).status_code == 200

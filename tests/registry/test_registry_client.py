@@ -125,6 +125,25 @@ async def test_refresh_finds_an_app_registered_since_the_last_fetch(registry, cl
     assert [a.instance_id for a in beta.instances("ALPHA")] == ["127.0.0.1:alpha:9001"]
 
 
+async def test_starting_is_not_offered_and_stays_starting_until_up(registry, clients, eventually) -> None:
+    # A service registers STARTING and says UP once it serves (shared.app.announce_part).
+    alpha = clients(settings(AlphaSettings, registry.url, 9001))
+    await alpha.start(status="STARTING")
+    beta = clients(settings(BetaSettings, registry.url, 9002), discover=True)
+    await beta.start()
+    assert registered(registry)["127.0.0.1:alpha:9001"]["status"] == "STARTING"
+    assert beta.instances("ALPHA") == []
+    assert not await alpha.announced()
+    # A registry restarted empty answers the heartbeat 404: the library would register UP again.
+    registry.restart()
+    await eventually(lambda: "127.0.0.1:alpha:9001" in registered(registry))
+    assert registered(registry)["127.0.0.1:alpha:9001"]["status"] == "STARTING"
+    await alpha.up()
+    assert await alpha.announced()
+    assert registered(registry)["127.0.0.1:alpha:9001"]["status"] == "UP"
+    await eventually(lambda: [a.instance_id for a in beta.instances("ALPHA")] == ["127.0.0.1:alpha:9001"])
+
+
 async def test_stop_cancels_the_lease_and_nothing_registers_it_again(registry, clients) -> None:
     alpha = clients(settings(AlphaSettings, registry.url, 9001))
     await alpha.start()

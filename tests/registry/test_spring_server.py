@@ -17,6 +17,7 @@ import httpx2
 import pytest
 
 from tests.support.clerks import login
+from tests.support.outpatient_flow import wait_for
 from tests.support.servers import Component, free_port, platform_env, wait_http
 from tests.support.spring import SPRING_USER, SpringEurekaServer, spring_jars
 
@@ -58,12 +59,17 @@ def hamp(
     }
     started: list[Component] = []
     try:
+        # Together: dbs is ready (and UP) only once the gateway gives it the revocations to check.
         for component in running.values():
-            component.start()
+            component.start(wait=False)
             started.append(component)
         try:
+            for component in started:
+                component.wait_ready()
             wait_http(f"{running['gateway'].url}/api/dbs/openapi.json", timeout=60)
-        except TimeoutError:
+            # Both say UP once they serve; the Spring server's read-only cache shows it within 0.5 s.
+            wait_for(lambda: all(i["status"] == "UP" for a in registered(spring).values() for i in a), timeout=10)
+        except (TimeoutError, AssertionError):
             for component in started:
                 print(f"== {component.name}", component.log.read_text(errors="replace")[-3000:], sep="\n")
             print(spring.tail())
