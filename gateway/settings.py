@@ -156,6 +156,11 @@ class GatewaySettings(ServiceSettings):
     totp_issuer: str = Field("HAMP 医院档案管理平台", description="Issuer shown in authenticator apps.")
     login_rate_per_ip_per_minute: int = Field(30, description="Login attempts one address may make per minute.")
     login_rate_per_user_per_minute: int = Field(10, description="Login attempts on one user name per minute.")
+    service_token_rate_per_minute: int = Field(
+        20,
+        description="Service-token requests per minute per address and service (a replica needs one every "
+        "half token lifetime); apart from the login limits, which replicas on one address would exhaust.",
+    )
     api_rate_per_second: float = Field(20.0, description="Sustained API requests per second per user.")
     api_burst: int = Field(100, description="Requests a user may make at once before the rate applies.")
     trusted_proxies: list[str] = Field(

@@ -82,7 +82,7 @@ async def login_second_factor(body: SecondFactorLoginIn, request: Request, auth:
     summary="A service trades the shared service secret for its own short-lived token",
 )
 async def service_token(body: ServiceTokenIn, request: Request, auth: Auth, limits: Limits) -> ServiceTokenOut:
-    await limits.login(client_ip(request), f"service:{body.service}")
+    await limits.service_token(client_ip(request), body.service)
     return await service.service_token(body.service, body.secret, auth)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from shared.service_auth import service_secret
 from tests.security.conftest import PEER_HEADER, GatewayFactory, InProcessGateway, problem_code
 
 PROXY = "10.9.0.5"
 LOGINS_PER_IP = 4
 LOGINS_PER_USER = 3
+SERVICE_TOKENS = 10
 API_BURST = 6
 
 
@@ -32,6 +34,7 @@ def logins(gateway_factory: GatewayFactory) -> InProcessGateway:
         trusted_proxies=["10.9.0.0/16"],
         login_rate_per_ip_per_minute=LOGINS_PER_IP,
         login_rate_per_user_per_minute=LOGINS_PER_USER,
+        service_token_rate_per_minute=SERVICE_TOKENS,
     )
 
 
@@ -64,6 +67,30 @@ def test_logins_per_user_name(logins: InProcessGateway) -> None:
     _assert_rate_limited(logins.login(user.username.upper(), user.password, **_from("192.168.60.98")))
     # Another name is not held back.
     assert logins.login("somebody_else", "Wrong-pw-1", **_from("192.168.60.97")).status_code == 401
+
+
+def test_service_tokens_do_not_use_up_the_logins_of_their_address(logins: InProcessGateway) -> None:
+    # Every service of `hamp up` trades the secret from 127.0.0.1, where the administrator logs in
+    # too; in a cluster the replicas of oms share its name. Neither may lock the other out.
+    ip, secret = "192.168.70.1", service_secret(logins.settings)
+
+    def trade(service: str, key: str = secret) -> object:
+        body = {"service": service, "secret": key}
+        return logins.client.post("/api/auth/service-token", json=body, headers=_from(ip))
+
+    for _ in range(LOGINS_PER_IP + LOGINS_PER_USER):  # more than either login budget
+        assert trade("oms").status_code == 200
+    clerk = logins.ready_user(["system:user:read"])
+    assert logins.login(clerk.username, clerk.password, **_from(ip)).status_code == 200
+    # A budget of its own, per address and service: spent, it holds back that service there only.
+    for _ in range(SERVICE_TOKENS - LOGINS_PER_IP - LOGINS_PER_USER):
+        assert trade("oms").status_code == 200
+    _assert_rate_limited(trade("oms"))
+    assert trade("pms").status_code == 200
+    # Names that get no token share one budget, so a caller cannot make itself new ones.
+    for n in range(SERVICE_TOKENS):
+        assert trade(f"nosuch{n}").status_code == 401
+    _assert_rate_limited(trade("nosuch-more"))
 
 
 def test_api_calls_per_user_after_the_burst(api: InProcessGateway) -> None:
