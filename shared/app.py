@@ -297,12 +297,13 @@ def announce_part(settings: ServiceSettings) -> LifespanPart:
 
 
 async def _up_when_ready(app: FastAPI, settings: ServiceSettings) -> None:
-    # The lifespan ends before the server binds its port: wait until a connection is taken.
+    # The server listens only once the lifespan is over: wait until a connection is taken.
     host = "127.0.0.1" if settings.host in ("", "0.0.0.0") else "::1" if settings.host == "::" else settings.host
     while True:
         try:
             _, writer = await asyncio.open_connection(host, settings.port)
             writer.close()
+            await writer.wait_closed()
             if all(up for name, up in (await ready_checks(app)).items() if name != ANNOUNCED):
                 break
         except OSError:
