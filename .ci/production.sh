@@ -172,43 +172,27 @@ launch() { # ID...: each instance as a process of its own (a pod), `hamp run NAM
   (cd "$root" && "$py" - "$dir" "$@" <<'PY'
 import os
 import sys
-import traceback
-
-from setproctitle import setproctitle
 
 from shared import components
-from shared.cli import run
+from shared.cli import become
 
 directory, ids = sys.argv[1], sys.argv[2:]
 for name in {i.split("-")[0] for i in ids}:
     components.load(name)
 for instance in ids:
-    name = instance.split("-")[0]
     pid = os.fork()
     if pid:
         with open(f"{directory}/run/{instance}.pid", "w") as f:
             f.write(str(pid))
         continue
-    code = 1
     try:
         os.setsid()  # a terminal's Ctrl-C reaches the script, which stops everything in order
         with open(f"{directory}/run/{instance}.env") as f:
-            os.environ.update(line.split("=", 1) for line in f.read().splitlines() if line)
+            env = {**os.environ, **dict(line.split("=", 1) for line in f.read().splitlines() if line)}
         out = os.open(f"{directory}/logs/{instance}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        setproctitle(f"hamp run {name}")
-        run(name)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
-        traceback.print_exc()
+        become(instance.split("-")[0], env, out)
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        os._exit(1)  # only when something failed before `become`, which never returns
 PY
   )
 }

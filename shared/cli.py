@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from shared import components
 from shared.var_files import private_umask
@@ -82,6 +82,56 @@ def run(component: str, port: int | None = None) -> None:
         pass
     if not server.started:
         sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
+
+
+def become(
+    component: str,
+    env: dict[str, str],
+    output: int,
+    port: int | None = None,
+    target: Callable[[str], None] | None = None,
+) -> NoReturn:
+    """In a child just forked from a process that imported the components (`hamp up`'s fork server,
+    .ci/production.sh's launcher, the tests' launcher): `hamp run <component>` (or `target`) with
+    only `env` as its environment, `output` as its stdout and stderr and nothing on stdin; exits
+    with its exit code, as a started `hamp run` would."""
+    import importlib
+    import os
+    import traceback
+
+    code = 1
+    try:
+        from setproctitle import setproctitle
+
+        # Before the environment is replaced: setproctitle takes the title's room from the memory
+        # the environment was started in, which it no longer finds once the environment is cleared.
+        setproctitle(f"hamp run {component}")
+        os.environ.clear()
+        os.environ.update(env)
+        # The one module that reads the environment when imported (HAMP_FAILPOINTS), imported by
+        # the parent before any child had one.
+        from shared import failpoints
+
+        importlib.reload(failpoints)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(output)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper
+        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        if target is not None:
+            target(component)
+        else:
+            run(component, port)
+        code = 0
+    except SystemExit as exc:
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _migrate(args: argparse.Namespace) -> None:

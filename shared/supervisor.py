@@ -24,7 +24,6 @@ import multiprocessing
 import os
 import secrets
 import signal
-import sys
 import threading
 import time
 import urllib.error
@@ -74,21 +73,9 @@ class _Output:
 
 
 def _child_main(name: str, target: Callable[[str], None] | None, env: dict[str, str], output: _Output) -> None:
-    from setproctitle import setproctitle
+    from shared.cli import become
 
-    setproctitle(f"hamp run {name}")
-    os.dup2(output.fd, 1)
-    os.dup2(output.fd, 2)
-    os.close(output.fd)
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper
-    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    os.environ.clear()
-    os.environ.update(env)
-    if target is None:
-        from shared.cli import run
-
-        target = run
-    target(name)
+    become(name, env, output.fd, target=target)
 
 
 @dataclass

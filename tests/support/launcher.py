@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -145,37 +144,10 @@ def fork(name: str, port: int, env: dict[str, str], log: Path) -> Forked:
 
 def _child(request: dict[str, Any]) -> None:
     """In the forked child: becomes `hamp run <name> --port <port>`; never returns."""
-    code = 1
-    try:
-        from setproctitle import setproctitle
+    from shared.cli import become
 
-        # Before the environment is replaced: setproctitle takes the title's room from the memory the
-        # environment was started in, which it no longer finds once the environment is cleared.
-        setproctitle(f"hamp run {request['name']}")
-        os.environ.clear()
-        os.environ.update(request["env"])
-        # The one module that reads the environment when imported (HAMP_FAILPOINTS, armed by
-        # tests/oms/test_never_both.py), imported by the launcher before any child had one.
-        from shared import failpoints
-
-        importlib.reload(failpoints)
-        out = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.close(out)
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        from shared.cli import main
-
-        main(["run", request["name"], "--port", str(request["port"])])
-        code = 0
-    except SystemExit as exc:
-        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    out = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    become(request["name"], request["env"], out, port=request["port"])
 
 
 # What `hamp run` imports only as it starts (the server, its protocols, the registry client and their
