@@ -6,7 +6,7 @@ twenty seconds, and the suite starts one in about twenty modules. So, as `hamp u
 (shared/supervisor.py) and .ci/production.sh (`launch`) do, one launcher process per test session
 imports every component once, and each component is a child forked from it: still a process of
 its own (`hamp run <name>` in `ps`), with its own port, environment, var dir and output file,
-running `hamp run <name> --port <port>` (shared.cli.main) as a started process would.
+running `hamp run <name> --port <port>` as a started process would (shared.cli.become).
 
 The launcher is the children's parent, so it reaps them and tells the test their exit status:
 each child has its own connection to the launcher, which answers its pid, then its exit code when
@@ -144,10 +144,13 @@ def fork(name: str, port: int, env: dict[str, str], log: Path) -> Forked:
 
 def _child(request: dict[str, Any]) -> None:
     """In the forked child: becomes `hamp run <name> --port <port>`; never returns."""
-    from shared.cli import become
+    try:
+        from shared.cli import become
 
-    out = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    become(request["name"], request["env"], out, port=request["port"])
+        out = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        become(request["name"], request["env"], out, port=request["port"])
+    finally:
+        os._exit(1)  # only when something failed before `become`, which never returns
 
 
 # What `hamp run` imports only as it starts (the server, its protocols, the registry client and their
