@@ -115,7 +115,9 @@ async def poll_once(
     page = await read_page(client, source, after, limit)
     try:
         async with db.transaction() as session:
-            return await apply_page(session, source, after, page, handlers, zone, complete=len(page.items) < limit)
+            # Complete when the page reached the feed's head, also a full last page: a short page
+            # as the sign left the facts "behind" one more poll after nothing was.
+            return await apply_page(session, source, after, page, handlers, zone, complete=page.next >= page.head)
     except Moved:
         return 0
 
