@@ -4,7 +4,6 @@ leases on a timer."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from registry.peers import Peers
 from registry.settings import RegistrySettings
 from shared.app import LifespanPart
 from shared.registry_auth import registry_credentials, with_credentials
+from shared.tasks import stop_tasks
 
 log = logging.getLogger("hamp.registry.eviction")
 
@@ -75,9 +75,7 @@ def leases_part(settings: RegistrySettings) -> LifespanPart:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_tasks(task)
             await peers.stop()
 
     return part

@@ -43,6 +43,7 @@ from registry.eureka.replication import (
 from registry.leases import InvalidRegistration, LeaseStore
 from registry.model import now_ms
 from shared.registry_auth import basic_header, without_credentials
+from shared.tasks import stop_tasks
 
 log = logging.getLogger("hamp.registry.peers")
 
@@ -263,11 +264,7 @@ class Peers:
             self._tasks.append(asyncio.create_task(self._sync(), name="peer sync"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(*self._tasks)
         if self._session is not None:
             await self._session.close()
 

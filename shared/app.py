@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -26,6 +25,7 @@ from shared.logging import configure_logging
 from shared.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from shared.migrations import upgrade
 from shared.settings import HampSettings, ServiceSettings
+from shared.tasks import stop_tasks
 from shared.var_files import private_umask, tighten
 
 if TYPE_CHECKING:
@@ -210,15 +210,12 @@ def demo_in_background_part(
 
     @asynccontextmanager
     async def part(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(run(app)) if settings.demo_data else None
+        task = asyncio.create_task(run(app), name="demo-data") if settings.demo_data else None
         app.state.demo_task = task
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await stop_tasks(task)
 
     return part
 
@@ -288,10 +285,7 @@ def announce_part(settings: ServiceSettings) -> LifespanPart:
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_tasks(task)
 
     return part
 
@@ -392,9 +386,7 @@ def revocation_part(settings: ServiceSettings) -> LifespanPart:
         try:
             yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            await stop_tasks(poller)
             await client.aclose()
 
     return part

@@ -28,6 +28,7 @@ from shared.clock import utcnow
 from shared.db import Database
 from shared.errors import Problem
 from shared.service_client import ServiceClient
+from shared.tasks import stop_tasks
 from shared.types import UTCDateTime
 
 log = logging.getLogger("hamp.outbox")
@@ -196,8 +197,6 @@ def outbox_part(table: Table, interval_seconds: float = 1.0) -> Any:
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await stop_tasks(task)
 
     return part

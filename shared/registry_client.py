@@ -39,6 +39,7 @@ from py_eureka_client import logger as eureka_logger
 
 from shared.registry_auth import urls_with_credentials
 from shared.settings import ServiceSettings
+from shared.tasks import stop_tasks
 
 log = logging.getLogger("hamp.registry_client")
 
@@ -222,8 +223,7 @@ class RegistryClient:
         task, self._task = self._task, None
         if task is None or self._client is None:
             return
-        task.cancel()
-        await asyncio.wait({task})
+        await stop_tasks(task)
         try:
             await asyncio.wait_for(self._client.stop(), self._stop_timeout)
         except Exception:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from hms.stays.models import Stay, StayState
 from hms.wards.models import Bed
 from shared.clock import local_date, local_today, utcnow
 from shared.db import Database
+from shared.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,6 @@ def bed_day_part(settings: HmsSettings, today: Callable[[], date] | None = None)
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await stop_tasks(task)
 
     return part

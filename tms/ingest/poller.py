@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from shared.app import LifespanPart
 from shared.db import Database
 from shared.service_client import ServiceClient
+from shared.tasks import stop_tasks
 from tms.ingest.context import Handler
 from tms.ingest.service import ensure_cursors, poll_once, record_failure
 from tms.settings import TmsSettings
@@ -52,10 +53,6 @@ def ingestion_part(settings: TmsSettings, handlers: Mapping[tuple[str, str], Han
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with suppress(asyncio.CancelledError):
-                    await task
+            await stop_tasks(*tasks)
 
     return part

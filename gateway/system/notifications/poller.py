@@ -5,7 +5,6 @@ what is gone. Several gateways may poll at once; the occurrence key keeps each r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ from shared.app import LifespanPart
 from shared.balancer import Balancer, FixedOrRegistry
 from shared.db import Database
 from shared.service_client import ServiceClient
+from shared.tasks import stop_tasks
 
 log = logging.getLogger("hamp.gateway.notifications")
 
@@ -88,9 +88,7 @@ def notifications_part(settings: GatewaySettings) -> LifespanPart:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_tasks(task)
             await services.aclose()
 
     return part
