@@ -36,9 +36,13 @@ class Dms:
         self.engine = engine
         self.backend = backend
         self.client = httpx2.Client(base_url=self.url, timeout=30)
-        self.today = local_today("Asia/Shanghai")
         self._days = itertools.count(3)
         self._weeks = itertools.count(10, 3)  # three weeks apart: a test may use the next two
+
+    @property
+    def today(self) -> dt.date:
+        """Read when used: the fixture lives for a whole module, which may run past midnight."""
+        return local_today("Asia/Shanghai")
 
     @cache  # noqa: B019  (one token per permission set; minting loads a PEM)
     def headers(self, perms: tuple[str, ...] | None = EVERYTHING) -> dict[str, str]:

@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,9 @@ from sqlalchemy import insert, update
 from hms.charges.models import Charge
 from hms.drugs.models import DrugOrder
 from hms.stays.models import Stay
+from shared.clock import utcnow
 from tests.hms.ward import EMPLOYEE_INSURANCE, Ward, ward_on
 from tests.oms.outpatient_desk import hospital_today
-
-NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
@@ -36,7 +35,7 @@ def charge(stay_id: int, category: str, name: str, amount: str, **fields: Any) -
     row = {
         "stay_id": stay_id, "kind": "item", "category": category, "item_id": 1, "code": name[:10], "name": name,
         "spec": "", "unit": "次", "unit_price": Decimal(amount), "quantity": 1, "amount": Decimal(amount),
-        "state": "booked", "needs_exam": False, "created_by": "test", "created_at": NOW,
+        "state": "booked", "needs_exam": False, "created_by": "test", "created_at": utcnow(),
     }  # fmt: skip
     row.update(fields)
     return row
@@ -159,7 +158,7 @@ def test_drugs_not_yet_dispensed_block_the_settlement_and_are_named(ward: Ward) 
     with ward.engines["hms"].begin() as conn:
         order = {
             "number": f"YZ-T{stay['id']}", "stay_id": stay["id"], "state": "pending", "total": Decimal("25.00"),
-            "created_by": "test", "created_at": NOW,
+            "created_by": "test", "created_at": utcnow(),
         }  # fmt: skip
         order_id = conn.execute(insert(DrugOrder.__table__).values(**order)).inserted_primary_key[0]  # type: ignore[arg-type]
     drug = charge(stay["id"], "药品费", "阿莫西林胶囊", "25.00", kind="drug", quantity=2, order_id=order_id)
@@ -274,7 +273,7 @@ def test_the_preview_shows_the_bed_days_the_settlement_then_charges(ward: Ward) 
     # Admitted three days ago, nothing accrued yet: 算入不算出 charges those three nights at discharge.
     with ward.engines["hms"].begin() as conn:
         table = Stay.__table__
-        conn.execute(update(table).where(table.c.id == stay["id"]).values(admitted_at=NOW - timedelta(days=3)))  # type: ignore[attr-defined]
+        conn.execute(update(table).where(table.c.id == stay["id"]).values(admitted_at=utcnow() - timedelta(days=3)))  # type: ignore[attr-defined]
     preview = ward.ok("GET", f"/api/hms/stays/{stay['id']}/settlement-preview")
     assert (preview["bed_days_due"], preview["bed_days_due_amount"], preview["total"]) == (3, "120.00", "120.00")
     assert ward.scalar("hms", "SELECT COUNT(*) FROM charges WHERE stay_id = :s", s=stay["id"]) == 0

@@ -39,11 +39,15 @@ KEEPER = [
 ]
 # The demo's first warehouse, supplier and handler (dbs/demo.py): 西药库, 国药控股, 刘强.
 WAREHOUSE, SUPPLIER, HANDLER = 1, 1, 1
-TODAY = local_today("Asia/Shanghai")
+
+
+def today() -> dt.date:
+    """Read when used, never at import: collection runs minutes before the test, maybe before midnight."""
+    return local_today("Asia/Shanghai")
 
 
 def days(n: int) -> str:
-    return (TODAY + dt.timedelta(days=n)).isoformat()
+    return (today() + dt.timedelta(days=n)).isoformat()
 
 
 def line(drug_id: int, batch_no: str = "B001", quantity: int = 10, price: str = "12.00", **changes: Any) -> dict:
@@ -127,7 +131,7 @@ class SmsApi(ServiceApi):
         return self._in_app(  # type: ignore[no-any-return]
             lambda session: take(
                 session, stock, store_id=WAREHOUSE, drug_id=drug_id, quantity=quantity, movement=Movement.outbound,
-                reference="CK-TEST", person="keeper", today=TODAY, drug_label="test", batch_id=batch_id,
+                reference="CK-TEST", person="keeper", today=today(), drug_label="test", batch_id=batch_id,
             )
         )  # fmt: skip
 

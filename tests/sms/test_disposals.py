@@ -13,7 +13,7 @@ import pytest
 from shared.errors import Problem
 from shared.stock import BatchIn, Movement, put
 from sms.db import stock
-from tests.sms.conftest import TODAY, WAREHOUSE, SmsApi, line
+from tests.sms.conftest import WAREHOUSE, SmsApi, line, today
 
 WRITTEN = ("disposals", "stock_batches", "stock_movements", "audit_log", "change_feed")
 
@@ -38,8 +38,8 @@ def expired_batch(api: SmsApi, drug_id: int, quantity: int) -> int:
         batch = BatchIn(
             drug_id=drug_id,
             batch_no="OLD1",
-            expiry_date=TODAY - dt.timedelta(days=10),
-            production_date=TODAY - dt.timedelta(days=800),
+            expiry_date=today() - dt.timedelta(days=10),
+            production_date=today() - dt.timedelta(days=800),
             purchase_price=Decimal("4.00"),
         )
         return await put(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,9 +40,6 @@ from tms.reports.catalogue import REPORTS
 from tms.reports.shape import Filters, Lookup, ReportOut
 
 ZONE = ZoneInfo("Asia/Shanghai")
-TODAY = datetime.now(ZONE).date()
-SOON, FAR = (TODAY + timedelta(days=30)).isoformat(), (TODAY + timedelta(days=900)).isoformat()
-MADE = (TODAY - timedelta(days=100)).isoformat()
 
 
 class Masters(MasterData):
@@ -142,11 +139,14 @@ def desks(tmp_path: Path, signing_key: SigningKey) -> Iterator[tuple[Desk, Desk]
 
 
 def _warehouse_work(sms: Desk, pms: Desk) -> None:
+    today = datetime.now(ZONE).date()
+    soon, far = (today + timedelta(days=30)).isoformat(), (today + timedelta(days=900)).isoformat()
+
     def line(drug: int, batch: str, quantity: int, price: str, expiry: str) -> dict[str, Any]:
         return {
             "drug_id": drug,
             "batch_no": batch,
-            "production_date": MADE,
+            "production_date": (today - timedelta(days=100)).isoformat(),
             "expiry_date": expiry,
             "purchase_price": price,
             "quantity": quantity,
@@ -161,8 +161,8 @@ def _warehouse_work(sms: Desk, pms: Desk) -> None:
         )
         return sms.call("POST", f"inbound-orders/{draft['id']}/post")  # type: ignore[no-any-return]
 
-    posted(line(1, "A1", 100, "12.00", FAR), line(2, "B1", 50, "8.00", SOON))  # 1600.00
-    wrong = posted(line(3, "C1", 20, "5.00", FAR))  # 100.00, reversed: the wrong batch number
+    posted(line(1, "A1", 100, "12.00", far), line(2, "B1", 50, "8.00", soon))  # 1600.00
+    wrong = posted(line(3, "C1", 20, "5.00", far))  # 100.00, reversed: the wrong batch number
     sms.call("POST", f"inbound-orders/{wrong['id']}/reverse", {"reason": "批号错误"}, status=201)
     out = sms.call(
         "POST",
@@ -266,9 +266,10 @@ async def _tms(path: Path, pages: dict[str, FeedPage]) -> tuple[ReportOut, Repor
             await ensure_cursors(session, list(pages))
             for source, page in pages.items():
                 await apply_page(session, source, 0, page, HANDLERS, ZONE, complete=True)
-        lookup = Lookup({}, {}, datetime.now(ZONE), 90)
+        now = datetime.now(ZONE)
+        lookup = Lookup({}, {}, now, 90)
         # The days around today (whatever the month): every movement above is today's.
-        filters = Filters(date_from=TODAY - timedelta(days=1), date_to=TODAY + timedelta(days=1))
+        filters = Filters(date_from=now.date() - timedelta(days=1), date_to=now.date() + timedelta(days=1))
         async with db.transaction() as session:
             pharmacy = await service.answer(session, service.find(REPORTS, "pharmacy"), filters, lookup)
             warehouse = await service.answer(session, service.find(REPORTS, "warehouse"), filters, lookup)
@@ -316,4 +317,3 @@ async def test_the_real_feeds_give_the_figures_written_out_and_each_services_sto
     assert sum(Decimal(b["value"]) for b in pms_items) == Decimal(shelf["stock_value"])
     sms_items = sms.call("GET", "stock?include_empty=true")["items"]
     assert sum(Decimal(b["purchase_value"]) for b in sms_items) == Decimal("1204.00")
-    assert date.fromisoformat(SOON) > TODAY
